@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint format bench bench-smoke
+
+$(UV):
+	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+## Install, migrate the embedded database, load demo data once, print a staff login, serve.
+run: install
+	DEBUG=$${DEBUG:-1} $(UV) run python manage.py migrate --no-input
+	@DEBUG=$${DEBUG:-1} $(UV) run python manage.py seed_demo --if-empty
+	@DEBUG=$${DEBUG:-1} $(UV) run python manage.py createlocaladmin
+	@echo "Admin: http://$(HOST):$(PORT)/admin/   API: http://$(HOST):$(PORT)/api/"
+	DEBUG=$${DEBUG:-1} $(UV) run python manage.py runserver $(HOST):$(PORT)
+
+## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally).
+test: install
+	$(UV) run pytest $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	DEBUG=1 $(UV) run python manage.py makemigrations --check --dry-run
+
+format: install
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
