@@ -1,0 +1,110 @@
+"""Fulfilments: parcels that carry some of an order's units to the buyer."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from fulfillment.carriers import find_carrier, tracking_link
+from orders.models import Order, OrderItem
+from shop.models import TimeStampedModel
+
+
+class FulfillmentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PACKED = "packed", _("Packed")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+F_ = FulfillmentStatus
+
+
+def has_tracking_number(fulfillment: "Fulfillment") -> bool:
+    return bool((fulfillment.tracking_number or "").strip())
+
+
+class Fulfillment(FSMModelMixin, TimeStampedModel):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fulfillments")
+    status = FSMField(max_length=16, choices=F_.choices, default=F_.PENDING, protected=True)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set on the parcel that carries an exchange's replacement units; those units do not count
+    # against the order's own quantities.
+    exchange = models.ForeignKey(
+        "returns.Exchange",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement_fulfillments",
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["order", "-created_at"], name="fulfillment_order_created"),
+            models.Index(fields=["status", "created_at"], name="fulfillment_status_created"),
+            models.Index(fields=["tracking_number"], name="fulfillment_tracking"),
+            models.Index(fields=["carrier"], name="fulfillment_carrier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fulfillment {self.pk} of {self.order_id}"
+
+    @property
+    def carrier_name(self) -> str:
+        known = find_carrier(self.carrier)
+        return known.name if known else self.carrier
+
+    @property
+    def tracking_url(self) -> str | None:
+        return tracking_link(self.carrier, self.tracking_number)
+
+    @transition(field=status, source=F_.PENDING, target=F_.PACKED)
+    def pack(self):
+        pass
+
+    @transition(
+        field=status,
+        source=[F_.PENDING, F_.PACKED],
+        target=F_.SHIPPED,
+        conditions=[has_tracking_number],
+    )
+    def ship(self):
+        pass
+
+    @transition(field=status, source=F_.SHIPPED, target=F_.DELIVERED)
+    def deliver(self):
+        pass
+
+    @transition(field=status, source=[F_.PENDING, F_.PACKED, F_.SHIPPED], target=F_.FAILED)
+    def fail(self):
+        pass
+
+    @transition(field=status, source=F_.FAILED, target=F_.PENDING)
+    def retry(self):
+        pass
+
+
+class FulfillmentItem(TimeStampedModel):
+    fulfillment = models.ForeignKey(Fulfillment, on_delete=models.PROTECT, related_name="items")
+    order_item = models.ForeignKey(
+        OrderItem, on_delete=models.PROTECT, related_name="fulfillment_items"
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="fulfillmentitem_qty_gte_1"),
+            models.UniqueConstraint(
+                fields=["fulfillment", "order_item"], name="fulfillmentitem_once_per_parcel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × item {self.order_item_id}"

@@ -1,0 +1,216 @@
+"""Every state change of fulfilments: create, pack, ship, deliver, fail, retry.
+
+Each service locks the order first, then the parcel, and moves the order along with its
+parcels (``orders.services.sync_order_after_shipping``) in the same transaction.
+"""
+
+from typing import Any
+
+from django.utils import timezone
+
+from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from orders.models import Order, OrderItem, OrderStatus
+from orders.selectors import item_quantities
+from orders.services import (
+    _as_int,
+    lock_order,
+    sync_order_after_requests,
+    sync_order_after_shipping,
+)
+from orders.transitions import refused, run_transition
+from shop.actors import SYSTEM, Actor
+from shop.db import service
+from shop.errors import DomainError, NotFound
+
+FULFILLABLE = (OrderStatus.PAID, OrderStatus.PREPARING)
+
+
+def lock_fulfillment(fulfillment: Fulfillment | int) -> tuple[Order, Fulfillment]:
+    """Lock the parcel's order, then the parcel (the project's fixed lock order)."""
+    pk = fulfillment.pk if isinstance(fulfillment, Fulfillment) else fulfillment
+    order_id = Fulfillment.objects.filter(pk=pk).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Fulfillment {pk} does not exist.", field="fulfillment")
+    order = lock_order(order_id)
+    return order, Fulfillment.objects.select_for_update().get(pk=pk)
+
+
+@service
+def create_fulfillment(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    items: list[dict] | None = None,
+    carrier: str = "",
+    tracking_number: str = "",
+    note: str = "",
+) -> Fulfillment:
+    """A parcel for some of the order's remaining units (all of them when ``items`` is empty).
+
+    ``items`` are ``{"orderItem": id, "quantity": n}``. The first parcel moves a paid order to
+    preparing. No unit is ever put in two parcels.
+    """
+    order = lock_order(order)
+    if order.status not in FULFILLABLE:
+        raise (
+            refused(order, OrderStatus.PREPARING)
+            if order.status
+            not in (
+                OrderStatus.SHIPPED,
+                OrderStatus.DELIVERED,
+            )
+            else DomainError(f"Order {order.order_number} has no units left to fulfil.")
+        )
+    quantities = item_quantities(order)
+    wanted = _wanted_units(order, items, quantities)
+    fulfillment = Fulfillment.objects.create(
+        order=order,
+        carrier=(carrier or "").strip(),
+        tracking_number=(tracking_number or "").strip(),
+        note=note or "",
+    )
+    FulfillmentItem.objects.bulk_create(
+        FulfillmentItem(fulfillment=fulfillment, order_item_id=pk, quantity=qty)
+        for pk, qty in wanted.items()
+    )
+    if order.status == OrderStatus.PAID:
+        run_transition(order, "start_preparing", actor=actor, order_id=order.pk)
+    return fulfillment
+
+
+def _wanted_units(order: Order, items: list[dict] | None, quantities: dict) -> dict[int, int]:
+    if not items:
+        wanted = {pk: q.remaining for pk, q in quantities.items() if q.remaining > 0}
+        if not wanted:
+            raise DomainError(f"Order {order.order_number} has no units left to fulfil.")
+        return wanted
+    if not isinstance(items, list):
+        raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
+    wanted: dict[int, int] = {}
+    for raw in items:
+        if not isinstance(raw, dict):
+            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
+        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
+        if item_id not in quantities:
+            raise DomainError(
+                f"Order item {item_id} is not part of order {order.order_number}.",
+                field="orderItem",
+            )
+        quantity = _as_int(raw.get("quantity", quantities[item_id].remaining), "quantity")
+        if quantity < 1:
+            raise DomainError(f"quantity must be at least 1, not {quantity}.", field="quantity")
+        wanted[item_id] = wanted.get(item_id, 0) + quantity
+    for item_id, quantity in wanted.items():
+        remaining = quantities[item_id].remaining
+        if quantity > remaining:
+            title = OrderItem.objects.get(pk=item_id).title
+            raise DomainError(
+                f"Only {remaining} unit(s) of {title} are left to fulfil, not {quantity}.",
+                field="quantity",
+            )
+    return wanted
+
+
+@service
+def pack_fulfillment(*, fulfillment: Fulfillment | int, actor: Actor = SYSTEM) -> Fulfillment:
+    order, parcel = lock_fulfillment(fulfillment)
+    run_transition(parcel, "pack", actor=actor, order_id=order.pk)
+    return parcel
+
+
+@service
+def ship_fulfillment(
+    *,
+    fulfillment: Fulfillment | int,
+    actor: Actor = SYSTEM,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+) -> Fulfillment:
+    """Hand the parcel to a carrier. A tracking number is required."""
+    order, parcel = lock_fulfillment(fulfillment)
+    if carrier is not None:
+        parcel.carrier = str(carrier).strip()[:100]
+    if tracking_number is not None:
+        parcel.tracking_number = str(tracking_number).strip()[:100]
+    pending = parcel.status in (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED)
+    if pending and not parcel.tracking_number:
+        raise DomainError(
+            f"Fulfillment {parcel.pk} needs a tracking number to ship.",
+            field="trackingNumber",
+        )
+    parcel.shipped_at = timezone.now()
+    run_transition(
+        parcel,
+        "ship",
+        actor=actor,
+        order_id=order.pk,
+        update_fields=["carrier", "tracking_number", "shipped_at"],
+    )
+    sync_order_after_shipping(order, actor=actor)
+    return parcel
+
+
+@service
+def deliver_fulfillment(*, fulfillment: Fulfillment | int, actor: Actor = SYSTEM) -> Fulfillment:
+    order, parcel = lock_fulfillment(fulfillment)
+    parcel.delivered_at = timezone.now()
+    run_transition(
+        parcel, "deliver", actor=actor, order_id=order.pk, update_fields=["delivered_at"]
+    )
+    if parcel.exchange_id:
+        sync_order_after_requests(order, actor=actor, reason="replacement delivered")
+    else:
+        sync_order_after_shipping(order, actor=actor)
+    return parcel
+
+
+@service
+def fail_fulfillment(
+    *, fulfillment: Fulfillment | int, actor: Actor = SYSTEM, reason: str = ""
+) -> Fulfillment:
+    """The parcel could not be sent or got lost; its units stay with it until it is retried."""
+    order, parcel = lock_fulfillment(fulfillment)
+    run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason=reason)
+    return parcel
+
+
+@service
+def retry_fulfillment(
+    *, fulfillment: Fulfillment | int, actor: Actor = SYSTEM, reason: str = ""
+) -> Fulfillment:
+    order, parcel = lock_fulfillment(fulfillment)
+    if order.status == OrderStatus.CANCELED:
+        raise DomainError(f"Order {order.order_number} is canceled: its parcels stay failed.")
+    run_transition(parcel, "retry", actor=actor, order_id=order.pk, reason=reason)
+    return parcel
+
+
+def update_status(
+    *, fulfillment: Fulfillment | int, status: str, actor: Actor = SYSTEM, **fields: Any
+) -> Fulfillment:
+    """Move a parcel to ``status`` through the service for that move (PATCH {status} and the
+    admin's buttons come this way)."""
+    services = {
+        FulfillmentStatus.PACKED: pack_fulfillment,
+        FulfillmentStatus.DELIVERED: deliver_fulfillment,
+        FulfillmentStatus.FAILED: fail_fulfillment,
+        FulfillmentStatus.PENDING: retry_fulfillment,
+    }
+    if status == FulfillmentStatus.SHIPPED:
+        return ship_fulfillment(
+            fulfillment=fulfillment,
+            actor=actor,
+            carrier=fields.get("carrier"),
+            tracking_number=fields.get("tracking_number"),
+        )
+    parcel = fulfillment
+    if not isinstance(parcel, Fulfillment):
+        parcel = Fulfillment.objects.filter(pk=parcel).first()
+        if parcel is None:
+            raise NotFound(f"Fulfillment {fulfillment} does not exist.")
+    if status not in services:
+        raise refused(parcel, status)
+    kwargs = {"reason": fields["reason"]} if "reason" in fields and status != "packed" else {}
+    if status in (FulfillmentStatus.PACKED, FulfillmentStatus.DELIVERED):
+        kwargs = {}
+    return services[status](fulfillment=parcel, actor=actor, **kwargs)

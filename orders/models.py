@@ -1,0 +1,292 @@
+"""Orders, their items and their money movements (payments and refunds).
+
+Models hold fields, constraints and the state machines; every change across rows (and every
+transition) is made by ``orders.services``.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from shop.actors import ActorKind
+from shop.models import Cart, Customer, Option, Product, TimeStampedModel, Variant
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending payment")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Payment failed")
+    CANCELED = "canceled", _("Canceled")
+    PREPARING = "preparing", _("Preparing")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CONFIRMED = "confirmed", _("Confirmed")
+    RETURN_REQUESTED = "return_requested", _("Return requested")
+    RETURN_PROCESSING = "return_processing", _("Return processing")
+    RETURNED = "returned", _("Returned")
+
+
+S = OrderStatus
+
+
+class Order(FSMModelMixin, TimeStampedModel):
+    order_number = models.CharField(max_length=40, unique=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    # A cart checks out once: the database refuses a second order for the same cart.
+    cart = models.OneToOneField(
+        Cart, null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    # customerSnapshot {name, email, phone}: captured at order time.
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_email = models.CharField(max_length=254, blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+    # shippingAddress {recipientName, phone, postalCode, address1, address2}
+    shipping_recipient_name = models.CharField(max_length=200, blank=True)
+    shipping_phone = models.CharField(max_length=40, blank=True)
+    shipping_postal_code = models.CharField(max_length=20, blank=True)
+    shipping_address1 = models.CharField(max_length=300, blank=True)
+    shipping_address2 = models.CharField(max_length=300, blank=True)
+
+    status = FSMField(max_length=32, choices=OrderStatus.choices, default=S.PENDING, protected=True)
+    currency = models.CharField(max_length=3, default="KRW")
+    subtotal_amount = models.BigIntegerField(default=0)
+    shipping_amount = models.BigIntegerField(default=0)
+    discount_amount = models.BigIntegerField(default=0)
+    total_amount = models.BigIntegerField(default=0)
+    staff_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subtotal_amount__gte=0)
+                & Q(shipping_amount__gte=0)
+                & Q(discount_amount__gte=0)
+                & Q(total_amount__gte=0),
+                name="order_amounts_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    total_amount=F("subtotal_amount") + F("shipping_amount") - F("discount_amount")
+                ),
+                name="order_total_adds_up",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created"),
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+            models.Index(fields=["-created_at", "-id"], name="order_created_desc"),
+        ]
+        permissions = [
+            ("run_payment_transitions", "Can record, fail and cancel payments"),
+            ("run_fulfillment_transitions", "Can create, pack, ship and deliver fulfilments"),
+            ("run_return_transitions", "Can approve, receive and complete returns and exchanges"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+    @property
+    def customer_snapshot(self) -> dict:
+        return {
+            "name": self.customer_name,
+            "email": self.customer_email,
+            "phone": self.customer_phone,
+        }
+
+    @property
+    def shipping_address(self) -> dict:
+        return {
+            "recipientName": self.shipping_recipient_name,
+            "phone": self.shipping_phone,
+            "postalCode": self.shipping_postal_code,
+            "address1": self.shipping_address1,
+            "address2": self.shipping_address2,
+        }
+
+    # Payment
+    @transition(field=status, source=S.PENDING, target=S.PAID)
+    def pay(self):
+        pass
+
+    @transition(field=status, source=S.PENDING, target=S.FAILED)
+    def fail(self):
+        pass
+
+    @transition(field=status, source=S.FAILED, target=S.PENDING)
+    def retry(self):
+        pass
+
+    @transition(field=status, source=[S.PENDING, S.FAILED, S.PAID, S.PREPARING], target=S.CANCELED)
+    def cancel(self):
+        pass
+
+    # Shipping: the services move these as the fulfilments progress.
+    @transition(field=status, source=S.PAID, target=S.PREPARING)
+    def start_preparing(self):
+        pass
+
+    @transition(field=status, source=S.PREPARING, target=S.SHIPPED)
+    def ship(self):
+        pass
+
+    @transition(field=status, source=S.SHIPPED, target=S.DELIVERED)
+    def deliver(self):
+        pass
+
+    @transition(field=status, source=S.DELIVERED, target=S.CONFIRMED)
+    def confirm(self):
+        pass
+
+    # Returns and exchanges: the services move these as the requests progress.
+    @transition(field=status, source=[S.DELIVERED, S.RETURN_PROCESSING], target=S.RETURN_REQUESTED)
+    def request_return(self):
+        pass
+
+    @transition(field=status, source=S.RETURN_REQUESTED, target=S.DELIVERED)
+    def reject_return(self):
+        pass
+
+    @transition(field=status, source=S.RETURN_REQUESTED, target=S.RETURN_PROCESSING)
+    def start_return(self):
+        pass
+
+    @transition(field=status, source=S.RETURN_PROCESSING, target=S.RETURNED)
+    def complete_return(self):
+        pass
+
+    @transition(field=status, source=S.RETURN_PROCESSING, target=S.DELIVERED)
+    def close_return(self):
+        """Back to delivered: a partial return or an exchange is over; units stay with the buyer."""
+
+
+class OrderItem(TimeStampedModel):
+    """A line of an order, with a snapshot of what was sold at what price."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    option = models.ForeignKey(
+        Option, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(max_length=300)
+    sku = models.CharField(max_length=64, blank=True)
+    unit_price = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    total_price = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderitem_quantity_gte_1"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="orderitem_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(total_price=F("unit_price") * F("quantity")),
+                name="orderitem_total_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+
+class TransactionKind(models.TextChoices):
+    PAYMENT = "payment", _("Payment")
+    REFUND = "refund", _("Refund")
+
+
+class TransactionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+
+
+T = TransactionStatus
+
+
+class Transaction(FSMModelMixin, TimeStampedModel):
+    """Money moving for an order: a payment in, or a refund out (a paid refund has gone out)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(
+        max_length=16, choices=TransactionKind.choices, default=TransactionKind.PAYMENT
+    )
+    status = FSMField(max_length=16, choices=T.choices, default=T.PENDING, protected=True)
+    amount = models.BigIntegerField()
+    payment_method = models.CharField(max_length=40, blank=True)
+    payment_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="transaction_amount_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["order", "-created_at"], name="transaction_order_created"),
+            models.Index(fields=["payment_method", "status"], name="transaction_method_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} ({self.status})"
+
+    @transition(field=status, source=T.PENDING, target=T.PAID)
+    def mark_paid(self):
+        pass
+
+    @transition(field=status, source=T.PENDING, target=T.FAILED)
+    def mark_failed(self):
+        pass
+
+    @transition(field=status, source=[T.PENDING, T.PAID], target=T.CANCELED)
+    def void(self):
+        pass
+
+
+class OrderNumberCounter(models.Model):
+    """Where a database has no sequence (SQLite), order numbers count up from this row."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"
+
+
+class TransitionLog(models.Model):
+    """Append-only record of every state change of an order or anything under it."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="transition_logs")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.BigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    transition = models.CharField(max_length=64)
+    source = models.CharField(max_length=32)
+    target = models.CharField(max_length=32)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["order", "-created_at"], name="translog_order_created"),
+            models.Index(fields=["content_type", "object_id"], name="translog_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.model} {self.object_id}: {self.source} → {self.target}"

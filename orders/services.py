@@ -1,0 +1,714 @@
+"""Every state change of orders and their payments, one atomic function per verb.
+
+Locking: a service that changes anything under an order locks the order row first
+(``lock_order``), then the rows under it, then stock rows (``shop.stock``), always in that order,
+so concurrent services on one order queue behind each other and never deadlock.
+"""
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from orders.models import (
+    Order,
+    OrderItem,
+    OrderNumberCounter,
+    OrderStatus,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
+from orders.selectors import item_quantities, order_money
+from orders.transitions import refused, run_transition
+from shop import stock
+from shop.actors import SYSTEM, Actor
+from shop.db import service
+from shop.errors import Conflict, DomainError, NotFound
+from shop.models import Cart, Customer, Option, Product, Variant
+
+SNAPSHOT_FIELDS = {"name": "customer_name", "email": "customer_email", "phone": "customer_phone"}
+ADDRESS_FIELDS = {
+    "recipientName": "shipping_recipient_name",
+    "phone": "shipping_phone",
+    "postalCode": "shipping_postal_code",
+    "address1": "shipping_address1",
+    "address2": "shipping_address2",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def lock_order(order: Order | int) -> Order:
+    """The order row, locked for the rest of the transaction (NotFound if there is none)."""
+    pk = order.pk if isinstance(order, Order) else order
+    try:
+        return Order.objects.select_for_update().get(pk=pk)
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"Order {pk} does not exist.", field="order") from None
+
+
+def generate_order_number() -> str:
+    """Human-readable, unique and sortable by time: ``YYMMDD-`` and a never-repeating counter.
+
+    PostgreSQL hands out the counter from a sequence (no lock, no collision under any load);
+    elsewhere a counter row is incremented inside the caller's transaction.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('orders_order_number_seq')")
+            value = cursor.fetchone()[0]
+    else:
+        OrderNumberCounter.objects.get_or_create(name="order")
+        OrderNumberCounter.objects.filter(name="order").update(value=F("value") + 1)
+        value = OrderNumberCounter.objects.get(name="order").value
+    return f"{timezone.localdate():%y%m%d}-{value:08d}"
+
+
+def _as_int(value: Any, field: str) -> int:
+    if isinstance(value, bool):
+        raise DomainError(f"{field} must be a whole number.", field=field)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise DomainError(f"{field} must be a whole number, not {value!r}.", field=field)
+
+
+def _pk_or_none(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if hasattr(value, "pk"):
+        return value.pk
+    return _as_int(value, field)
+
+
+@dataclass
+class Line:
+    """One order line, resolved against the catalog."""
+
+    product: Product
+    variant: Variant | None
+    option: Option | None
+    quantity: int
+    unit_price: int
+
+    @property
+    def title(self) -> str:
+        parts = [self.product.title]
+        parts += [p.title for p in (self.variant, self.option) if p is not None]
+        return " / ".join(parts)
+
+    @property
+    def sku(self) -> str:
+        for item in (self.option, self.variant, self.product):
+            if item is not None and item.sku:
+                return item.sku
+        return ""
+
+    @property
+    def catalog_price(self) -> int:
+        for item in (self.option, self.variant, self.product):
+            if item is not None and item.price is not None:
+                return item.price
+        return 0
+
+    @property
+    def stock_unit(self) -> tuple[type, int]:
+        return stock.stock_unit(
+            product_id=self.product.pk,
+            variant_id=self.variant.pk if self.variant else None,
+            option_id=self.option.pk if self.option else None,
+        )
+
+
+def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[Line]:
+    """Check every requested line against the catalog, in three queries for any number of lines."""
+    if not isinstance(raw_lines, list) or not raw_lines:
+        raise DomainError("An order needs at least one item.", field="orderProducts")
+    parsed = []
+    for index, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict):
+            raise DomainError(f"Item {index + 1} must be an object.", field="orderProducts")
+        product_id = _pk_or_none(raw.get("product"), "product")
+        if product_id is None:
+            raise DomainError(f"Item {index + 1} names no product.", field="product")
+        quantity = _as_int(raw.get("quantity", 1), "quantity")
+        if quantity < 1:
+            raise DomainError(
+                f"Item {index + 1}: quantity must be at least 1, not {quantity}.", field="quantity"
+            )
+        unit_price = raw.get("unit_price", raw.get("unitPrice"))
+        if unit_price is not None:
+            unit_price = _as_int(unit_price, "unitPrice")
+            if unit_price < 0:
+                raise DomainError(f"Item {index + 1}: unitPrice cannot be negative.", "unitPrice")
+        parsed.append(
+            (
+                product_id,
+                _pk_or_none(raw.get("variant"), "variant"),
+                _pk_or_none(raw.get("option"), "option"),
+                quantity,
+                unit_price,
+            )
+        )
+    products = Product.objects.in_bulk({p[0] for p in parsed})
+    variants = Variant.objects.in_bulk({p[1] for p in parsed if p[1]})
+    options = Option.objects.in_bulk({p[2] for p in parsed if p[2]})
+    lines = []
+    for product_id, variant_id, option_id, quantity, unit_price in parsed:
+        product = products.get(product_id)
+        if product is None:
+            raise DomainError(f"Product {product_id} does not exist.", field="product")
+        variant = variants.get(variant_id) if variant_id else None
+        if variant_id and (variant is None or variant.product_id != product.pk):
+            raise DomainError(
+                f"Variant {variant_id} is not a variant of product {product_id}.", field="variant"
+            )
+        option = options.get(option_id) if option_id else None
+        if option_id and (option is None or variant is None or option.variant_id != variant.pk):
+            raise DomainError(
+                f"Option {option_id} is not an option of variant {variant_id}.", field="option"
+            )
+        line = Line(product, variant, option, quantity, unit_price or 0)
+        if prices_from_catalog or unit_price is None:
+            line.unit_price = line.catalog_price
+        lines.append(line)
+    return lines
+
+
+def _clean_group(value: Any, fields: dict[str, str], name: str) -> dict[str, str]:
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise DomainError(f"{name} must be an object.", field=name)
+    unknown = set(value) - set(fields)
+    if unknown:
+        raise DomainError(f"{name} has unknown fields: {', '.join(sorted(unknown))}.", field=name)
+    cleaned = {}
+    for key, column in fields.items():
+        item = value.get(key)
+        if item is None:
+            continue
+        if not isinstance(item, str | int):
+            raise DomainError(f"{name}.{key} must be text.", field=f"{name}.{key}")
+        cleaned[column] = str(item).strip()
+    return cleaned
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating orders
+
+
+@dataclass
+class OrderResult:
+    order: Order
+    created: bool
+
+
+def create_order(
+    *,
+    items: list[dict],
+    actor: Actor = SYSTEM,
+    order_number: str | None = None,
+    customer: Customer | int | None = None,
+    cart: Cart | None = None,
+    customer_snapshot: dict | None = None,
+    shipping_address: dict | None = None,
+    total_amount: Any = None,
+    shipping_amount: Any = 0,
+    discount_amount: Any = 0,
+    payment_id: str | None = None,
+    payment_method: str = "",
+    currency: str | None = None,
+    prices_from_catalog: bool = False,
+) -> OrderResult:
+    """The server API's createOrder: lines with unit prices, totals checked, stock reserved.
+
+    A payment id records a paid payment; a zero total is paid at once; otherwise the order waits
+    in ``pending``. The same payment id sent again returns the order it paid for (created=False).
+    """
+    payment_id = (str(payment_id).strip() or None) if payment_id is not None else None
+    if payment_id:
+        existing = _order_for_payment_id(payment_id)
+        if existing is not None:
+            return OrderResult(existing, created=False)
+    try:
+        return OrderResult(
+            _create_order(
+                items=items,
+                actor=actor,
+                order_number=order_number,
+                customer=customer,
+                cart=cart,
+                customer_snapshot=customer_snapshot,
+                shipping_address=shipping_address,
+                total_amount=total_amount,
+                shipping_amount=shipping_amount,
+                discount_amount=discount_amount,
+                payment_id=payment_id,
+                payment_method=payment_method,
+                currency=currency,
+                prices_from_catalog=prices_from_catalog,
+            ),
+            created=True,
+        )
+    except IntegrityError as error:
+        # Lost a race (the service's savepoint is rolled back, so we can look again).
+        if payment_id:
+            existing = _order_for_payment_id(payment_id)
+            if existing is not None:
+                return OrderResult(existing, created=False)
+        if _is_unique_violation(error, "order_number"):
+            raise Conflict(
+                f"Order number {order_number} is already taken.", field="orderNumber"
+            ) from error
+        if _is_unique_violation(error, "cart"):
+            raise Conflict("This cart has already been checked out.", field="cart") from error
+        raise
+
+
+def _is_unique_violation(error: IntegrityError, column: str) -> bool:
+    return column in str(error)
+
+
+def _order_for_payment_id(payment_id: str) -> Order | None:
+    found = (
+        Transaction.objects.filter(payment_id=payment_id, kind=TransactionKind.PAYMENT)
+        .select_related("order")
+        .first()
+    )
+    return found.order if found else None
+
+
+@service
+def _create_order(
+    *,
+    items,
+    actor,
+    order_number,
+    customer,
+    cart,
+    customer_snapshot,
+    shipping_address,
+    total_amount,
+    shipping_amount,
+    discount_amount,
+    payment_id,
+    payment_method,
+    currency,
+    prices_from_catalog,
+) -> Order:
+    lines = resolve_lines(items, prices_from_catalog=prices_from_catalog)
+    shipping_amount = _as_int(shipping_amount or 0, "shippingAmount")
+    discount_amount = _as_int(discount_amount or 0, "discountAmount")
+    if shipping_amount < 0 or discount_amount < 0:
+        raise DomainError("shippingAmount and discountAmount cannot be negative.")
+    subtotal = sum(line.unit_price * line.quantity for line in lines)
+    computed_total = subtotal + shipping_amount - discount_amount
+    if computed_total < 0:
+        raise DomainError(
+            f"The discount ({discount_amount}) is larger than the order "
+            f"({subtotal + shipping_amount}).",
+            field="discountAmount",
+        )
+    if total_amount not in (None, ""):
+        given = _as_int(total_amount, "totalAmount")
+        if given != computed_total:
+            raise DomainError(
+                f"totalAmount {given} does not match the computed total {computed_total}.",
+                field="totalAmount",
+                data={"given": given, "computed": computed_total},
+            )
+
+    if customer is not None and not isinstance(customer, Customer):
+        customer_id = _pk_or_none(customer, "customer")
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise DomainError(f"Customer {customer_id} does not exist.", field="customer")
+    snapshot = _clean_group(customer_snapshot, SNAPSHOT_FIELDS, "customerSnapshot")
+    if customer is not None:
+        for key, column in SNAPSHOT_FIELDS.items():
+            snapshot.setdefault(column, getattr(customer, key))
+    address = _clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress")
+
+    order_number = (str(order_number).strip() if order_number else "") or generate_order_number()
+    if len(order_number) > 40:
+        raise DomainError("orderNumber is longer than 40 characters.", field="orderNumber")
+
+    stock.reserve((line.stock_unit, line.quantity) for line in lines)
+    order = Order.objects.create(
+        order_number=order_number,
+        customer=customer,
+        cart=cart,
+        currency=currency or settings.SHOP_CURRENCY,
+        subtotal_amount=subtotal,
+        shipping_amount=shipping_amount,
+        discount_amount=discount_amount,
+        total_amount=computed_total,
+        **snapshot,
+        **address,
+    )
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                product=line.product,
+                variant=line.variant,
+                option=line.option,
+                title=line.title[:300],
+                sku=line.sku,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                total_price=line.unit_price * line.quantity,
+            )
+            for line in lines
+        ]
+    )
+    if payment_id:
+        _record_paid(order, amount=computed_total, payment_id=payment_id, method=payment_method)
+        run_transition(order, "pay", actor=actor, order_id=order.pk, reason="paid at creation")
+    elif computed_total == 0:
+        run_transition(order, "pay", actor=actor, order_id=order.pk, reason="nothing to pay")
+    return order
+
+
+def checkout_cart(
+    *,
+    cart_id: Any,
+    actor: Actor = SYSTEM,
+    order_number: str | None = None,
+    customer_snapshot: dict | None = None,
+    shipping_address: dict | None = None,
+    payment_id: str | None = None,
+    payment_method: str = "",
+    total_amount: Any = None,
+) -> OrderResult:
+    """The seed's checkout: lines and prices come from the cart, which checks out once.
+
+    A second checkout of the same cart returns the order the first one made (created=False).
+    """
+    cart_pk = _pk_or_none(cart_id, "cartId")
+    if cart_pk is None:
+        raise DomainError("cartId is required.", field="cartId")
+    try:
+        return _checkout_cart(
+            cart_pk=cart_pk,
+            actor=actor,
+            order_number=order_number,
+            customer_snapshot=customer_snapshot,
+            shipping_address=shipping_address,
+            payment_id=payment_id,
+            payment_method=payment_method,
+            total_amount=total_amount,
+        )
+    except IntegrityError:
+        # Lost a race on the same cart or payment id: the winner's order is the answer.
+        existing = Order.objects.filter(cart_id=cart_pk).first()
+        if existing is not None:
+            return OrderResult(existing, created=False)
+        raise
+
+
+@service
+def _checkout_cart(
+    *,
+    cart_pk,
+    actor,
+    order_number,
+    customer_snapshot,
+    shipping_address,
+    payment_id,
+    payment_method,
+    total_amount,
+) -> OrderResult:
+    cart = Cart.objects.select_for_update().filter(pk=cart_pk).first()
+    if cart is None:
+        raise NotFound(f"Cart {cart_pk} does not exist.", field="cartId")
+    existing = Order.objects.filter(cart=cart).first()
+    if existing is not None:
+        return OrderResult(existing, created=False)
+    cart_items = list(cart.items.values("product", "variant", "option", "quantity"))
+    if not cart_items:
+        raise DomainError(f"Cart {cart_pk} is empty.", field="cartId")
+    result = create_order(
+        items=cart_items,
+        actor=actor,
+        order_number=order_number,
+        customer=cart.customer,
+        cart=cart,
+        customer_snapshot=customer_snapshot,
+        shipping_address=shipping_address,
+        payment_id=payment_id,
+        payment_method=payment_method,
+        total_amount=total_amount,
+        currency=cart.currency,
+        prices_from_catalog=True,
+    )
+    Cart.objects.filter(pk=cart.pk).update(checked_out_at=timezone.now())
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Payments
+
+
+def _record_paid(order: Order, *, amount: int, payment_id: str | None, method: str) -> Transaction:
+    txn = Transaction.objects.create(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        amount=amount,
+        payment_id=payment_id or None,
+        payment_method=method or "",
+    )
+    run_transition(txn, "mark_paid", actor=SYSTEM, order_id=order.pk)
+    return txn
+
+
+@service
+def record_payment(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    amount: Any = None,
+    payment_id: str | None = None,
+    payment_method: str = "",
+) -> Transaction:
+    """A payment came in. Once payments cover the total, the order is paid.
+
+    The same payment id twice is the same payment: the first transaction is returned.
+    """
+    order = lock_order(order)
+    if payment_id:
+        existing = Transaction.objects.filter(payment_id=payment_id).first()
+        if existing is not None:
+            if existing.order_id != order.pk:
+                raise Conflict(f"Payment {payment_id} belongs to another order.", field="paymentId")
+            return existing
+    if order.status == OrderStatus.FAILED:
+        run_transition(order, "retry", actor=actor, order_id=order.pk, reason="payment received")
+    if order.status != OrderStatus.PENDING:
+        raise refused(order, OrderStatus.PAID)
+    money = order_money(order)
+    due = order.total_amount - money.paid
+    amount = due if amount in (None, "") else _as_int(amount, "amount")
+    if amount <= 0 or amount > due:
+        raise DomainError(f"A payment must be between 1 and {due}, not {amount}.", field="amount")
+    txn = Transaction.objects.create(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        amount=amount,
+        payment_id=payment_id or None,
+        payment_method=payment_method or "",
+    )
+    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk)
+    if money.paid + amount >= order.total_amount:
+        run_transition(order, "pay", actor=actor, order_id=order.pk)
+    return txn
+
+
+@service
+def fail_payment(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    payment_id: str | None = None,
+    payment_method: str = "",
+    amount: Any = None,
+) -> Transaction:
+    """A payment attempt failed: a failed transaction is recorded and the order fails."""
+    order = lock_order(order)
+    if order.status != OrderStatus.PENDING:
+        raise refused(order, OrderStatus.FAILED)
+    if payment_id and Transaction.objects.filter(payment_id=payment_id).exists():
+        raise Conflict(f"Payment {payment_id} is already recorded.", field="paymentId")
+    amount = order.total_amount if amount in (None, "") else _as_int(amount, "amount")
+    txn = Transaction.objects.create(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        amount=amount,
+        payment_id=payment_id or None,
+        payment_method=payment_method or "",
+    )
+    run_transition(txn, "mark_failed", actor=actor, order_id=order.pk, reason=reason)
+    run_transition(order, "fail", actor=actor, order_id=order.pk, reason=reason)
+    return txn
+
+
+@service
+def retry_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """A failed order waits for payment again."""
+    order = lock_order(order)
+    run_transition(order, "retry", actor=actor, order_id=order.pk, reason=reason)
+    return order
+
+
+@service
+def pay_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """Staff marks an order paid (a payment taken outside the shop: bank transfer, cash)."""
+    order = lock_order(order)
+    record_payment(order=order, actor=actor, payment_method="manual")
+    order.refresh_from_db()
+    return order
+
+
+@service
+def cancel_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """Cancel before anything has shipped: payments are voided, reserved stock comes back,
+    parcels not yet sent are called off (failed)."""
+    from fulfillment.models import Fulfillment, FulfillmentStatus
+
+    order = lock_order(order)
+    fulfillments = list(Fulfillment.objects.select_for_update().filter(order=order).order_by("pk"))
+    if any(
+        f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED) for f in fulfillments
+    ):
+        raise Conflict(
+            f"Order {order.order_number} has shipped parcels: it can no longer be canceled.",
+            data={"status": order.status, "allowed": []},
+        )
+    run_transition(order, "cancel", actor=actor, order_id=order.pk, reason=reason)
+    for parcel in fulfillments:
+        if parcel.status in (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED):
+            run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason="order canceled")
+    payments = Transaction.objects.select_for_update().filter(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        status__in=[TransactionStatus.PENDING, TransactionStatus.PAID],
+    )
+    for txn in payments.order_by("pk"):
+        run_transition(txn, "void", actor=actor, order_id=order.pk, reason="order canceled")
+    stock.release(
+        (
+            stock.stock_unit(
+                product_id=item.product_id, variant_id=item.variant_id, option_id=item.option_id
+            ),
+            item.quantity,
+        )
+        for item in order.items.all()
+    )
+    return order
+
+
+@service
+def confirm_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """The buyer (or the shop, after the return window) confirms the purchase."""
+    order = lock_order(order)
+    run_transition(order, "confirm", actor=actor, order_id=order.pk, reason=reason)
+    return order
+
+
+def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) -> int:
+    """Confirm every delivered order whose last parcel arrived more than ``days`` ago."""
+    from django.db.models import Exists, Max, OuterRef
+
+    from fulfillment.models import Fulfillment
+
+    days = settings.SHOP_AUTO_CONFIRM_DAYS if days is None else days
+    cutoff = timezone.now() - timedelta(days=days)
+    late_parcel = Fulfillment.objects.filter(order=OuterRef("pk"), delivered_at__gt=cutoff)
+    due = (
+        Order.objects.filter(status=OrderStatus.DELIVERED)
+        .annotate(last=Max("fulfillments__delivered_at"))
+        .filter(last__lte=cutoff)
+        .exclude(Exists(late_parcel))
+        .values_list("pk", flat=True)
+    )
+    confirmed = 0
+    for pk in list(due):
+        with transaction.atomic():
+            order = lock_order(pk)
+            if order.status == OrderStatus.DELIVERED:
+                reason = f"delivered more than {days} days ago"
+                run_transition(order, "confirm", actor=actor, order_id=order.pk, reason=reason)
+                confirmed += 1
+    return confirmed
+
+
+# ---------------------------------------------------------------------------------------------
+# The order follows its children
+
+
+def sync_order_after_shipping(order: Order, *, actor: Actor) -> None:
+    """Move the order forward as its parcels move: preparing → shipped → delivered."""
+    if order.status not in (OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.SHIPPED):
+        return
+    quantities = item_quantities(order).values()
+    if order.status == OrderStatus.PAID:
+        return
+    if order.status == OrderStatus.PREPARING and all(q.shipped >= q.ordered for q in quantities):
+        run_transition(order, "ship", actor=actor, order_id=order.pk, reason="every unit shipped")
+    if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in quantities):
+        run_transition(
+            order, "deliver", actor=actor, order_id=order.pk, reason="every unit delivered"
+        )
+
+
+def sync_order_after_requests(order: Order, *, actor: Actor, reason: str = "") -> None:
+    """Recompute the order's after-sales state from its returns and exchanges, and move it there.
+
+    Any request waiting for a decision → return_requested; any being processed (or an
+    exchange whose replacement has not arrived) → return_processing; otherwise returned when
+    every delivered unit came back, else delivered.
+    """
+    from fulfillment.models import Fulfillment, FulfillmentStatus
+    from returns.models import Exchange, RequestStatus, Return
+
+    after_sales = (
+        OrderStatus.DELIVERED,
+        OrderStatus.RETURN_REQUESTED,
+        OrderStatus.RETURN_PROCESSING,
+        OrderStatus.RETURNED,
+    )
+    if order.status not in after_sales:
+        return
+    statuses = set(Return.objects.filter(order=order).values_list("status", flat=True))
+    statuses |= set(Exchange.objects.filter(order=order).values_list("status", flat=True))
+    replacement_out = (
+        Fulfillment.objects.filter(order=order, exchange__isnull=False)
+        .exclude(status=FulfillmentStatus.DELIVERED)
+        .exists()
+    )
+    if RequestStatus.REQUESTED in statuses:
+        desired = OrderStatus.RETURN_REQUESTED
+    elif statuses & {RequestStatus.APPROVED, RequestStatus.PROCESSING} or replacement_out:
+        desired = OrderStatus.RETURN_PROCESSING
+    else:
+        quantities = item_quantities(order).values()
+        everything_back = all(q.returned >= q.delivered for q in quantities)
+        any_returned = any(q.returned for q in quantities)
+        desired = (
+            OrderStatus.RETURNED if everything_back and any_returned else OrderStatus.DELIVERED
+        )
+    move_order_to(order, desired, actor=actor, reason=reason)
+
+
+def move_order_to(order: Order, desired: str, *, actor: Actor, reason: str = "") -> None:
+    """Run the shortest chain of order transitions from the current status to ``desired``."""
+    if order.status == desired:
+        return
+    edges: dict[str, list[tuple[str, str]]] = {}
+    for t in order.get_all_status_transitions():
+        edges.setdefault(t.source, []).append((t.name, t.target))
+    paths: dict[str, list[str]] = {order.status: []}
+    queue = deque([order.status])
+    while queue:
+        state = queue.popleft()
+        for name, target in edges.get(state, []):
+            if target not in paths:
+                paths[target] = [*paths[state], name]
+                queue.append(target)
+    for name in paths.get(desired) or [None]:
+        if name is None:
+            raise DomainError(f"Order {order.order_number} cannot reach {desired}.")
+        run_transition(order, name, actor=actor, order_id=order.pk, reason=reason)

@@ -1,0 +1,81 @@
+"""Running a state machine's transition: the one path every service takes to change a status.
+
+It refuses what the current state does not allow with a ``TransitionError`` naming the current
+state and the states that can be reached, saves the row, and appends to the transition log.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django_fsm import can_proceed
+
+from orders.models import TransitionLog
+from shop.actors import Actor
+from shop.errors import TransitionError
+
+
+def allowed_targets(obj: models.Model, field: str = "status") -> list[str]:
+    """The states the machine leads to from the object's current state, in machine order."""
+    current = getattr(obj, field)
+    targets: list[str] = []
+    for transition in getattr(obj, f"get_all_{field}_transitions")():
+        if transition.source in (current, "*") and transition.target not in targets:
+            targets.append(transition.target)
+    return targets
+
+
+def transition_label(obj: models.Model) -> str:
+    return f"{obj._meta.model_name} {obj.pk}"
+
+
+def run_transition(
+    obj: models.Model,
+    name: str,
+    *,
+    actor: Actor,
+    order_id: int,
+    reason: str = "",
+    update_fields: list[str] | None = None,
+) -> TransitionLog:
+    """Run ``obj.<name>()``, save and log it. The caller holds the row lock and the transaction."""
+    method = getattr(obj, name)
+    meta = method._django_fsm
+    field = meta.field.name
+    source = getattr(obj, field)
+    if not can_proceed(method):
+        raise refused(obj, next(iter(meta.transitions.values())).target, field)
+    method()
+    fields = [field, "updated_at", *(update_fields or [])]
+    obj.save(update_fields=fields)
+    return TransitionLog.objects.create(
+        order_id=order_id,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        transition=name,
+        source=source,
+        target=getattr(obj, field),
+        actor_kind=actor.kind,
+        actor_user=actor.user if actor.user is not None and actor.user.pk else None,
+        actor_label=actor.label,
+        reason=reason,
+    )
+
+
+def refused(obj: models.Model, target: str, field: str = "status") -> TransitionError:
+    """The error for a move to ``target`` that the current state does not allow."""
+    current = getattr(obj, field)
+    return TransitionError(
+        f"Cannot move {transition_label(obj)} from {current} to {target}",
+        current=current,
+        allowed=allowed_targets(obj, field),
+    )
+
+
+def transition_to(obj: models.Model, target: str, field: str = "status") -> str:
+    """The name of the transition that moves ``obj`` to ``target`` from its current state.
+
+    Raises TransitionError when none does (used by "PATCH {status: …}" and admin buttons).
+    """
+    for transition in getattr(obj, f"get_available_{field}_transitions")():
+        if transition.target == target:
+            return transition.name
+    raise refused(obj, target, field)

@@ -1,0 +1,162 @@
+"""Returns and exchanges: units coming back from the buyer, refunded or replaced."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from orders.models import Order, OrderItem, Transaction
+from shop.models import Option, TimeStampedModel, Variant
+
+
+class RequestStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    PROCESSING = "processing", _("Processing")
+    COMPLETED = "completed", _("Completed")
+
+
+R = RequestStatus
+
+OPEN_STATUSES = (R.REQUESTED, R.APPROVED, R.PROCESSING)
+# Units in a request in one of these states are spoken for: they cannot be asked for again.
+COUNTED_STATUSES = (R.REQUESTED, R.APPROVED, R.PROCESSING, R.COMPLETED)
+
+
+class ReturnReason(models.TextChoices):
+    CHANGE_OF_MIND = "change_of_mind", _("Change of mind")
+    DEFECTIVE = "defective", _("Defective")
+    WRONG_DELIVERY = "wrong_delivery", _("Wrong delivery")
+    DAMAGED = "damaged", _("Damaged")
+    OTHER = "other", _("Other")
+
+
+class ExchangeReason(models.TextChoices):
+    WRONG_SIZE = "wrong_size", _("Wrong size")
+    WRONG_COLOR = "wrong_color", _("Wrong colour")
+    DEFECTIVE = "defective", _("Defective")
+    OTHER = "other", _("Other")
+
+
+class RequestMachine(FSMModelMixin, TimeStampedModel):
+    """requested → approved | rejected; approved → processing (units received) → completed."""
+
+    status = FSMField(max_length=16, choices=R.choices, default=R.REQUESTED, protected=True)
+    note = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @transition(field=status, source=R.REQUESTED, target=R.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=R.REQUESTED, target=R.REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=R.APPROVED, target=R.PROCESSING)
+    def start_processing(self):
+        pass
+
+    @transition(field=status, source=R.PROCESSING, target=R.COMPLETED)
+    def complete(self):
+        pass
+
+
+class Return(RequestMachine):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    reason = models.CharField(max_length=32, choices=ReturnReason.choices)
+    refund_amount = models.BigIntegerField(default=0)
+    refund_transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="refunded_return"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(refund_amount__gte=0), name="return_refund_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["order", "-created_at"], name="return_order_created"),
+            models.Index(fields=["status", "created_at"], name="return_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Return {self.pk} of {self.order_id}"
+
+
+class ReturnItem(TimeStampedModel):
+    return_request = models.ForeignKey(
+        Return, on_delete=models.PROTECT, related_name="items", db_column="return_id"
+    )
+    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="return_items")
+    quantity = models.PositiveIntegerField()
+    # Decided when the parcel comes back: how many of the units go back on the shelf.
+    restock_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="returnitem_qty_gte_1"),
+            models.CheckConstraint(
+                condition=Q(restock_quantity__lte=models.F("quantity")),
+                name="returnitem_restock_lte_qty",
+            ),
+            models.UniqueConstraint(
+                fields=["return_request", "order_item"], name="returnitem_once_per_return"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × item {self.order_item_id}"
+
+
+class Exchange(RequestMachine):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="exchanges")
+    reason = models.CharField(max_length=32, choices=ExchangeReason.choices)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["order", "-created_at"], name="exchange_order_created"),
+            models.Index(fields=["status", "created_at"], name="exchange_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Exchange {self.pk} of {self.order_id}"
+
+
+class ExchangeItem(TimeStampedModel):
+    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, related_name="items")
+    order_item = models.ForeignKey(
+        OrderItem, on_delete=models.PROTECT, related_name="exchange_items"
+    )
+    quantity = models.PositiveIntegerField()
+    replacement_variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replacement_option = models.ForeignKey(
+        Option, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    restock_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="exchangeitem_qty_gte_1"),
+            models.CheckConstraint(
+                condition=Q(restock_quantity__lte=models.F("quantity")),
+                name="exchangeitem_restock_lte_qty",
+            ),
+            models.UniqueConstraint(
+                fields=["exchange", "order_item"], name="exchangeitem_once_per_exchange"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × item {self.order_item_id}"

@@ -1,0 +1,39 @@
+"""Database helpers shared by every app's services."""
+
+import functools
+import time
+
+from django.db import OperationalError, connection, transaction
+
+# PostgreSQL's serialization_failure and deadlock_detected: safe to retry from the start.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def _is_retryable(error: OperationalError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def service(func=None, *, attempts: int = 3):
+    """Run a service function in one atomic block, retrying it on a deadlock or serialization
+    failure when it is the outermost transaction (a nested call joins its caller's block)."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    return fn(*args, **kwargs)
+            for attempt in range(1, attempts + 1):
+                try:
+                    with transaction.atomic():
+                        return fn(*args, **kwargs)
+                except OperationalError as error:
+                    if attempt == attempts or not _is_retryable(error):
+                        raise
+                    time.sleep(0.01 * attempt)
+            raise AssertionError("unreachable")
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate

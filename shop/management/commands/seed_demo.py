@@ -1,0 +1,261 @@
+"""A realistic demo shop: customers, a catalog with variants and options, orders in every state.
+
+Idempotent: catalog rows and customers are found by their natural keys, demo orders by their
+numbers (DEMO-…), so a second run adds nothing.
+"""
+
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from fulfillment import services as fulfillment_services
+from orders import services as order_services
+from orders.models import Order
+from returns import services as return_services
+from shop.models import Cart, CartItem, Customer, Option, Product, Variant
+
+CUSTOMERS = [
+    ("Kim Minji", "minji.kim@example.com", "010-2345-6789"),
+    ("Lee Junho", "junho.lee@example.com", "010-3456-7890"),
+    ("Park Seoyeon", "seoyeon.park@example.com", "010-4567-8901"),
+    ("Choi Hyunwoo", "hyunwoo.choi@example.com", "010-5678-9012"),
+    ("Jung Yuna", "yuna.jung@example.com", "010-6789-0123"),
+    ("Alex Morgan", "alex.morgan@example.com", "+1-415-555-0134"),
+]
+
+CATALOG = [
+    # title, sku, price, [(variant title, sku, [(option title, sku, stock)])]
+    (
+        "Linen Shirt",
+        "LINEN-SHIRT",
+        59000,
+        [
+            ("S", "LINEN-S", [("White", "LINEN-S-WHT", 40), ("Navy", "LINEN-S-NVY", 25)]),
+            ("M", "LINEN-M", [("White", "LINEN-M-WHT", 60), ("Navy", "LINEN-M-NVY", 30)]),
+            ("L", "LINEN-L", [("White", "LINEN-L-WHT", 35), ("Navy", "LINEN-L-NVY", 20)]),
+        ],
+    ),
+    (
+        "Everyday Sneakers",
+        "SNEAKER",
+        89000,
+        [
+            ("250", "SNK-250", [("Grey", "SNK-250-GRY", 12)]),
+            ("260", "SNK-260", [("Grey", "SNK-260-GRY", 18)]),
+            ("270", "SNK-270", [("Grey", "SNK-270-GRY", 15)]),
+        ],
+    ),
+    ("Ceramic Mug", "MUG-CER", 18000, []),
+    ("Hand Cream 50ml", "HAND-50", 12000, []),
+    ("Canvas Tote", "TOTE-CNV", 25000, [("Natural", "TOTE-NAT", []), ("Black", "TOTE-BLK", [])]),
+]
+
+ADDRESSES = [
+    ("06123", "123 Teheran-ro, Gangnam-gu, Seoul", "Apt 4B"),
+    ("04524", "55 Sejong-daero, Jung-gu, Seoul", "12F"),
+    ("48058", "30 Haeundae-ro, Busan", ""),
+    ("94105", "500 Howard St, San Francisco, CA", "Suite 300"),
+]
+
+# (order number suffix, final state)
+STORIES = [
+    ("0001", "pending"),
+    ("0002", "failed"),
+    ("0003", "canceled"),
+    ("0004", "paid"),
+    ("0005", "paid"),
+    ("0006", "preparing"),
+    ("0007", "packed"),
+    ("0008", "shipped"),
+    ("0009", "partly_shipped"),
+    ("0010", "delivered"),
+    ("0011", "delivered"),
+    ("0012", "confirmed"),
+    ("0013", "return_requested"),
+    ("0014", "return_processing"),
+    ("0015", "returned"),
+    ("0016", "exchange_requested"),
+    ("0017", "exchange_shipped"),
+    ("0018", "checkout"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load a demo shop (customers, catalog, orders in every state). Safe to run twice."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when the database has orders."
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options):
+        if if_empty and Order.objects.exists():
+            self.stdout.write("Orders exist already: demo data not loaded.")
+            return
+        rng = random.Random(2026)
+        with transaction.atomic():
+            customers = self._customers()
+            sellables = self._catalog()
+        made = 0
+        for suffix, story in STORIES:
+            number = f"DEMO-{suffix}"
+            if Order.objects.filter(order_number=number).exists():
+                continue
+            customer = customers[int(suffix) % len(customers)]
+            with transaction.atomic():
+                self._tell(story, number, customer, rng, sellables)
+            made += 1
+        self.stdout.write(
+            f"Demo shop ready: {len(customers)} customers, {Product.objects.count()} products, "
+            f"{made} new demo orders."
+        )
+
+    def _customers(self) -> list[Customer]:
+        found = []
+        for name, email, phone in CUSTOMERS:
+            customer, created = Customer.objects.get_or_create(
+                email=email, defaults={"name": name, "phone": phone}
+            )
+            if created:
+                customer.set_password("demo-password")
+                customer.save(update_fields=["password"])
+            found.append(customer)
+        return found
+
+    def _catalog(self) -> list[dict]:
+        """Every sellable line (product, variant, option) as order-line dicts."""
+        lines = []
+        for title, sku, price, variants in CATALOG:
+            product, _ = Product.objects.get_or_create(
+                sku=sku, defaults={"title": title, "price": price}
+            )
+            if not variants:
+                lines.append({"product": product.pk, "price": price})
+            for v_title, v_sku, options in variants:
+                variant, _ = Variant.objects.get_or_create(
+                    product=product, sku=v_sku, defaults={"title": v_title}
+                )
+                if not options:
+                    lines.append({"product": product.pk, "variant": variant.pk, "price": price})
+                for o_title, o_sku, stock in options:
+                    option, _ = Option.objects.get_or_create(
+                        variant=variant, sku=o_sku, defaults={"title": o_title, "stock": stock}
+                    )
+                    lines.append(
+                        {
+                            "product": product.pk,
+                            "variant": variant.pk,
+                            "option": option.pk,
+                            "price": price,
+                        }
+                    )
+        return lines
+
+    def _tell(self, story, number, customer, rng, sellables):
+        postal, address1, address2 = rng.choice(ADDRESSES)
+        address = {
+            "recipientName": customer.name,
+            "phone": customer.phone,
+            "postalCode": postal,
+            "address1": address1,
+            "address2": address2,
+        }
+        picks = rng.sample(sellables, k=rng.randint(1, 3))
+        items = [
+            {**{k: v for k, v in line.items() if k != "price"}, "quantity": rng.randint(1, 2)}
+            for line in picks
+        ]
+        for item, line in zip(items, picks, strict=True):
+            item["unitPrice"] = line["price"]
+        paid = story not in ("pending", "failed")
+        if story == "checkout":
+            cart = Cart.objects.create(customer=customer)
+            CartItem.objects.bulk_create(
+                CartItem(
+                    cart=cart,
+                    product_id=i["product"],
+                    variant_id=i.get("variant"),
+                    option_id=i.get("option"),
+                    quantity=i["quantity"],
+                )
+                for i in items
+            )
+            order_services.checkout_cart(
+                cart_id=cart.pk,
+                order_number=number,
+                shipping_address=address,
+                payment_id=f"demo_{number}",
+                payment_method="card",
+            )
+            return
+        order = order_services.create_order(
+            items=items,
+            order_number=number,
+            customer=customer,
+            shipping_address=address,
+            shipping_amount=3000,
+            payment_id=f"demo_{number}" if paid else None,
+            payment_method=rng.choice(["card", "kakaopay", "naverpay", "bank_transfer"]),
+        ).order
+        if story == "failed":
+            order_services.fail_payment(order=order, reason="card declined")
+        elif story == "canceled":
+            order_services.cancel_order(order=order, reason="customer changed their mind")
+        if story in ("pending", "failed", "canceled", "paid"):
+            return
+        carrier = rng.choice(["cj", "hanjin", "lotte", "epost", "CJ Logistics", "FedEx"])
+        tracking = f"{rng.randint(10**11, 10**12 - 1)}"
+        if story == "partly_shipped":
+            first = order.items.order_by("pk").first()
+            parcel = fulfillment_services.create_fulfillment(
+                order=order, items=[{"orderItem": first.pk, "quantity": 1}]
+            )
+            fulfillment_services.ship_fulfillment(
+                fulfillment=parcel, carrier=carrier, tracking_number=tracking
+            )
+            return
+        parcel = fulfillment_services.create_fulfillment(order=order)
+        if story == "preparing":
+            return
+        fulfillment_services.pack_fulfillment(fulfillment=parcel)
+        if story == "packed":
+            return
+        fulfillment_services.ship_fulfillment(
+            fulfillment=parcel, carrier=carrier, tracking_number=tracking
+        )
+        if story == "shipped":
+            return
+        fulfillment_services.deliver_fulfillment(fulfillment=parcel)
+        if story == "delivered":
+            return
+        if story == "confirmed":
+            order_services.confirm_order(order=order, reason="buyer confirmed")
+            return
+        first = order.items.order_by("pk").first()
+        units = [{"orderItem": first.pk, "quantity": 1}]
+        if story.startswith("exchange"):
+            exchange = return_services.request_exchange(
+                order=order, reason="wrong_size", items=units, note="Needs one size up"
+            )
+            if story == "exchange_shipped":
+                return_services.approve_exchange(request=exchange)
+                return_services.receive_exchange(request=exchange)
+                return_services.complete_exchange(request=exchange)
+                replacement = exchange.replacement_fulfillments.get()
+                fulfillment_services.ship_fulfillment(
+                    fulfillment=replacement, carrier="cj", tracking_number=tracking + "9"
+                )
+            return
+        everything = [{"orderItem": i.pk, "quantity": i.quantity} for i in order.items.all()]
+        request = return_services.request_return(
+            order=order,
+            reason="defective" if story == "returned" else "change_of_mind",
+            items=everything if story == "returned" else units,
+        )
+        if story == "return_requested":
+            return
+        return_services.approve_return(request=request)
+        return_services.receive_return(request=request)
+        if story == "returned":
+            return_services.complete_return(request=request)
