@@ -141,3 +141,69 @@ class CartItem(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id}"
+
+
+class ApiKey(TimeStampedModel):
+    """A storefront's or server's key pair.
+
+    The publishable key (``pk_…``) may sit in a browser and only identifies the storefront; the
+    secret key (``sk_…``) is shown once at creation and only its SHA-256 digest is stored (it is
+    a long random token, so a fast digest is as safe as a slow password hash, and cheap enough to
+    check on every request).
+    """
+
+    name = models.CharField(max_length=100)
+    publishable_key = models.CharField(max_length=64, unique=True)
+    secret_prefix = models.CharField(max_length=16, db_index=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.publishable_key})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class LoginFailure(models.Model):
+    """A failed customer login, kept for throttling by account and by address."""
+
+    email = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "created_at"], name="loginfailure_email"),
+            models.Index(fields=["ip_address", "created_at"], name="loginfailure_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.ip_address}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a write sent with an ``Idempotency-Key`` header, replayed on retries."""
+
+    caller = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "key"], name="idempotency_caller_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller}: {self.key}"

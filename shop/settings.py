@@ -141,3 +141,11 @@ LOGGING = {
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "KRW")
 # Delivered orders are confirmed automatically after this many days (confirm_delivered_orders).
 SHOP_AUTO_CONFIRM_DAYS = int(os.environ.get("SHOP_AUTO_CONFIRM_DAYS", "7"))
+# Customer login tokens (Authorization: JWT …) live this long.
+SHOP_CUSTOMER_TOKEN_SECONDS = int(os.environ.get("SHOP_CUSTOMER_TOKEN_SECONDS", str(2 * 60 * 60)))
+# Failed customer logins: this many per account (four times as many per address) within the
+# window (seconds) block further attempts until the window passes.
+SHOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("SHOP_LOGIN_FAILURE_LIMIT", "5"))
+SHOP_LOGIN_FAILURE_WINDOW = int(os.environ.get("SHOP_LOGIN_FAILURE_WINDOW", "900"))
+# Idempotency-Key answers are replayed for this long (seconds).
+SHOP_IDEMPOTENCY_TTL = int(os.environ.get("SHOP_IDEMPOTENCY_TTL", str(24 * 60 * 60)))
