@@ -1,5 +1,7 @@
 """Shortcuts that walk orders through the real services, for tests of later stages."""
 
+import itertools
+
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
 from tests.factories import ProductFactory
@@ -13,6 +15,9 @@ ADDRESS = {
 }
 
 
+_payment_ids = itertools.count(1)
+
+
 def place_order(*, quantities=(2,), price=10000, paid=True, customer=None, products=None):
     products = products or [ProductFactory(price=price) for _ in quantities]
     items = [
@@ -24,7 +29,7 @@ def place_order(*, quantities=(2,), price=10000, paid=True, customer=None, produ
         customer=customer,
         customer_snapshot=None if customer else {"name": "John Doe", "email": "john@example.com"},
         shipping_address=ADDRESS,
-        payment_id=f"pay_{id(items)}" if paid else None,
+        payment_id=f"pay_test_{next(_payment_ids)}" if paid else None,
     )
     return result.order
 
