@@ -1,7 +1,11 @@
 """REST collections of the fulfillment app: fulfillments (parcels) and their items."""
 
+from django.db import transaction
+
+from fulfillment import services
 from fulfillment.carriers import find_carrier, tracking_link
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from shop.api import access
 from shop.api.collections import (
     Choice,
     Collection,
@@ -15,6 +19,7 @@ from shop.api.collections import (
     registry,
     timestamps,
 )
+from shop.api.writes import Body, body_schema
 
 
 def _carrier_name(row: dict) -> str:
@@ -79,3 +84,86 @@ fulfillment_items = Collection(
 )
 
 registry.register(fulfillments, fulfillment_items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes
+
+ITEMS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "orderItem": {"type": "integer", "format": "int64"},
+            "quantity": {"type": "integer", "minimum": 1},
+        },
+        "required": ["orderItem"],
+    },
+}
+CREATE_FIELDS = ["order", "items", "carrier", "trackingNumber", "note"]
+UPDATE_FIELDS = ["status", "carrier", "trackingNumber", "note", "reason"]
+
+
+def create_fulfillment(request, data) -> int:
+    """POST /api/fulfillments: a parcel for some (default: all remaining) units of an order."""
+    body = Body(request, fulfillments, data, accepts=CREATE_FIELDS, action="add")
+    order = body.value("order", required=True)
+    carrier = body.value("carrier")
+    tracking_number = body.value("trackingNumber")
+    note = body.value("note")
+    body.check()
+    parcel = services.create_fulfillment(
+        order=order,
+        actor=access.actor(request),
+        items=body.raw("items"),
+        carrier=carrier or "",
+        tracking_number=tracking_number or "",
+        note=note or "",
+    )
+    return parcel.pk
+
+
+def update_fulfillment(request, pk: int, data) -> None:
+    """PATCH /api/fulfillments/<id>: {status} runs the transition through update_status (ship
+    takes carrier and trackingNumber with it); tracking details alone are corrected in place."""
+    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change")
+    status = body.value("status")
+    carrier = body.value("carrier")
+    tracking_number = body.value("trackingNumber")
+    note = body.value("note")
+    reason = body.value("reason", Text("reason"))
+    body.check()
+    actor = access.actor(request)
+    with transaction.atomic():
+        current = Fulfillment.objects.values_list("status", flat=True).get(pk=pk)
+        moving = status is not None and status != current
+        shipping = moving and status == FulfillmentStatus.SHIPPED
+        details = {"carrier": carrier, "tracking_number": tracking_number}
+        if shipping:
+            details = {}
+        if note is not None or any(v is not None for v in details.values()):
+            services.update_tracking(fulfillment=pk, actor=actor, note=note, **details)
+        if moving:
+            services.update_status(
+                fulfillment=pk,
+                status=status,
+                actor=actor,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                **({"reason": reason} if reason else {}),
+            )
+
+
+fulfillments.create = create_fulfillment
+fulfillments.update = update_fulfillment
+fulfillments.create_schema = body_schema(
+    fulfillments,
+    CREATE_FIELDS,
+    required=["order"],
+    extra={"items": {**ITEMS_SCHEMA, "description": "Omitted: every unit not yet in a parcel."}},
+)
+fulfillments.update_schema = body_schema(
+    fulfillments,
+    UPDATE_FIELDS,
+    extra={"reason": {"type": "string", "description": "Why a parcel failed (timeline)."}},
+)

@@ -315,6 +315,14 @@ class Collection:
         return found[1] if found else None
 
 
+@dataclass
+class Action:
+    path: str
+    collection: Collection
+    run: Writer
+    schema: dict
+
+
 # Kinds of entries in a collection's rendering plan.
 SCALAR, GROUP, RELATION, COMPUTED = range(4)
 
@@ -329,7 +337,17 @@ class Registry:
     def __init__(self):
         self._by_slug: dict[str, Collection] = {}
         self._by_model: dict[type[models.Model], Collection] = {}
+        self._actions: dict[str, Action] = {}
         self._loaded = False
+
+    def action(self, path: str, collection: Collection, run: Writer, schema: dict) -> None:
+        """A server API endpoint, ``POST /api/<path>``, that creates a document of
+        ``collection`` (``run(request, data)`` returns its id)."""
+        self._actions[path] = Action(path, collection, run, schema)
+
+    def actions(self) -> list[Action]:
+        self.load()
+        return list(self._actions.values())
 
     def register(self, *collections: Collection) -> None:
         for collection in collections:

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from shop.api.collections import registry
-from shop.api.views import NotFoundView, TimelineView, viewset_for
+from shop.api.views import ActionView, NotFoundView, TimelineView, viewset_for
 
 LIST = {"get": "list", "post": "create", "patch": "bulk_update", "delete": "bulk_destroy"}
 DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
@@ -20,6 +20,9 @@ def collection_urls() -> list:
             path(f"{slug}/count", viewset.as_view(COUNT), name=f"{slug}-count"),
             path(f"{slug}/<str:pk>", viewset.as_view(DETAIL), name=f"{slug}-detail"),
         ]
+    for action in registry.actions():
+        view = ActionView.as_view(action=action)
+        patterns.append(path(action.path, view, name=f"{action.path}-action"))
     return patterns
 
 

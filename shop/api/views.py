@@ -181,6 +181,22 @@ def viewset_for(slug: str, collection: Collection) -> type[CollectionViewSet]:
     return type(name, (CollectionViewSet,), {"collection": collection, "slug": slug})
 
 
+class ActionView(APIView):
+    """A server API endpoint (``POST /api/checkout``): creates a document, answers like a create."""
+
+    action = None
+
+    def post(self, request):
+        collection = self.action.collection
+        access.check(request, collection, "add")
+        data = body(request, collection)
+        depth = parse_depth(query_params(request))
+        pk = self.action.run(request, data)
+        doc = get_document(request, collection, pk, depth=depth)
+        message = f"{collection.singular} successfully created."
+        return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
+
+
 class TimelineView(APIView):
     """``GET /api/orders/<id>/timeline``: the order's transition log, newest first."""
 
