@@ -255,7 +255,7 @@ class Join:
 Writer = Callable[..., Any]
 
 
-@dataclass
+@dataclass(eq=False)
 class Collection:
     slug: str
     model: type[models.Model]
@@ -328,7 +328,10 @@ SCALAR, GROUP, RELATION, COMPUTED = range(4)
 
 
 def schema_name(slug: str) -> str:
-    return "".join(part.capitalize() for part in slug.split("-"))
+    """The OpenAPI component name of a collection's documents: ``Order``, ``OrderItem``."""
+    found = registry.find(slug)
+    words = found.singular.split() if found else slug.split("-")
+    return "".join(word.capitalize() for word in words)
 
 
 class Registry:

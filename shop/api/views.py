@@ -219,6 +219,8 @@ class TimelineView(APIView):
 class NotFoundView(APIView):
     """Any other path under ``/api/``: a JSON 404."""
 
+    schema = None  # not an operation of the API
+
     def dispatch(self, request, *args, **kwargs):
         self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request)
         self.headers = self.default_response_headers
