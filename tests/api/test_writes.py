@@ -437,3 +437,22 @@ def test_bulk_delete_of_catalog_rows(api):
     assert answer.status == 200
     assert answer.json["message"] == "Deleted 3 Products successfully."
     assert list(Product.objects.all()) == [keep]
+
+
+def test_a_bug_is_a_500_in_the_error_shape_with_details_only_in_the_log(api, monkeypatch, caplog):
+    from shop.api.collections import registry
+
+    def broken(request, data):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(registry.get("products"), "create", broken)
+    answer = api.from_("products").create({"title": "x"})
+    assert answer.status == 500
+    assert answer.json == {"errors": [{"message": "Something went wrong."}]}
+    assert "secret detail" in caplog.text
+
+
+def test_methods_a_route_does_not_have_are_405_in_the_error_shape(http_client):
+    answer = http_client.put("/api/orders/1", "{}", content_type="application/json")
+    assert answer.status_code == 405
+    assert answer.json()["errors"][0]["message"]
