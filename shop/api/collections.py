@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from django.db import models
+from django.db.models import CharField, Func
 from django.utils.dateparse import parse_date, parse_datetime
 
 
@@ -28,11 +29,37 @@ COMPARISON = frozenset({"greater_than", "greater_than_equal", "less_than", "less
 TEXT_SEARCH = frozenset({"like", "not_like", "contains"})
 
 
-def iso_timestamp(value: datetime) -> str:
+def iso_timestamp(value: datetime | str) -> str:
     """UTC, milliseconds, ``Z``: ``2026-11-23T02:41:07.215Z``."""
+    if isinstance(value, str):  # already formatted by the database (IsoTimestamp)
+        return value
     if value.utcoffset():
         value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+class IsoTimestamp(Func):
+    """A timestamp formatted by the database as the API writes it, so rows need neither a
+    driver-side parse nor a Python-side format (timestamps are most of a document's cost)."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = (
+            "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Stored as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]": cut, never round, the fraction.
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = f"(substr({column}, 1, 10) || 'T' || substr({column} || '.000000', 12, 12) || 'Z')"
+        return sql, [*params, *params]
+
+    def as_sql(self, compiler, connection, template=None, **extra):
+        if template is None:  # other databases: the value itself, formatted in Python
+            return compiler.compile(self.source_expressions[0])
+        return super().as_sql(compiler, connection, template=template, **extra)
 
 
 class Field:
@@ -279,14 +306,14 @@ class Collection:
     def __post_init__(self):
         self.paths: dict[str, tuple[str, Field]] = {}
         self.columns: list[str] = []
+        self.expressions: dict[str, Func] = {}
         self.plan: list[tuple] = []
         for item in self.fields:
             if isinstance(item, Group):
                 members = []
                 for member in item.members:
                     self.paths[f"{item.name}.{member.name}"] = (member.column, member)
-                    self.columns.append(member.column)
-                    members.append((member.name, member.column, member.to_api))
+                    members.append((member.name, self._read(member), member.to_api))
                 self.plan.append((GROUP, item.name, None, tuple(members)))
             elif isinstance(item, Computed):
                 self.columns.extend(item.columns)
@@ -297,10 +324,24 @@ class Collection:
                 self.plan.append((RELATION, item.name, item.id_column, item.to))
             else:
                 self.paths[item.name] = (item.column, item)
-                self.columns.append(item.column)
-                self.plan.append((SCALAR, item.name, item.column, item.to_api))
+                self.plan.append((SCALAR, item.name, self._read(item), item.to_api))
         self.columns = list(dict.fromkeys(self.columns))
         self.joins_by_name = {j.name: j for j in self.joins}
+
+    def _read(self, field: Field) -> str:
+        """The key a field's value has in ``values()`` rows (timestamps come formatted)."""
+        if isinstance(field, DateTime):
+            alias = f"{field.column}_iso"
+            self.expressions[alias] = IsoTimestamp(field.column)
+            return alias
+        self.columns.append(field.column)
+        return field.column
+
+    def values(self, queryset, columns: list[str] | None = None):
+        """``queryset.values()`` with every column a document needs (or just ``columns``)."""
+        if columns is not None:
+            return queryset.values(*columns)
+        return queryset.values(*self.columns, **self.expressions)
 
     @property
     def app_label(self) -> str:

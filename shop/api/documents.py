@@ -83,7 +83,7 @@ class DocumentBuilder:
                 ids = {pk for _depth, pk, _holder, _key in wanted}
                 queryset = target.model.objects.filter(pk__in=ids).order_by()
                 queryset = access.scope(self.request, target, queryset)
-                rows = {row["id"]: row for row in queryset.values(*target.columns)}
+                rows = {row["id"]: row for row in target.values(queryset)}
                 for remaining, pk, holder, key in wanted:
                     row = rows.get(pk)
                     if row is not None:  # not visible to the caller: the id stays
@@ -118,13 +118,14 @@ class DocumentBuilder:
                 queryset = queryset.filter(
                     join_rank__gt=offset, join_rank__lte=offset + options.limit + 1
                 )
-            columns = list(child.columns) if depth >= 1 else ["id"]
-            if fk_column not in columns:
-                columns.append(fk_column)
-            if options.count:
-                columns.append("join_total")
+            ordered = queryset.order_by(fk_column, *order_by)
+            total = ["join_total"] if options.count else []
+            if depth < 1:
+                rows = ordered.values("id", fk_column, *total)
+            else:
+                rows = ordered.values(*child.columns, *total, **child.expressions)
             by_parent: dict[int, list[dict]] = defaultdict(list)
-            for row in queryset.order_by(fk_column, *order_by).values(*columns):
+            for row in rows:
                 by_parent[row[fk_column]].append(row)
             for doc in docs:
                 rows = by_parent.get(doc["id"], [])
@@ -154,7 +155,7 @@ def list_documents(request, collection: Collection, params: dict) -> dict:
     queryset = queryset.order_by(*options.order_by)
     rows, envelope = fetch_page(
         queryset,
-        collection.columns,
+        collection.values,
         limit=options.limit,
         page=options.page,
         pagination=options.pagination,
@@ -181,9 +182,7 @@ def get_document(
     pk = parse_pk(pk)
     depth = parse_depth(params) if depth is None else depth
     joins = parse_joins(collection, params)
-    rows = list(
-        base_queryset(request, collection).filter(pk=pk).order_by().values(*collection.columns)
-    )
+    rows = list(collection.values(base_queryset(request, collection).filter(pk=pk).order_by()))
     if not rows:
         raise NotFound()
     return DocumentBuilder(request).build(collection, rows, depth=depth, joins=joins)[0]
@@ -194,7 +193,7 @@ def get_documents(request, collection: Collection, pks: list[int], *, depth: int
     if not pks:
         return []
     rows = base_queryset(request, collection).filter(pk__in=pks).order_by()
-    by_id = {row["id"]: row for row in rows.values(*collection.columns)}
+    by_id = {row["id"]: row for row in collection.values(rows)}
     ordered = [by_id[pk] for pk in pks if pk in by_id]
     joins = parse_joins(collection, {})
     return DocumentBuilder(request).build(collection, ordered, depth=depth, joins=joins)

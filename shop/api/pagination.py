@@ -9,13 +9,13 @@ from django.db.models import QuerySet
 from shop.api.query import max_limit
 
 
-def fetch_page(queryset: QuerySet, columns, *, limit: int, page: int, pagination: bool):
-    """The page's rows (``.values()``) and its envelope without ``docs``."""
+def fetch_page(queryset: QuerySet, values, *, limit: int, page: int, pagination: bool):
+    """The page's rows (``values(queryset)``: dicts) and the envelope without ``docs``."""
     if limit == 0:
-        rows = list(queryset.values(*columns)[: max_limit()])
+        rows = list(values(queryset)[: max_limit()])
         return rows, unpaginated(rows, limit=0, page=1)
     offset = (page - 1) * limit
-    rows = list(queryset.values(*columns)[offset : offset + limit])
+    rows = list(values(queryset)[offset : offset + limit])
     if not pagination:
         return rows, unpaginated(rows, limit=limit, page=page)
     if offset == 0 and len(rows) < limit:

@@ -235,3 +235,20 @@ def test_staff_need_the_models_view_permission(client, django_user_model):
     clerk.user_permissions.add(Permission.objects.get(codename="view_order"))
     assert client.get("/api/orders").status_code == 200
     assert client.get("/api/transactions").status_code == 403
+
+
+def test_timestamps_formatted_by_the_database_match_the_stored_instant(api):
+    from datetime import UTC, datetime
+
+    from shop.api.collections import iso_timestamp
+
+    order = paid_order()
+    for micro in (0, 999, 1000, 499_999, 999_999):
+        stamp = datetime(2026, 11, 23, 2, 41, 7, micro, tzinfo=UTC)
+        Order.objects.filter(pk=order.pk).update(created_at=stamp)
+        doc = api.from_("orders").find_by_id(order.pk, depth=0)
+        assert (
+            doc["createdAt"]
+            == iso_timestamp(stamp)
+            == (f"2026-11-23T02:41:07.{micro // 1000:03d}Z")
+        )
