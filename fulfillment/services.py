@@ -214,3 +214,39 @@ def update_status(
     if status in (FulfillmentStatus.PACKED, FulfillmentStatus.DELIVERED):
         kwargs = {}
     return services[status](fulfillment=parcel, actor=actor, **kwargs)
+
+
+@service
+def update_tracking(
+    *,
+    fulfillment: Fulfillment | int,
+    actor: Actor = SYSTEM,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+    note: str | None = None,
+) -> Fulfillment:
+    """Correct a parcel's carrier or tracking number (until it is delivered) or its note,
+    without moving its state."""
+    _order, parcel = lock_fulfillment(fulfillment)
+    fields = []
+    for name, value in (("carrier", carrier), ("tracking_number", tracking_number)):
+        if value is None:
+            continue
+        if parcel.status == FulfillmentStatus.DELIVERED:
+            raise DomainError(
+                f"Fulfillment {parcel.pk} is delivered: its tracking details no longer change.",
+                field=name,
+            )
+        setattr(parcel, name, str(value).strip()[:100])
+        fields.append(name)
+    if parcel.status == FulfillmentStatus.SHIPPED and not parcel.tracking_number:
+        raise DomainError(
+            f"Fulfillment {parcel.pk} has shipped: it keeps a tracking number.",
+            field="trackingNumber",
+        )
+    if note is not None:
+        parcel.note = str(note)
+        fields.append("note")
+    if fields:
+        parcel.save(update_fields=[*fields, "updated_at"])
+    return parcel

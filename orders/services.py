@@ -712,3 +712,60 @@ def move_order_to(order: Order, desired: str, *, actor: Actor, reason: str = "")
         if name is None:
             raise DomainError(f"Order {order.order_number} cannot reach {desired}.")
         run_transition(order, name, actor=actor, order_id=order.pk, reason=reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Details that are not state
+
+ADDRESS_LOCKED = (
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.CONFIRMED,
+    OrderStatus.RETURN_REQUESTED,
+    OrderStatus.RETURN_PROCESSING,
+    OrderStatus.RETURNED,
+    OrderStatus.CANCELED,
+)
+
+
+@service
+def update_order_details(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    staff_note: str | None = None,
+    shipping_address: dict | None = None,
+) -> Order:
+    """Staff edit what is not a state: the internal note, and the shipping address (only the
+    keys given) until a parcel has shipped."""
+    from fulfillment.models import Fulfillment, FulfillmentStatus
+
+    order = lock_order(order)
+    fields = []
+    if staff_note is not None:
+        if not isinstance(staff_note, str):
+            raise DomainError("staffNote must be text.", field="staffNote")
+        order.staff_note = staff_note
+        fields.append("staff_note")
+    if shipping_address is not None:
+        if not isinstance(shipping_address, dict):
+            raise DomainError("shippingAddress must be an object.", field="shippingAddress")
+        shipped = Fulfillment.objects.filter(
+            order=order,
+            exchange__isnull=True,
+            status__in=[FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED],
+        ).exists()
+        if order.status in ADDRESS_LOCKED or shipped:
+            raise DomainError(
+                f"Order {order.order_number} is {order.status}: its shipping address can no "
+                "longer change.",
+                field="shippingAddress",
+            )
+        for column, value in _clean_group(
+            shipping_address, ADDRESS_FIELDS, "shippingAddress"
+        ).items():
+            setattr(order, column, value)
+            fields.append(column)
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    return order

@@ -20,7 +20,9 @@ def allowed_targets(obj: models.Model, field: str = "status") -> list[str]:
     for transition in getattr(obj, f"get_all_{field}_transitions")():
         if transition.source in (current, "*") and transition.target not in targets:
             targets.append(transition.target)
-    return targets
+    # django-fsm yields transitions in no fixed order: list them as the field's choices do.
+    order = [value for value, _label in obj._meta.get_field(field).choices]
+    return sorted(targets, key=lambda t: order.index(t) if t in order else len(order))
 
 
 def transition_label(obj: models.Model) -> str:

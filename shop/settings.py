@@ -150,3 +150,30 @@ SHOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("SHOP_LOGIN_FAILURE_LIMIT", "5"))
 SHOP_LOGIN_FAILURE_WINDOW = int(os.environ.get("SHOP_LOGIN_FAILURE_WINDOW", "900"))
 # Idempotency-Key answers are replayed for this long (seconds).
 SHOP_IDEMPOTENCY_TTL = int(os.environ.get("SHOP_IDEMPOTENCY_TTL", str(24 * 60 * 60)))
+
+# REST API (shop/api/): Payload CMS's REST dialect. Access is decided in shop/api/access.py.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["shop.api.renderers.ORJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["shop.api.renderers.ORJSONParser"],
+    "EXCEPTION_HANDLER": "shop.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "shop.api.schema.CollectionSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Rows a list answers at most (limit=0 and larger limits are capped to it).
+API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop backoffice API",
+    "DESCRIPTION": "Payload CMS's REST dialect over orders, payments, fulfilments and returns.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["shop.api.schema.add_collection_components"],
+}

@@ -1,0 +1,169 @@
+"""REST collections of the fulfillment app: fulfillments (parcels) and their items."""
+
+from django.db import transaction
+
+from fulfillment import services
+from fulfillment.carriers import find_carrier, tracking_link
+from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from shop.api import access
+from shop.api.collections import (
+    Choice,
+    Collection,
+    Computed,
+    DateTime,
+    Id,
+    Integer,
+    Join,
+    Relation,
+    Text,
+    registry,
+    timestamps,
+)
+from shop.api.writes import Body, body_schema
+
+
+def _carrier_name(row: dict) -> str:
+    known = find_carrier(row["carrier"])
+    return known.name if known else row["carrier"]
+
+
+def _tracking_url(row: dict) -> str | None:
+    return tracking_link(row["carrier"], row["tracking_number"])
+
+
+fulfillments = Collection(
+    slug="fulfillments",
+    model=Fulfillment,
+    singular="Fulfillment",
+    plural="Fulfillments",
+    description="Parcels carrying some of an order's units to the buyer.",
+    fields=[
+        Id(),
+        Relation("order", to="orders"),
+        Choice("status", choices=FulfillmentStatus.choices),
+        Text("carrier", description="Free text; known codes (cj, hanjin, fedex…) get a link."),
+        Computed(
+            "carrierName",
+            _carrier_name,
+            columns=["carrier"],
+            schema={"type": "string", "description": "The known carrier's name, else carrier."},
+        ),
+        Text("trackingNumber", "tracking_number"),
+        Computed(
+            "trackingUrl",
+            _tracking_url,
+            columns=["carrier", "tracking_number"],
+            schema={"type": "string", "nullable": True, "format": "uri"},
+        ),
+        DateTime("shippedAt", "shipped_at", nullable=True),
+        DateTime("deliveredAt", "delivered_at", nullable=True),
+        Relation(
+            "exchange",
+            to="exchanges",
+            nullable=True,
+            description="Set on the parcel that carries an exchange's replacement units.",
+        ),
+        Text("note"),
+        *timestamps(),
+    ],
+    joins=[Join("items", "fulfillment-items", fk="fulfillment", limit=None, sort="id")],
+)
+
+fulfillment_items = Collection(
+    slug="fulfillment-items",
+    model=FulfillmentItem,
+    singular="Fulfillment item",
+    plural="Fulfillment items",
+    fields=[
+        Id(),
+        Relation("fulfillment", to="fulfillments"),
+        Relation("orderItem", "order_item", to="order-items"),
+        Integer("quantity"),
+        *timestamps(),
+    ],
+)
+
+registry.register(fulfillments, fulfillment_items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes
+
+ITEMS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "orderItem": {"type": "integer", "format": "int64"},
+            "quantity": {"type": "integer", "minimum": 1},
+        },
+        "required": ["orderItem"],
+    },
+}
+CREATE_FIELDS = ["order", "items", "carrier", "trackingNumber", "note"]
+UPDATE_FIELDS = ["status", "carrier", "trackingNumber", "note", "reason"]
+
+
+def create_fulfillment(request, data) -> int:
+    """POST /api/fulfillments: a parcel for some (default: all remaining) units of an order."""
+    body = Body(request, fulfillments, data, accepts=CREATE_FIELDS, action="add")
+    order = body.value("order", required=True)
+    carrier = body.value("carrier")
+    tracking_number = body.value("trackingNumber")
+    note = body.value("note")
+    body.check()
+    parcel = services.create_fulfillment(
+        order=order,
+        actor=access.actor(request),
+        items=body.raw("items"),
+        carrier=carrier or "",
+        tracking_number=tracking_number or "",
+        note=note or "",
+    )
+    return parcel.pk
+
+
+def update_fulfillment(request, pk: int, data) -> None:
+    """PATCH /api/fulfillments/<id>: {status} runs the transition through update_status (ship
+    takes carrier and trackingNumber with it); tracking details alone are corrected in place."""
+    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change")
+    status = body.value("status")
+    carrier = body.value("carrier")
+    tracking_number = body.value("trackingNumber")
+    note = body.value("note")
+    reason = body.value("reason", Text("reason"))
+    body.check()
+    actor = access.actor(request)
+    with transaction.atomic():
+        current = Fulfillment.objects.values_list("status", flat=True).get(pk=pk)
+        moving = status is not None and status != current
+        shipping = moving and status == FulfillmentStatus.SHIPPED
+        details = {"carrier": carrier, "tracking_number": tracking_number}
+        if shipping:
+            details = {}
+        if note is not None or any(v is not None for v in details.values()):
+            services.update_tracking(fulfillment=pk, actor=actor, note=note, **details)
+        if moving:
+            services.update_status(
+                fulfillment=pk,
+                status=status,
+                actor=actor,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                **({"reason": reason} if reason else {}),
+            )
+
+
+fulfillments.create = create_fulfillment
+fulfillments.update = update_fulfillment
+fulfillments.create_schema = body_schema(
+    fulfillments,
+    CREATE_FIELDS,
+    required=["order"],
+    extra={"items": {**ITEMS_SCHEMA, "description": "Omitted: every unit not yet in a parcel."}},
+)
+fulfillments.update_schema = body_schema(
+    fulfillments,
+    UPDATE_FIELDS,
+    extra={"reason": {"type": "string", "description": "Why a parcel failed (timeline)."}},
+)

@@ -1,0 +1,436 @@
+"""REST collections of the orders app: orders, order items (alias order-products), transactions."""
+
+from django.db import transaction
+
+from orders import services as order_services
+from orders.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
+from orders.transitions import allowed_targets
+from shop.api import access
+from shop.api.collections import (
+    Choice,
+    Collection,
+    Group,
+    Id,
+    Integer,
+    Join,
+    Relation,
+    Text,
+    registry,
+    timestamps,
+)
+from shop.api.errors import ValidationError
+from shop.api.writes import Body, body_schema
+from shop.errors import Conflict, TransitionError
+from shop.models import Cart
+from shop.services import ensure_cart_open
+
+orders = Collection(
+    slug="orders",
+    model=Order,
+    singular="Order",
+    plural="Orders",
+    description="Orders, with their items, payments, parcels, returns and exchanges as joins.",
+    fields=[
+        Id(),
+        Text("orderNumber", "order_number"),
+        Relation("customer", to="customers", nullable=True),
+        Relation("cart", to="carts", nullable=True),
+        Group(
+            "customerSnapshot",
+            [
+                Text("name", "customer_name"),
+                Text("email", "customer_email"),
+                Text("phone", "customer_phone"),
+            ],
+            description="The customer as they were at order time.",
+        ),
+        Group(
+            "shippingAddress",
+            [
+                Text("recipientName", "shipping_recipient_name"),
+                Text("phone", "shipping_phone"),
+                Text("postalCode", "shipping_postal_code"),
+                Text("address1", "shipping_address1"),
+                Text("address2", "shipping_address2"),
+            ],
+        ),
+        Choice("status", choices=OrderStatus.choices),
+        Text("currency"),
+        Integer("subtotalAmount", "subtotal_amount"),
+        Integer("shippingAmount", "shipping_amount"),
+        Integer("discountAmount", "discount_amount"),
+        Integer("totalAmount", "total_amount"),
+        Text("staffNote", "staff_note"),
+        *timestamps(),
+    ],
+    joins=[
+        Join("items", "order-items", fk="order", limit=None, sort="id"),
+        Join("transactions", "transactions", fk="order"),
+        Join("fulfillments", "fulfillments", fk="order"),
+        Join("returns", "returns", fk="order"),
+        Join("exchanges", "exchanges", fk="order"),
+    ],
+)
+
+order_items = Collection(
+    slug="order-items",
+    aliases=("order-products",),
+    model=OrderItem,
+    singular="Order item",
+    plural="Order items",
+    description="Order lines: catalog links plus a snapshot of title, sku and price.",
+    fields=[
+        Id(),
+        Relation("order", to="orders"),
+        Relation("product", to="products", nullable=True),
+        Relation("variant", to="variants", nullable=True),
+        Relation("option", to="options", nullable=True),
+        Text("title"),
+        Text("sku"),
+        Integer("unitPrice", "unit_price"),
+        Integer("quantity"),
+        Integer("totalPrice", "total_price"),
+        *timestamps(),
+    ],
+)
+
+transactions = Collection(
+    slug="transactions",
+    model=Transaction,
+    singular="Transaction",
+    plural="Transactions",
+    description="Payments and refunds. totalAmount and method are the older names of amount and "
+    "paymentMethod, returned and accepted beside them.",
+    fields=[
+        Id(),
+        Relation("order", to="orders"),
+        Choice("kind", choices=TransactionKind.choices),
+        Choice("status", choices=TransactionStatus.choices),
+        Integer("amount"),
+        Integer("totalAmount", "amount", description="Older name of amount."),
+        Text("paymentMethod", "payment_method"),
+        Text("method", "payment_method", description="Older name of paymentMethod."),
+        Text("paymentId", "payment_id", nullable=True),
+        *timestamps(),
+    ],
+)
+
+registry.register(orders, order_items, transactions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes: the server API and staff changes, each one service call.
+
+ORDER_LINE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "product": {"type": "integer", "format": "int64"},
+        "variant": {"type": "integer", "format": "int64", "nullable": True},
+        "option": {"type": "integer", "format": "int64", "nullable": True},
+        "quantity": {"type": "integer", "minimum": 1},
+        "unitPrice": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Omitted: the catalog price.",
+        },
+    },
+    "required": ["product", "quantity"],
+}
+GROUPS = {
+    item.name: item.schema()
+    for item in orders.fields
+    if item.name in ("customerSnapshot", "shippingAddress")
+}
+CREATE_FIELDS = [
+    "orderNumber",
+    "customer",
+    "cart",
+    "customerSnapshot",
+    "shippingAddress",
+    "orderProducts",
+    "items",
+    "totalAmount",
+    "shippingAmount",
+    "discountAmount",
+    "paymentId",
+    "paymentMethod",
+    "currency",
+]
+CHECKOUT_FIELDS = [
+    "cartId",
+    "orderNumber",
+    "customerSnapshot",
+    "shippingAddress",
+    "paymentId",
+    "paymentMethod",
+    "totalAmount",
+]
+UPDATE_FIELDS = ["status", "staffNote", "shippingAddress", "reason"]
+
+# PATCH {status}: the service for each state a client may ask for.
+STATUS_SERVICES = {
+    OrderStatus.PAID: order_services.pay_order,
+    OrderStatus.CANCELED: order_services.cancel_order,
+    OrderStatus.FAILED: order_services.fail_payment,
+    OrderStatus.PENDING: order_services.retry_order,
+    OrderStatus.CONFIRMED: order_services.confirm_order,
+}
+# States the order reaches by itself as its parcels and requests move.
+FOLLOWED = {
+    OrderStatus.PREPARING: "fulfillments",
+    OrderStatus.SHIPPED: "fulfillments",
+    OrderStatus.DELIVERED: "fulfillments",
+    OrderStatus.RETURN_REQUESTED: "returns and exchanges",
+    OrderStatus.RETURN_PROCESSING: "returns and exchanges",
+    OrderStatus.RETURNED: "returns and exchanges",
+}
+
+
+def _text(body: Body, key: str) -> str | None:
+    value = body.raw(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int):
+        body.error(key, "Must be text.")
+        return None
+    return str(value)
+
+
+def _created(result: order_services.OrderResult, *, cart_id=None) -> int:
+    """The new order's id; a replay of a checkout or payment is a 409 naming the order."""
+    order = result.order
+    if result.created:
+        return order.pk
+    data = {"id": order.pk, "orderNumber": order.order_number}
+    if cart_id is not None and order.cart_id == cart_id:
+        message = f"Cart {cart_id} has already been checked out as order {order.order_number}."
+        raise Conflict(message, field="cart", data=data)
+    message = f"This payment has already paid for order {order.order_number}."
+    raise Conflict(message, field="paymentId", data=data)
+
+
+def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> int:
+    from shop.models import Cart
+
+    with transaction.atomic():
+        if customer_id is not None:
+            cart = Cart.objects.select_for_update().get(pk=cart_id)
+            if cart.customer_id is None:
+                # A guest cart becomes the customer's as it checks out.
+                ensure_cart_open(cart)
+                Cart.objects.filter(pk=cart_id).update(customer_id=customer_id)
+            elif cart.customer_id != customer_id:
+                raise ValidationError.one(
+                    "orders", "cart", f"Cart {cart_id} belongs to another customer."
+                )
+        result = order_services.checkout_cart(
+            cart_id=cart_id,
+            actor=access.actor(request),
+            order_number=_text(body, "orderNumber"),
+            customer_snapshot=body.raw("customerSnapshot"),
+            shipping_address=body.raw("shippingAddress"),
+            payment_id=_text(body, "paymentId"),
+            payment_method=_text(body, "paymentMethod") or "",
+            total_amount=body.raw("totalAmount"),
+        )
+    return _created(result, cart_id=cart_id)
+
+
+def create_order(request, data) -> int:
+    """POST /api/orders: the current seed's createOrder body (lines with prices), or the
+    previous seed's {customer, cart, shippingAddress} (lines, prices and totals from the cart)."""
+    body = Body(request, orders, data, accepts=CREATE_FIELDS, action="add")
+    customer = body.value("customer")
+    cart = body.value("cart")
+    lines = body.raw("orderProducts", body.raw("items"))
+    if lines is None and cart is None and not body.errors:
+        body.error("orderProducts", "An order needs orderProducts (or a cart to check out).")
+    body.check()
+    if lines is None:
+        return _checkout(request, body, cart, customer)
+    result = order_services.create_order(
+        items=lines,
+        actor=access.actor(request),
+        order_number=_text(body, "orderNumber"),
+        customer=customer,
+        cart=Cart.objects.get(pk=cart) if cart is not None else None,
+        customer_snapshot=body.raw("customerSnapshot"),
+        shipping_address=body.raw("shippingAddress"),
+        total_amount=body.raw("totalAmount"),
+        shipping_amount=body.raw("shippingAmount", 0),
+        discount_amount=body.raw("discountAmount", 0),
+        payment_id=_text(body, "paymentId"),
+        payment_method=_text(body, "paymentMethod") or "",
+        currency=_text(body, "currency"),
+    )
+    body.check()
+    return _created(result)
+
+
+def checkout(request, data) -> int:
+    """POST /api/checkout: the current seed's checkout body."""
+    body = Body(request, orders, data, accepts=CHECKOUT_FIELDS, action="add")
+    cart_id = body.value("cartId", Relation("cartId", "cart", to="carts"), required=True)
+    body.check()
+    return _checkout(request, body, cart_id, None)
+
+
+def update_order(request, pk: int, data) -> None:
+    """PATCH /api/orders/<id>: {status} runs the matching service; staffNote and
+    shippingAddress are edited by update_order_details."""
+    body = Body(request, orders, data, accepts=UPDATE_FIELDS, action="change")
+    status = body.value("status")
+    reason = _text(body, "reason") or ""
+    body.check()
+    actor = access.actor(request)
+    with transaction.atomic():
+        if "staffNote" in body or "shippingAddress" in body:
+            order_services.update_order_details(
+                order=pk,
+                actor=actor,
+                staff_note=body.raw("staffNote"),
+                shipping_address=body.raw("shippingAddress"),
+            )
+        if status is None:
+            return
+        order = order_services.lock_order(pk)
+        if status == order.status:
+            return
+        allowed = [t for t in allowed_targets(order) if t in STATUS_SERVICES]
+        if status not in allowed:
+            if status in FOLLOWED:
+                message = (
+                    f"An order becomes {status} by itself as its {FOLLOWED[status]} progress: "
+                    f"change those instead (order {order.pk} is {order.status})."
+                )
+            else:
+                message = f"Cannot move order {order.pk} from {order.status} to {status}"
+            raise TransitionError(message, current=order.status, allowed=allowed)
+        STATUS_SERVICES[status](order=order, actor=actor, reason=reason)
+
+
+orders.create = create_order
+orders.update = update_order
+orders.create_schema = body_schema(
+    orders,
+    CREATE_FIELDS,
+    extra={
+        **GROUPS,
+        "orderProducts": {"type": "array", "items": ORDER_LINE_SCHEMA, "minItems": 1},
+        "items": {
+            "type": "array",
+            "items": ORDER_LINE_SCHEMA,
+            "description": "Another name for orderProducts.",
+        },
+        "paymentId": {
+            "type": "string",
+            "description": "Records a paid payment; the same id again is a 409 naming the order.",
+        },
+        "paymentMethod": {"type": "string"},
+        "cart": {
+            "type": "integer",
+            "format": "int64",
+            "description": "Without orderProducts: check this cart out (lines and prices from it).",
+        },
+        "customer": {"type": "integer", "format": "int64", "nullable": True},
+    },
+    description="The server API's createOrder (lines with unit prices and the total to check), "
+    "or {customer, cart, shippingAddress} to check a cart out.",
+)
+orders.update_schema = body_schema(
+    orders,
+    UPDATE_FIELDS,
+    extra={
+        "status": {
+            "type": "string",
+            "enum": list(STATUS_SERVICES),
+            "description": "Runs the transition: paid records a manual payment, canceled voids "
+            "payments and restocks, failed records a failed payment, pending retries, "
+            "confirmed confirms a delivered order.",
+        },
+        "shippingAddress": GROUPS["shippingAddress"],
+        "reason": {"type": "string", "description": "Recorded in the timeline."},
+    },
+)
+CHECKOUT_SCHEMA = body_schema(
+    orders,
+    [],
+    extra={
+        "cartId": {"type": "integer", "format": "int64"},
+        "orderNumber": {"type": "string", "description": "Generated when not given."},
+        **GROUPS,
+        "paymentId": {"type": "string"},
+        "paymentMethod": {"type": "string"},
+        "totalAmount": {"type": "integer", "description": "Checked against the cart's total."},
+    },
+    required=["cartId"],
+)
+registry.action("checkout", orders, checkout, CHECKOUT_SCHEMA)
+
+TRANSACTION_FIELDS = [
+    "order",
+    "amount",
+    "totalAmount",
+    "paymentId",
+    "paymentMethod",
+    "method",
+    "status",
+    "reason",
+]
+
+
+def create_transaction(request, data) -> int:
+    """POST /api/transactions: a payment came in (status paid, the default) or failed."""
+    body = Body(request, transactions, data, accepts=TRANSACTION_FIELDS, action="add")
+    order = body.value("order", required=True)
+    amount = body.value("amount") if "amount" in body else body.value("totalAmount")
+    status = body.value("status") or TransactionStatus.PAID
+    payment_id = _text(body, "paymentId")
+    method = _text(body, "paymentMethod") or _text(body, "method") or ""
+    reason = _text(body, "reason") or ""
+    if status not in (TransactionStatus.PAID, TransactionStatus.FAILED):
+        body.error("status", "A payment is recorded as paid or failed.")
+    body.check()
+    if payment_id:
+        existing = Transaction.objects.filter(payment_id=payment_id).first()
+        if existing is not None:
+            raise Conflict(
+                f"Payment {payment_id} is already recorded (transaction {existing.pk}).",
+                field="paymentId",
+                data={"id": existing.pk, "order": existing.order_id},
+            )
+    actor = access.actor(request)
+    if status == TransactionStatus.FAILED:
+        txn = order_services.fail_payment(
+            order=order,
+            actor=actor,
+            reason=reason,
+            payment_id=payment_id,
+            payment_method=method,
+            amount=amount,
+        )
+    else:
+        txn = order_services.record_payment(
+            order=order, actor=actor, amount=amount, payment_id=payment_id, payment_method=method
+        )
+    return txn.pk
+
+
+transactions.create = create_transaction
+transactions.create_schema = body_schema(
+    transactions,
+    TRANSACTION_FIELDS,
+    required=["order"],
+    extra={
+        "status": {"type": "string", "enum": ["paid", "failed"], "default": "paid"},
+        "amount": {"type": "integer", "description": "Omitted: what is still due."},
+        "reason": {"type": "string", "description": "Why a payment failed (timeline)."},
+    },
+)

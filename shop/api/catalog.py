@@ -1,0 +1,195 @@
+"""The catalog's collections: customers, products, variants, options, carts and their items."""
+
+from shop import services
+from shop.api.collections import (
+    Boolean,
+    Collection,
+    DateTime,
+    Id,
+    Integer,
+    Join,
+    Relation,
+    Text,
+    registry,
+    timestamps,
+)
+from shop.api.errors import ValidationError
+from shop.api.writes import Body, ModelWriter, body_schema
+from shop.models import Cart, CartItem, Customer, Option, Product, Variant
+from shop.services import ensure_cart_open
+
+customers = Collection(
+    slug="customers",
+    model=Customer,
+    singular="Customer",
+    plural="Customers",
+    description="Shoppers. The password is write-only.",
+    fields=[
+        Id(),
+        Text("name"),
+        Text("email"),
+        Text("phone"),
+        Boolean("isActive", "is_active"),
+        *timestamps(),
+    ],
+)
+
+
+def _stocked(parent: list) -> list:
+    return [
+        Id(),
+        *parent,
+        Text("title"),
+        Text("sku"),
+        Integer("stock", nullable=True, min_value=0, description="Empty: stock is not tracked."),
+    ]
+
+
+products = Collection(
+    slug="products",
+    model=Product,
+    singular="Product",
+    plural="Products",
+    fields=[
+        *_stocked([]),
+        Integer("price", min_value=0, description="In the currency's minor unit."),
+        Boolean("isActive", "is_active"),
+        *timestamps(),
+    ],
+    joins=[Join("variants", "variants", fk="product")],
+)
+
+variants = Collection(
+    slug="variants",
+    model=Variant,
+    singular="Variant",
+    plural="Variants",
+    fields=[
+        *_stocked([Relation("product", to="products")]),
+        Integer("price", nullable=True, min_value=0, description="Empty: the product's price."),
+        *timestamps(),
+    ],
+    joins=[Join("options", "options", fk="variant")],
+)
+
+options = Collection(
+    slug="options",
+    model=Option,
+    singular="Option",
+    plural="Options",
+    fields=[
+        *_stocked([Relation("variant", to="variants")]),
+        Integer("price", nullable=True, min_value=0, description="Empty: the variant's price."),
+        *timestamps(),
+    ],
+)
+
+carts = Collection(
+    slug="carts",
+    model=Cart,
+    singular="Cart",
+    plural="Carts",
+    description="A basket; it checks out once (POST /api/checkout).",
+    fields=[
+        Id(),
+        Relation("customer", to="customers", nullable=True),
+        Text("currency"),
+        DateTime("checkedOutAt", "checked_out_at", nullable=True),
+        *timestamps(),
+    ],
+    joins=[Join("items", "cart-items", fk="cart", limit=None, sort="createdAt")],
+)
+
+cart_items = Collection(
+    slug="cart-items",
+    model=CartItem,
+    singular="Cart item",
+    plural="Cart items",
+    fields=[
+        Id(),
+        Relation("cart", to="carts"),
+        Relation("product", to="products"),
+        Relation("variant", to="variants", nullable=True),
+        Relation("option", to="options", nullable=True),
+        Integer("quantity", min_value=1),
+        *timestamps(),
+    ],
+)
+
+registry.register(customers, products, variants, options, carts, cart_items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes: catalog rows are written as they are (model validation); cart lines through services.
+
+
+def _set_password(customer: Customer, value) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError.one("customers", "password", "Must be text.")
+    customer.set_password(value or None)
+
+
+ModelWriter(
+    customers,
+    ["name", "email", "phone", "isActive"],
+    required=["name", "email"],
+    setters={"password": _set_password},
+)
+ModelWriter(
+    products,
+    ["title", "sku", "price", "stock", "isActive"],
+    required=["title"],
+    constraints={"product_sku_uniq": ("sku", "A product with this sku already exists.")},
+)
+ModelWriter(variants, ["product", "title", "sku", "price", "stock"], required=["product", "title"])
+ModelWriter(options, ["variant", "title", "sku", "price", "stock"], required=["variant", "title"])
+ModelWriter(carts, ["customer", "currency"], guard=ensure_cart_open)
+
+CART_ITEM_FIELDS = ["cart", "product", "variant", "option", "quantity"]
+
+
+def create_cart_item(request, data) -> int:
+    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS, action="add")
+    values = {
+        "cart": body.value("cart", required=True),
+        "product": body.value("product", required=True),
+        "variant": body.value("variant"),
+        "option": body.value("option"),
+        "quantity": body.value("quantity") if "quantity" in body else 1,
+    }
+    body.check()
+    return services.add_cart_item(**values).pk
+
+
+def update_cart_item(request, pk: int, data) -> None:
+    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS[1:], action="change")
+    values = {key: body.value(key) for key in ("product", "quantity") if key in body}
+    values.update({key: body.value(key) for key in ("variant", "option") if key in body})
+    body.check()
+    services.change_cart_item(item=pk, **values)
+
+
+def delete_cart_item(request, pk: int) -> None:
+    services.remove_cart_item(item=pk)
+
+
+cart_items.create = create_cart_item
+cart_items.update = update_cart_item
+cart_items.delete = delete_cart_item
+cart_items.deletable = True
+
+for _collection, _writable, _required in (
+    (customers, ["name", "email", "phone", "isActive"], ["name", "email"]),
+    (products, ["title", "sku", "price", "stock", "isActive"], ["title"]),
+    (variants, ["product", "title", "sku", "price", "stock"], ["product", "title"]),
+    (options, ["variant", "title", "sku", "price", "stock"], ["variant", "title"]),
+    (carts, ["customer", "currency"], []),
+    (cart_items, CART_ITEM_FIELDS, ["cart", "product"]),
+):
+    _extra = {"password": {"type": "string", "writeOnly": True}} if _collection is customers else {}
+    _collection.create_schema = body_schema(
+        _collection, _writable, required=_required, extra=_extra
+    )
+    _collection.update_schema = body_schema(
+        _collection, _writable[1:] if _collection is cart_items else _writable, extra=_extra
+    )

@@ -1,0 +1,199 @@
+"""Documents: rows rendered as camelCase JSON, relations populated to the requested depth, and a
+parent's joins attached, with a fixed number of queries whatever the number of rows.
+
+Rows come from ``.values()`` with the collection's precomputed column list (no model instances,
+no serializer per row). Relations are collected level by level: every id a level needs from one
+collection is fetched in one ``id IN (…)`` query, so the query count depends on the depth and the
+collections involved, never on the row count. A join (an order's items, transactions…) is one
+query for all parents on the page, limited per parent with a window function.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
+
+from shop.api import access
+from shop.api.collections import COMPUTED, GROUP, RELATION, SCALAR, Collection, registry
+from shop.api.errors import NotFound
+from shop.api.pagination import fetch_page
+from shop.api.query import (
+    JoinOptions,
+    ListParams,
+    parse_depth,
+    parse_joins,
+    parse_list_params,
+    parse_sort,
+)
+
+
+def _order_expressions(order_by: list[str]):
+    return [F(term[1:]).desc() if term.startswith("-") else F(term).asc() for term in order_by]
+
+
+class DocumentBuilder:
+    """Renders rows of one request; relations wait in ``pending`` until ``populate`` runs."""
+
+    def __init__(self, request):
+        self.request = request
+        self.pending: dict[str, list[tuple[int, int, dict, str]]] = defaultdict(list)
+
+    def build(
+        self,
+        collection: Collection,
+        rows: list[dict],
+        *,
+        depth: int,
+        joins: dict[str, JoinOptions] | None = None,
+    ) -> list[dict]:
+        docs = [self.render(collection, row, depth) for row in rows]
+        if joins and docs:
+            self.attach_joins(collection, docs, depth, joins)
+        self.populate()
+        return docs
+
+    def render(self, collection: Collection, row: dict, depth: int) -> dict:
+        doc: dict = {}
+        for kind, key, column, extra in collection.plan:
+            if kind == SCALAR:
+                value = row[column]
+                doc[key] = value if extra is None or value is None else extra(value)
+            elif kind == RELATION:
+                value = row[column]
+                doc[key] = value
+                if value is not None and depth > 0:
+                    self.pending[extra].append((depth - 1, value, doc, key))
+            elif kind == GROUP:
+                doc[key] = {
+                    name: (row[col] if conv is None or row[col] is None else conv(row[col]))
+                    for name, col, conv in extra
+                }
+            elif kind == COMPUTED:
+                doc[key] = extra(row)
+        return doc
+
+    def populate(self) -> None:
+        """Replace relation ids by documents, one query per collection per level."""
+        while self.pending:
+            pending, self.pending = self.pending, defaultdict(list)
+            for slug, wanted in pending.items():
+                target = registry.get(slug)
+                ids = {pk for _depth, pk, _holder, _key in wanted}
+                queryset = target.model.objects.filter(pk__in=ids).order_by()
+                queryset = access.scope(self.request, target, queryset)
+                rows = {row["id"]: row for row in target.values(queryset)}
+                for remaining, pk, holder, key in wanted:
+                    row = rows.get(pk)
+                    if row is not None:  # not visible to the caller: the id stays
+                        holder[key] = self.render(target, row, remaining)
+
+    def attach_joins(
+        self, collection: Collection, docs: list[dict], depth: int, joins: dict[str, JoinOptions]
+    ) -> None:
+        parent_ids = [doc["id"] for doc in docs]
+        for name, options in joins.items():
+            if depth < 1 and not options.explicit:
+                continue  # at depth 0 a join costs a query only when the request names it
+            join = collection.joins_by_name[name]
+            child = registry.get(join.to)
+            fk_column = f"{join.fk}_id"
+            queryset = child.model.objects.filter(**{f"{join.fk}__in": parent_ids})
+            queryset = access.scope(self.request, child, queryset)
+            if options.where is not None:
+                queryset = queryset.filter(options.where)
+            order_by = options.sort or parse_sort(child, join.sort)
+            annotations = {}
+            if options.limit:
+                annotations["join_rank"] = Window(
+                    RowNumber(), partition_by=F(fk_column), order_by=_order_expressions(order_by)
+                )
+            if options.count:
+                annotations["join_total"] = Window(Count("pk"), partition_by=F(fk_column))
+            if annotations:
+                queryset = queryset.annotate(**annotations)
+            if options.limit:
+                offset = (options.page - 1) * options.limit
+                queryset = queryset.filter(
+                    join_rank__gt=offset, join_rank__lte=offset + options.limit + 1
+                )
+            ordered = queryset.order_by(fk_column, *order_by)
+            total = ["join_total"] if options.count else []
+            if depth < 1:
+                rows = ordered.values("id", fk_column, *total)
+            else:
+                rows = ordered.values(*child.columns, *total, **child.expressions)
+            by_parent: dict[int, list[dict]] = defaultdict(list)
+            for row in rows:
+                by_parent[row[fk_column]].append(row)
+            for doc in docs:
+                rows = by_parent.get(doc["id"], [])
+                has_next = bool(options.limit) and len(rows) > options.limit
+                if options.limit:
+                    rows = rows[: options.limit]
+                entry: dict = {
+                    "docs": [self.render(child, row, depth - 1) for row in rows]
+                    if depth >= 1
+                    else [row["id"] for row in rows],
+                    "hasNextPage": has_next,
+                }
+                if options.count:
+                    entry["totalDocs"] = rows[0]["join_total"] if rows else 0
+                doc[name] = entry
+
+
+def base_queryset(request, collection: Collection):
+    """The caller's rows of the collection, before any ``where``."""
+    return access.scope(request, collection, collection.model.objects.all())
+
+
+def list_documents(request, collection: Collection, params: dict) -> dict:
+    """``GET /api/<slug>``: the page of documents and Payload's envelope."""
+    options: ListParams = parse_list_params(collection, params)
+    queryset = base_queryset(request, collection).filter(options.where)
+    queryset = queryset.order_by(*options.order_by)
+    rows, envelope = fetch_page(
+        queryset,
+        collection.values,
+        limit=options.limit,
+        page=options.page,
+        pagination=options.pagination,
+    )
+    docs = DocumentBuilder(request).build(
+        collection, rows, depth=options.depth, joins=options.joins
+    )
+    return {"docs": docs, **envelope}
+
+
+def parse_pk(value) -> int:
+    """A document id from a URL; anything that is not one is a 404."""
+    text = str(value)
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound()
+    return int(text)
+
+
+def get_document(
+    request, collection: Collection, pk, params: dict | None = None, *, depth: int | None = None
+) -> dict:
+    """``GET /api/<slug>/<id>``: the bare document, or 404 when the caller cannot see it."""
+    params = params or {}
+    pk = parse_pk(pk)
+    depth = parse_depth(params) if depth is None else depth
+    joins = parse_joins(collection, params)
+    rows = list(collection.values(base_queryset(request, collection).filter(pk=pk).order_by()))
+    if not rows:
+        raise NotFound()
+    return DocumentBuilder(request).build(collection, rows, depth=depth, joins=joins)[0]
+
+
+def get_documents(request, collection: Collection, pks: list[int], *, depth: int) -> list[dict]:
+    """Several documents by id, in the order given (bulk write answers)."""
+    if not pks:
+        return []
+    rows = base_queryset(request, collection).filter(pk__in=pks).order_by()
+    by_id = {row["id"]: row for row in collection.values(rows)}
+    ordered = [by_id[pk] for pk in pks if pk in by_id]
+    joins = parse_joins(collection, {})
+    return DocumentBuilder(request).build(collection, ordered, depth=depth, joins=joins)

@@ -1,0 +1,171 @@
+"""The API's one error shape, ``{"errors": [{"message", "name"?, "data"?}]}``, for every 4xx/5xx.
+
+DRF calls ``exception_handler`` for anything a view raises: the domain's errors
+(``shop.errors.DomainError`` and its subclasses), the API's own query and validation errors,
+DRF's parse/permission/method errors, Django's 404 and model validation errors, and bugs (500,
+details only in the log).
+"""
+
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from shop.errors import DomainError
+
+logger = logging.getLogger("shop.api")
+
+FORBIDDEN = "You are not allowed to perform this action."
+NOT_FOUND = "Not Found"
+INVALID_JSON = "Invalid JSON"
+BAD_LOGIN = "The email or password provided is incorrect."
+SERVER_ERROR = "Something went wrong."
+
+
+class APIError(Exception):
+    """An error the API answers with as it is: status, message, name and data."""
+
+    status_code = 400
+    name: str | None = None
+
+    def __init__(self, message: str, *, data=None, name: str | None = None, status=None):
+        super().__init__(message)
+        self.message = message
+        self.data = data
+        if name is not None:
+            self.name = name
+        if status is not None:
+            self.status_code = status
+
+    def body(self) -> dict:
+        error: dict = {"message": self.message}
+        if self.name:
+            error["name"] = self.name
+        if self.data is not None:
+            error["data"] = self.data
+        return {"errors": [error]}
+
+
+class QueryError(APIError):
+    """A ``where``/``sort``/paging parameter that cannot be run."""
+
+    name = "QueryError"
+
+
+class ValidationError(APIError):
+    """A body that cannot be written: ``data`` names the collection and each bad field."""
+
+    name = "ValidationError"
+
+    def __init__(self, collection: str, errors: list[dict], message: str | None = None):
+        paths = [e["path"] for e in errors if e.get("path")]
+        if message is None:
+            if len(paths) == 1:
+                message = f"The following field is invalid: {paths[0]}"
+            elif paths:
+                message = f"The following fields are invalid: {', '.join(paths)}"
+            else:
+                message = errors[0]["message"] if errors else "Invalid data."
+        super().__init__(message, data={"collection": collection, "errors": errors})
+
+    @classmethod
+    def one(cls, collection: str, path: str, message: str) -> "ValidationError":
+        return cls(collection, [{"path": path, "message": message}])
+
+
+class Forbidden(APIError):
+    status_code = 403
+
+    def __init__(self, message: str = FORBIDDEN):
+        super().__init__(message)
+
+
+class NotFound(APIError):
+    status_code = 404
+
+    def __init__(self, message: str = NOT_FOUND):
+        super().__init__(message)
+
+
+def domain_error_body(error: DomainError, collection: str | None) -> dict:
+    """A service's refusal: its message first; a plain rule break also in the validation shape."""
+    entry: dict = {"message": error.message, "name": error.name}
+    if error.name == "ValidationError":
+        data = {
+            "collection": collection,
+            "errors": [{"path": error.field or "", "message": error.message}],
+        }
+        data.update(error.data)
+        entry["data"] = data
+    elif error.data or error.field:
+        data = dict(error.data)
+        if error.field and not isinstance(error.data.get("status"), str):
+            data.setdefault("path", error.field)
+        entry["data"] = data
+    return {"errors": [entry]}
+
+
+def error_response(status: int, message: str, name: str | None = None, data=None) -> Response:
+    error: dict = {"message": message}
+    if name:
+        error["name"] = name
+    if data is not None:
+        error["data"] = data
+    return Response({"errors": [error]}, status=status)
+
+
+def exception_handler(exc, context):
+    view = context.get("view")
+    collection = getattr(getattr(view, "collection", None), "slug", None)
+    if isinstance(exc, APIError):
+        return Response(exc.body(), status=exc.status_code)
+    if isinstance(exc, DomainError):
+        return Response(domain_error_body(exc, collection), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        return Response(django_validation_error(exc, collection).body(), status=400)
+    if isinstance(exc, Http404 | ObjectDoesNotExist | drf.NotFound):
+        return error_response(404, NOT_FOUND)
+    if isinstance(exc, drf.ParseError | drf.UnsupportedMediaType):
+        message = INVALID_JSON if isinstance(exc, drf.ParseError) else str(exc.detail)
+        return error_response(exc.status_code, message)
+    if isinstance(exc, drf.AuthenticationFailed):
+        return error_response(401, BAD_LOGIN)
+    if isinstance(exc, drf.NotAuthenticated | drf.PermissionDenied | DjangoPermissionDenied):
+        return error_response(403, FORBIDDEN)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return error_response(
+            409,
+            "This document is still referenced by others and cannot be deleted.",
+            "Conflict",
+        )
+    if isinstance(exc, IntegrityError):
+        logger.warning("Integrity error answered with 409: %s", exc)
+        return error_response(409, "The change conflicts with existing data.", "Conflict")
+    if isinstance(exc, drf.APIException):
+        detail = exc.detail
+        message = detail if isinstance(detail, str) else str(detail)
+        response = error_response(exc.status_code, message)
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+    logger.exception("Unhandled error in the API", exc_info=exc)
+    return error_response(500, SERVER_ERROR)
+
+
+def django_validation_error(exc: DjangoValidationError, collection: str | None):
+    """Model validation (``full_clean``) in the API's validation shape."""
+    names = getattr(exc, "api_names", {})
+    errors = []
+    if hasattr(exc, "error_dict"):
+        for column, messages in exc.message_dict.items():
+            path = "" if column == "__all__" else names.get(column, column)
+            errors.extend({"path": path, "message": m} for m in messages)
+    else:
+        errors = [{"path": "", "message": m} for m in exc.messages]
+    return ValidationError(collection or "", errors)

@@ -1,0 +1,456 @@
+"""Reading a request's query string the way Payload's clients write it, and compiling ``where``
+and ``sort`` to the ORM against a collection's declared paths.
+
+The query string is decoded with qs-codec, a port of the ``qs`` library Payload's clients encode
+with (brackets, indices, depth 10, arrays up to 1000). A ``where`` tree becomes one ``Q``:
+keys of an object and operators on one path are ANDed, ``and``/``or`` take arrays and nest.
+Every path must be declared queryable on the collection (a group member with a dot, or across
+a relation into the related collection's queryable paths); values are coerced to the field's
+type. Anything that cannot run is a 400 ``QueryError`` that names the path or the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import qs_codec
+from django.conf import settings
+from django.db.models import Q
+
+from shop.api.collections import (
+    Choice,
+    CoercionError,
+    Collection,
+    Field,
+    Id,
+    Relation,
+    registry,
+)
+from shop.api.errors import QueryError
+
+QS_OPTIONS = qs_codec.DecodeOptions(
+    depth=10, list_limit=1000, parameter_limit=2000, allow_empty_lists=True
+)
+
+OPERATORS = (
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "exists",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "like",
+    "not_like",
+    "contains",
+)
+# Payload has these for array, point and geometry fields; no field here is one.
+UNSUPPORTED_OPERATORS = ("all", "near", "within", "intersects")
+MAX_RELATION_HOPS = 3
+
+DEFAULT_LIMIT = 10
+DEFAULT_DEPTH = 1
+MAX_DEPTH = 10
+
+
+def max_limit() -> int:
+    return int(getattr(settings, "API_MAX_LIMIT", 1000))
+
+
+def decode_query_string(query_string: str) -> dict:
+    try:
+        return qs_codec.decode(query_string, QS_OPTIONS)
+    except (ValueError, IndexError, TypeError) as error:
+        raise QueryError(f"The query string cannot be read: {error}") from error
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths
+
+
+def resolve_path(collection: Collection, path: str, *, for_sort: bool = False):
+    """``(orm_path, field)`` for a camelCase path, or None when it cannot be queried (sorted)."""
+    if not isinstance(path, str) or not path:
+        return None
+    direct = collection.paths.get(path)
+    if direct is not None:
+        column, found = direct
+        allowed = found.sortable if for_sort else found.queryable
+        return (column, found) if allowed else None
+    head, _, rest = path.partition(".")
+    relation = collection.paths.get(head)
+    if relation is None or not isinstance(relation[1], Relation) or not rest:
+        return None
+    column, found = relation
+    if not found.queryable or (for_sort and not found.sortable):
+        return None
+    if rest == "id":
+        return column, found
+    if path.count(".") > MAX_RELATION_HOPS:
+        return None
+    target = registry.find(found.to)
+    if target is None:
+        return None
+    inner = resolve_path(target, rest, for_sort=for_sort)
+    if inner is None:
+        return None
+    return f"{column}__{inner[0]}", inner[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# where
+
+
+def parse_where_value(raw: Any) -> dict:
+    """``where`` as qs decoded it: an object, or one JSON string (``where={"a":{...}}``)."""
+    if raw in (None, "", []):
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise QueryError("where is neither bracket syntax nor valid JSON.") from None
+    if not isinstance(raw, dict):
+        raise QueryError("where must be an object: where[field][operator]=value.")
+    return raw
+
+
+def compile_where(collection: Collection, where: Any) -> Q:
+    """One Q for a Payload ``where`` tree; QueryError names every path that cannot be queried."""
+    where = parse_where_value(where)
+    unknown: list[str] = []
+    q = _compile_node(collection, where, unknown, depth=0)
+    if unknown:
+        paths = list(dict.fromkeys(unknown))
+        plural = "s" if len(paths) > 1 else ""
+        raise QueryError(
+            f"The following path{plural} cannot be queried: {', '.join(paths)}",
+            data=[{"path": p} for p in paths],
+        )
+    return q
+
+
+def _as_list(value: Any, what: str) -> list:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
+        return [value[k] for k in sorted(value, key=int)]
+    raise QueryError(f"{what} must be an array of conditions.")
+
+
+def _compile_node(collection: Collection, node: Any, unknown: list[str], depth: int) -> Q:
+    if depth > 10:
+        raise QueryError("where is nested too deeply (at most 10 levels).")
+    if not isinstance(node, dict):
+        raise QueryError("Each condition in where must be an object.")
+    q = Q()
+    for key, value in node.items():
+        lowered = key.lower() if isinstance(key, str) else key
+        if lowered in ("and", "or"):
+            parts = [
+                _compile_node(collection, item, unknown, depth + 1)
+                for item in _as_list(value, lowered)
+            ]
+            if not parts:
+                continue
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = (combined | part) if lowered == "or" else (combined & part)
+            q &= combined
+            continue
+        resolved = resolve_path(collection, key)
+        if resolved is None:
+            unknown.append(str(key))
+            continue
+        orm_path, found = resolved
+        if not isinstance(value, dict):
+            raise QueryError(
+                f"where[{key}] needs an operator, e.g. where[{key}][equals]=…",
+                data=[{"path": key}],
+            )
+        if not value:
+            raise QueryError(f"where[{key}] has no operator.", data=[{"path": key}])
+        for operator, operand in value.items():
+            q &= condition(key, orm_path, found, operator, operand)
+    return q
+
+
+def _coerce(path: str, found: Field, operator: str, value: Any, *, choices: bool = True) -> Any:
+    try:
+        if choices and isinstance(found, Choice):
+            return found.coerce_choice(value)
+        return found.coerce(value)
+    except CoercionError as error:
+        shown = value if isinstance(value, str | int | float | bool) or value is None else "…"
+        raise QueryError(
+            f"Invalid value for {path} ({operator}): {shown!r}, {error}.",
+            data=[{"path": path, "operator": operator, "value": shown}],
+        ) from None
+
+
+def _values(path: str, found: Field, operator: str, value: Any) -> list:
+    if isinstance(value, str):
+        items = [] if value == "" else [part.strip() for part in value.split(",")]
+    elif isinstance(value, list):
+        items = value
+    elif isinstance(value, dict) and all(str(k).isdigit() for k in value):
+        items = [value[k] for k in sorted(value, key=int)]
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        items = [value]
+    else:
+        raise QueryError(
+            f"{operator} on {path} takes an array or a comma-separated list.",
+            data=[{"path": path, "operator": operator}],
+        )
+    return [_coerce(path, found, operator, item) for item in items]
+
+
+def _is_null_value(found: Field, value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(found, Relation | Id) and isinstance(value, str) and value.strip() == "null"
+
+
+def _blank(orm_path: str, found: Field) -> Q:
+    """Empty: NULL, and for text columns (stored blank, never NULL) the empty string too."""
+    q = Q(**{f"{orm_path}__isnull": True})
+    if found.kind in ("text", "choice"):
+        q |= Q(**{orm_path: ""})
+    return q
+
+
+def condition(path: str, orm_path: str, found: Field, operator: str, value: Any) -> Q:
+    """One ``path operator value`` as a Q (API.md, "where")."""
+    if operator in UNSUPPORTED_OPERATORS:
+        raise QueryError(
+            f"The operator {operator} cannot be used on {path}: no field here is an array, "
+            "point or geometry.",
+            data=[{"path": path, "operator": operator}],
+        )
+    if operator not in OPERATORS:
+        raise QueryError(
+            f"Unknown operator {operator!r} on {path}. Operators: {', '.join(OPERATORS)}.",
+            data=[{"path": path, "operator": operator}],
+        )
+    if operator not in found.operators:
+        raise QueryError(
+            f"The operator {operator} cannot be used on {path} ({found.kind}).",
+            data=[{"path": path, "operator": operator}],
+        )
+
+    if operator == "exists":
+        if isinstance(value, dict | list):
+            raise QueryError(
+                f"exists on {path} takes true or false.",
+                data=[{"path": path, "operator": operator}],
+            )
+        present = value is True or (isinstance(value, str) and value.strip().lower() == "true")
+        return ~_blank(orm_path, found) if present else _blank(orm_path, found)
+
+    if operator in ("equals", "not_equals"):
+        if isinstance(value, list | dict):
+            raise QueryError(
+                f"{operator} on {path} takes one value; use in / not_in for several.",
+                data=[{"path": path, "operator": operator}],
+            )
+        if _is_null_value(found, value):
+            is_null = Q(**{f"{orm_path}__isnull": True})
+            return is_null if operator == "equals" else ~is_null
+        coerced = _coerce(path, found, operator, value)
+        match = Q(**{orm_path: coerced})
+        if operator == "equals":
+            return match
+        return ~match | Q(**{f"{orm_path}__isnull": True})
+
+    if operator in ("in", "not_in"):
+        raw_items = value if isinstance(value, list) else None
+        nulls = [v for v in (raw_items or []) if _is_null_value(found, v)]
+        items = _values(
+            path,
+            found,
+            operator,
+            [v for v in raw_items if not _is_null_value(found, v)] if raw_items else value,
+        )
+        match = Q(**{f"{orm_path}__in": items}) if items else Q(pk__in=[])
+        if nulls:
+            match |= Q(**{f"{orm_path}__isnull": True})
+        if operator == "in":
+            return match
+        if not items and not nulls:
+            return Q()
+        return ~match | (Q() if nulls else Q(**{f"{orm_path}__isnull": True}))
+
+    if operator in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        lookup = {
+            "greater_than": "gt",
+            "greater_than_equal": "gte",
+            "less_than": "lt",
+            "less_than_equal": "lte",
+        }[operator]
+        return Q(**{f"{orm_path}__{lookup}": _coerce(path, found, operator, value)})
+
+    # like, not_like, contains: text only.
+    text = _coerce(path, found, operator, value, choices=False)
+    if operator == "like":
+        q = Q()
+        for word in text.split():
+            q &= Q(**{f"{orm_path}__icontains": word})
+        return q
+    if operator == "not_like":
+        return ~Q(**{f"{orm_path}__icontains": text}) if text else Q(pk__in=[])
+    return Q(**{f"{orm_path}__icontains": text})
+
+
+# ---------------------------------------------------------------------------------------------
+# sort
+
+
+def parse_sort(collection: Collection, raw: Any, default: str | None = None) -> list[str]:
+    """ORM ``order_by`` terms; unknown or unsortable fields are ignored (as Payload does).
+
+    ``-id`` is always the last tie-breaker, so pages never overlap.
+    """
+    terms: list[str] = []
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, str):
+                terms.extend(item.split(","))
+    elif isinstance(raw, str):
+        terms = raw.split(",")
+    order: list[str] = []
+    for term in terms:
+        term = term.strip()
+        descending = term.startswith("-")
+        name = term.lstrip("-+").strip()
+        resolved = resolve_path(collection, name, for_sort=True)
+        if resolved is None:
+            continue
+        column = resolved[0]
+        if isinstance(resolved[1], Relation):
+            column = f"{column}_id"  # the id, not the related model's default ordering
+        entry = f"-{column}" if descending else column
+        if entry not in order and entry.lstrip("-") not in (o.lstrip("-") for o in order):
+            order.append(entry)
+    if not order:
+        if default is None:
+            default = collection.default_sort
+        return parse_sort(collection, default, default="") if default else ["-id"]
+    if not any(o.lstrip("-") in ("id", "pk") for o in order):
+        order.append("-id")
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# The rest of a list request
+
+
+def _single(params: dict, name: str) -> Any:
+    value = params.get(name)
+    if isinstance(value, list):
+        if not value:
+            return None
+        value = value[-1]
+    return value
+
+
+def _integer(params: dict, name: str, *, default: int, minimum: int = 0) -> int:
+    value = _single(params, name)
+    if value in (None, ""):
+        return default
+    if isinstance(value, dict):
+        raise QueryError(f"{name} must be a whole number.", data=[{"path": name}])
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit() or len(text) > 9:
+        raise QueryError(f"{name} must be a whole number, not {text!r}.", data=[{"path": name}])
+    number = int(text)
+    if number < minimum:
+        raise QueryError(f"{name} must be at least {minimum}, not {number}.", data=[{"path": name}])
+    return number
+
+
+def _boolean(params: dict, name: str, default: bool) -> bool:
+    value = _single(params, name)
+    if value in (None, ""):
+        return default
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise QueryError(f"{name} must be true or false, not {value!r}.", data=[{"path": name}])
+
+
+def parse_depth(params: dict) -> int:
+    return min(_integer(params, "depth", default=DEFAULT_DEPTH), MAX_DEPTH)
+
+
+@dataclass
+class JoinOptions:
+    limit: int | None
+    page: int = 1
+    sort: list[str] | None = None
+    where: Q | None = None
+    count: bool = False
+    explicit: bool = False  # the request named this join (it is included even at depth 0)
+
+
+@dataclass
+class ListParams:
+    where: Q
+    order_by: list[str]
+    limit: int  # 0: every row (up to the server maximum), no count
+    page: int
+    pagination: bool
+    depth: int
+    joins: dict[str, JoinOptions] = field(default_factory=dict)
+
+
+def parse_joins(collection: Collection, params: dict) -> dict[str, JoinOptions]:
+    """``joins[<field>][limit|page|sort|where|count]``; ``joins=false`` turns every join off."""
+    raw = params.get("joins")
+    result: dict[str, JoinOptions] = {}
+    if isinstance(raw, str | bool) and str(raw).lower() == "false":
+        return result
+    if raw not in (None, "") and not isinstance(raw, dict):
+        raise QueryError("joins must be false or joins[<field>][option]=value.")
+    raw = raw or {}
+    for name in raw:
+        if name not in collection.joins_by_name:
+            raise QueryError(f"The following path cannot be queried: {name}", data=[{"path": name}])
+    for join in collection.joins:
+        options = raw.get(join.name)
+        if isinstance(options, str | bool) and str(options).lower() == "false":
+            continue
+        if options not in (None, "") and not isinstance(options, dict):
+            raise QueryError(f"joins[{join.name}] must be false or an object of options.")
+        options = options or {}
+        child = registry.get(join.to)
+        limit = _integer(options, "limit", default=join.limit if join.limit is not None else 0)
+        result[join.name] = JoinOptions(
+            limit=min(limit, max_limit()) if limit else None,
+            page=max(_integer(options, "page", default=1), 1),
+            sort=parse_sort(child, options.get("sort"), default=join.sort)
+            if options.get("sort") or join.sort
+            else None,
+            where=compile_where(child, options.get("where")) if options.get("where") else None,
+            count=_boolean(options, "count", False),
+            explicit=bool(options),
+        )
+    return result
+
+
+def parse_list_params(collection: Collection, params: dict) -> ListParams:
+    limit = _integer(params, "limit", default=DEFAULT_LIMIT)
+    return ListParams(
+        where=compile_where(collection, params.get("where")),
+        order_by=parse_sort(collection, params.get("sort")),
+        limit=min(limit, max_limit()),
+        page=max(_integer(params, "page", default=1), 1),
+        pagination=_boolean(params, "pagination", True),
+        depth=parse_depth(params),
+        joins=parse_joins(collection, params),
+    )

@@ -1,0 +1,325 @@
+"""OpenAPI 3 for the API, built from the same collection declarations as the API itself.
+
+Every collection gets its document schema (``components.schemas.<Name>``) and its operations:
+the list with ``where`` (a deepObject in qs bracket syntax), ``sort``, ``limit``, ``page``,
+``pagination``, ``depth`` and ``joins``; the document by id; count; create and update with their
+bodies; delete; bulk update and delete. Errors share one ``Error`` schema.
+"""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+
+from shop.api.collections import Collection, Group, Join, Relation, registry, schema_name
+from shop.api.query import DEFAULT_DEPTH, DEFAULT_LIMIT, MAX_DEPTH, OPERATORS
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+WHERE_HELP = (
+    "Payload's where, in qs bracket syntax: where[<path>][<operator>]=value, e.g. "
+    "where[customer][equals]=7, where[or][0][status][equals]=paid, "
+    "where[shippingAddress.postalCode][like]=061, where[status][in][0]=paid. Paths: a field, "
+    "a group member (dot), or across a relation (order.orderNumber). Operators: "
+    + ", ".join(OPERATORS)
+    + ". May also be one JSON string."
+)
+
+
+def _where_parameter() -> OpenApiParameter:
+    return OpenApiParameter(
+        "where",
+        {"type": "object", "additionalProperties": True},
+        style="deepObject",
+        explode=True,
+        description=WHERE_HELP,
+    )
+
+
+def _depth_parameter() -> OpenApiParameter:
+    return OpenApiParameter(
+        "depth",
+        {"type": "integer", "minimum": 0, "maximum": MAX_DEPTH, "default": DEFAULT_DEPTH},
+        description="Relations as ids (0) or documents populated this many levels. Joins are "
+        "included from depth 1 (at depth 0 only those named in joins, as ids).",
+    )
+
+
+def _joins_parameter(collection: Collection) -> list[OpenApiParameter]:
+    if not collection.joins:
+        return []
+    names = ", ".join(j.name for j in collection.joins)
+    return [
+        OpenApiParameter(
+            "joins",
+            {"type": "object", "additionalProperties": True},
+            style="deepObject",
+            explode=True,
+            description=f"Tune the joins ({names}): joins[<join>][limit|page|sort|count|where]; "
+            "joins=false leaves them out.",
+        )
+    ]
+
+
+def list_parameters(collection: Collection) -> list[OpenApiParameter]:
+    return [
+        _where_parameter(),
+        OpenApiParameter(
+            "sort",
+            str,
+            description="Fields, comma-separated, '-' for descending (default -createdAt); "
+            "unknown fields are ignored.",
+        ),
+        OpenApiParameter(
+            "limit",
+            {"type": "integer", "minimum": 0, "default": DEFAULT_LIMIT},
+            description="Documents per page; 0 for all of them (up to the server maximum).",
+        ),
+        OpenApiParameter(
+            "page", {"type": "integer", "minimum": 0, "default": 1}, description="From 1."
+        ),
+        OpenApiParameter(
+            "pagination",
+            {"type": "boolean", "default": True},
+            description="false: no count (totalDocs is the page's size).",
+        ),
+        _depth_parameter(),
+        *_joins_parameter(collection),
+    ]
+
+
+def _ref(collection: Collection) -> dict:
+    return {"$ref": f"#/components/schemas/{schema_name(collection.slug)}"}
+
+
+def envelope(items: dict) -> dict:
+    nullable_int = {"type": "integer", "nullable": True}
+    return {
+        "type": "object",
+        "properties": {
+            "docs": {"type": "array", "items": items},
+            "totalDocs": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "totalPages": {"type": "integer"},
+            "page": {"type": "integer"},
+            "pagingCounter": {"type": "integer"},
+            "hasPrevPage": {"type": "boolean"},
+            "hasNextPage": {"type": "boolean"},
+            "prevPage": nullable_int,
+            "nextPage": nullable_int,
+        },
+        "required": ["docs", "totalDocs", "limit", "totalPages", "page", "hasNextPage"],
+    }
+
+
+def _written(collection: Collection) -> dict:
+    return {
+        "type": "object",
+        "properties": {"doc": _ref(collection), "message": {"type": "string"}},
+        "required": ["doc", "message"],
+    }
+
+
+def _bulk(collection: Collection) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "docs": {"type": "array", "items": _ref(collection)},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer"}, "message": {"type": "string"}},
+                },
+            },
+            "message": {"type": "string"},
+        },
+    }
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "Invalid query or body (QueryError, ValidationError) or malformed JSON.",
+        403: "Not allowed.",
+        404: "No such document (or one the caller may not see).",
+        405: "The collection does not offer this method.",
+        409: "A transition the state does not allow, or a duplicate.",
+    }
+    from drf_spectacular.utils import OpenApiResponse
+
+    return {code: OpenApiResponse(ERROR_REF, description=text[code]) for code in codes}
+
+
+def _pk_parameter() -> OpenApiParameter:
+    return OpenApiParameter("id", int, OpenApiParameter.PATH, description="The document's id.")
+
+
+class CollectionSchema(AutoSchema):
+    """Operations of the generic views, described from their collection."""
+
+    @property
+    def collection(self) -> Collection | None:
+        return getattr(self.view, "collection", None) or getattr(
+            getattr(self.view, "action", None), "collection", None
+        )
+
+    @property
+    def _action(self) -> str:
+        action = getattr(self.view, "action", None)
+        if isinstance(action, str):
+            return action
+        if hasattr(self.view, "action") and action is not None:
+            return "server_action"
+        return type(self.view).__name__
+
+    def _slug(self) -> str:
+        return getattr(self.view, "slug", None) or getattr(self.collection, "slug", "api")
+
+    def get_tags(self):
+        if type(self.view).__name__ == "TimelineView":
+            return ["orders"]
+        return [self._slug()]
+
+    def get_operation_id(self):
+        name = type(self.view).__name__
+        if name == "TimelineView":
+            return "orders_timeline"
+        if self._action == "server_action":
+            return f"{self.view.action.path}_create"
+        return f"{self._slug().replace('-', '_')}_{self._action}"
+
+    def get_description(self):
+        collection = self.collection
+        if type(self.view).__name__ == "TimelineView":
+            return "The order's transition log (its own and its children's), newest first."
+        if self._action == "server_action":
+            return self.view.action.schema.get("description", "")
+        return collection.description if collection else ""
+
+    def get_override_parameters(self):
+        collection = self.collection
+        name = type(self.view).__name__
+        if name == "TimelineView":
+            return [_pk_parameter(), *list_parameters(registry.get("timeline"))[:5]]
+        if collection is None:
+            return []
+        action = self._action
+        if action == "list":
+            return list_parameters(collection)
+        if action == "count":
+            return [_where_parameter()]
+        if action == "retrieve":
+            return [_pk_parameter(), _depth_parameter(), *_joins_parameter(collection)]
+        if action in ("partial_update", "destroy"):
+            return [_pk_parameter(), _depth_parameter()]
+        if action in ("create", "server_action"):
+            return [_depth_parameter()]
+        if action in ("bulk_update", "bulk_destroy"):
+            return [
+                _where_parameter(),
+                OpenApiParameter("limit", int, description="At most this many documents."),
+                _depth_parameter(),
+            ]
+        return []
+
+    def get_request_serializer(self):
+        schema = self._request_schema()
+        return {"application/json": schema} if schema is not None else None
+
+    def _request_schema(self):
+        collection = self.collection
+        action = self._action
+        if action == "server_action":
+            return self.view.action.schema
+        if collection is None:
+            return None
+        if action == "create":
+            return collection.create_schema or {"type": "object"}
+        if action in ("partial_update", "bulk_update"):
+            return collection.update_schema or {"type": "object"}
+        return None
+
+    def get_response_serializers(self):
+        collection = self.collection
+        name = type(self.view).__name__
+        if name == "TimelineView":
+            return {200: envelope(_ref(registry.get("timeline"))), **_errors(400, 403, 404)}
+        if self._action == "server_action":
+            return {201: _written(collection), **_errors(400, 403, 404, 409)}
+        if collection is None:
+            return {404: ERROR_REF}
+        action = self._action
+        refused = (403, 405) if action in ("create", "partial_update", "bulk_update") else (403,)
+        if action == "list":
+            return {200: envelope(_ref(collection)), **_errors(400, 403)}
+        if action == "count":
+            count = {"type": "object", "properties": {"totalDocs": {"type": "integer"}}}
+            return {200: count, **_errors(400, 403)}
+        if action == "retrieve":
+            return {200: _ref(collection), **_errors(403, 404)}
+        if action == "create":
+            return {201: _written(collection), **_errors(400, *refused, 404, 409)}
+        if action in ("partial_update", "destroy"):
+            return {200: _written(collection), **_errors(400, *refused, 404, 409)}
+        if action in ("bulk_update", "bulk_destroy"):
+            return {200: _bulk(collection), **_errors(400, *refused)}
+        return {200: {"type": "object"}}
+
+
+def document_schema(collection: Collection) -> dict:
+    properties: dict = {}
+    for item in collection.fields:
+        properties[item.name] = item.schema()
+        if isinstance(item, Relation | Group):
+            continue
+    for join in collection.joins:
+        properties[join.name] = join_schema(join)
+    return {
+        "type": "object",
+        "description": collection.description or collection.plural,
+        "properties": properties,
+        "required": [f.name for f in collection.fields if not isinstance(f, Group)][:1],
+    }
+
+
+def join_schema(join: Join) -> dict:
+    child = registry.get(join.to)
+    return {
+        "type": "object",
+        "description": f"The {child.plural.lower()} of this document (from depth 1).",
+        "properties": {
+            "docs": {
+                "type": "array",
+                "items": {"oneOf": [{"type": "integer", "format": "int64"}, _ref(child)]},
+            },
+            "hasNextPage": {"type": "boolean"},
+            "totalDocs": {"type": "integer", "description": "With joins[<join>][count]=true."},
+        },
+    }
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"},
+                    "name": {"type": "string"},
+                    "data": {},
+                },
+                "required": ["message"],
+            },
+        }
+    },
+    "required": ["errors"],
+}
+
+
+def add_collection_components(result, generator, request, public):
+    """Postprocessing hook: every collection's document schema and the error schema."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for collection in registry.collections():
+        schemas[schema_name(collection.slug)] = document_schema(collection)
+    schemas["Error"] = ERROR_SCHEMA
+    return result

@@ -1,0 +1,35 @@
+"""``/api/…``: every collection (aliases included), the server API, the schema and its docs."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from shop.api.collections import registry
+from shop.api.views import ActionView, NotFoundView, TimelineView, viewset_for
+
+LIST = {"get": "list", "post": "create", "patch": "bulk_update", "delete": "bulk_destroy"}
+DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+COUNT = {"get": "count"}
+
+
+def collection_urls() -> list:
+    patterns = []
+    for slug, collection in registry.routes():
+        viewset = viewset_for(slug, collection)
+        patterns += [
+            path(f"{slug}", viewset.as_view(LIST), name=f"{slug}-list"),
+            path(f"{slug}/count", viewset.as_view(COUNT), name=f"{slug}-count"),
+            path(f"{slug}/<str:pk>", viewset.as_view(DETAIL), name=f"{slug}-detail"),
+        ]
+    for action in registry.actions():
+        view = ActionView.as_view(action=action)
+        patterns.append(path(action.path, view, name=f"{action.path}-action"))
+    return patterns
+
+
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("orders/<str:pk>/timeline", TimelineView.as_view(), name="orders-timeline"),
+    *collection_urls(),
+    re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
+]

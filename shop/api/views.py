@@ -1,0 +1,229 @@
+"""One generic view set for every collection; each collection's declaration supplies the rest.
+
+Every action asks ``access`` first (may the caller do this?), scopes rows by the caller before
+any ``where``, and answers in Payload's shapes. Writes call the collection's writer, which calls
+the owning app's services.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import status as http
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
+
+from shop.api import access
+from shop.api.collections import Collection, registry
+from shop.api.documents import (
+    base_queryset,
+    get_document,
+    get_documents,
+    list_documents,
+    parse_pk,
+)
+from shop.api.errors import APIError, Forbidden, NotFound, QueryError, ValidationError
+from shop.api.query import (
+    compile_where,
+    decode_query_string,
+    max_limit,
+    parse_depth,
+    parse_sort,
+    parse_where_value,
+)
+from shop.errors import DomainError
+
+
+def query_params(request) -> dict:
+    return decode_query_string(request.META.get("QUERY_STRING", ""))
+
+
+def body(request, collection: Collection) -> dict:
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationError(
+            collection.slug,
+            [{"path": "", "message": "The request body must be a JSON object."}],
+            message="The request body must be a JSON object.",
+        )
+    return data
+
+
+class CollectionViewSet(ViewSet):
+    """``/api/<slug>``, ``/api/<slug>/count`` and ``/api/<slug>/<id>`` for one collection."""
+
+    collection: Collection
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    # Reads
+
+    def list(self, request):
+        access.check(request, self.collection, "view")
+        return Response(list_documents(request, self.collection, query_params(request)))
+
+    def retrieve(self, request, pk=None):
+        access.check(request, self.collection, "view")
+        return Response(get_document(request, self.collection, pk, query_params(request)))
+
+    def count(self, request):
+        access.check(request, self.collection, "view")
+        params = query_params(request)
+        where = compile_where(self.collection, params.get("where"))
+        total = base_queryset(request, self.collection).filter(where).count()
+        return Response({"totalDocs": total})
+
+    # Writes
+
+    def _writer(self, name: str):
+        writer = getattr(self.collection, name)
+        if writer is None:
+            if name == "delete" and not self.collection.deletable:
+                raise Forbidden()
+            raise APIError(
+                f"{self.collection.plural} cannot be {_PAST[name]} through the API.",
+                status=http.HTTP_405_METHOD_NOT_ALLOWED,
+            )
+        return writer
+
+    def _visible_pk(self, request, pk) -> int:
+        pk = parse_pk(pk)
+        if not base_queryset(request, self.collection).filter(pk=pk).exists():
+            raise NotFound()
+        return pk
+
+    def _depth(self, request) -> int:
+        return parse_depth(query_params(request))
+
+    def create(self, request):
+        access.check(request, self.collection, "add")
+        writer = self._writer("create")
+        data = body(request, self.collection)
+        depth = self._depth(request)
+        pk = writer(request, data)
+        doc = get_document(request, self.collection, pk, depth=depth)
+        message = f"{self.collection.singular} successfully created."
+        return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        access.check(request, self.collection, "change")
+        writer = self._writer("update")
+        data = body(request, self.collection)
+        depth = self._depth(request)
+        pk = self._visible_pk(request, pk)
+        writer(request, pk, data)
+        doc = get_document(request, self.collection, pk, depth=depth)
+        return Response({"doc": doc, "message": "Updated successfully."})
+
+    def destroy(self, request, pk=None):
+        access.check(request, self.collection, "delete")
+        writer = self._writer("delete")
+        depth = self._depth(request)
+        pk = self._visible_pk(request, pk)
+        doc = get_document(request, self.collection, pk, depth=depth)
+        writer(request, pk)
+        return Response({"doc": doc, "message": "Deleted successfully."})
+
+    def _bulk_targets(self, request) -> tuple[list[int], int]:
+        params = query_params(request)
+        if params.get("where") in (None, "", {}):
+            raise QueryError("A bulk change needs a where.")
+        where = compile_where(self.collection, params.get("where"))
+        limit = params.get("limit")
+        limit = int(limit) if isinstance(limit, str) and limit.isdigit() and limit != "0" else 0
+        limit = min(limit or max_limit(), max_limit())
+        queryset = base_queryset(request, self.collection).filter(where)
+        queryset = queryset.order_by(*parse_sort(self.collection, params.get("sort")))
+        return list(queryset.values_list("pk", flat=True)[:limit]), parse_depth(params)
+
+    def _bulk(self, request, verb: str, run) -> Response:
+        pks, depth = self._bulk_targets(request)
+        done, errors, before = [], [], {}
+        if verb == "delete":
+            before = {d["id"]: d for d in get_documents(request, self.collection, pks, depth=depth)}
+        for pk in pks:
+            try:
+                with transaction.atomic():
+                    run(pk)
+            except (APIError, DomainError) as error:
+                errors.append({"id": pk, "message": getattr(error, "message", str(error))})
+            else:
+                done.append(pk)
+        if verb == "delete":
+            docs = [before[pk] for pk in done if pk in before]
+        else:
+            docs = get_documents(request, self.collection, done, depth=depth)
+        label = self.collection.plural
+        past = "Updated" if verb == "update" else "Deleted"
+        if errors:
+            message = f"Unable to {verb} {len(errors)} out of {len(pks)} {label}."
+            return Response({"docs": docs, "errors": errors, "message": message}, status=400)
+        message = f"{past} {len(done)} {label} successfully."
+        return Response({"docs": docs, "errors": [], "message": message})
+
+    def bulk_update(self, request):
+        access.check(request, self.collection, "change")
+        writer = self._writer("update")
+        data = body(request, self.collection)
+        return self._bulk(request, "update", lambda pk: writer(request, pk, data))
+
+    def bulk_destroy(self, request):
+        access.check(request, self.collection, "delete")
+        writer = self._writer("delete")
+        return self._bulk(request, "delete", lambda pk: writer(request, pk))
+
+
+_PAST = {"create": "created", "update": "changed", "delete": "deleted"}
+
+
+def viewset_for(slug: str, collection: Collection) -> type[CollectionViewSet]:
+    """A view set class per routed slug (its name and schema are the collection's)."""
+    name = "".join(part.capitalize() for part in slug.split("-")) + "ViewSet"
+    return type(name, (CollectionViewSet,), {"collection": collection, "slug": slug})
+
+
+class ActionView(APIView):
+    """A server API endpoint (``POST /api/checkout``): creates a document, answers like a create."""
+
+    action = None
+
+    def post(self, request):
+        collection = self.action.collection
+        access.check(request, collection, "add")
+        data = body(request, collection)
+        depth = parse_depth(query_params(request))
+        pk = self.action.run(request, data)
+        doc = get_document(request, collection, pk, depth=depth)
+        message = f"{collection.singular} successfully created."
+        return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
+
+
+class TimelineView(APIView):
+    """``GET /api/orders/<id>/timeline``: the order's transition log, newest first."""
+
+    def get(self, request, pk=None):
+        orders = registry.get("orders")
+        access.check(request, orders, "view")
+        pk = parse_pk(pk)
+        if not base_queryset(request, orders).filter(pk=pk).exists():
+            raise NotFound()
+        timeline = registry.get("timeline")
+        params = query_params(request)
+        params.setdefault("depth", "0")
+        where = {"order": {"equals": str(pk)}}
+        if params.get("where"):
+            where = {"and": [where, parse_where_value(params["where"])]}
+        params["where"] = where
+        return Response(list_documents(request, timeline, params))
+
+
+class NotFoundView(APIView):
+    """Any other path under ``/api/``: a JSON 404."""
+
+    schema = None  # not an operation of the API
+
+    def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request)
+        self.headers = self.default_response_headers
+        response = self.handle_exception(NotFound())
+        self.response = self.finalize_response(self.request, response, *args, **kwargs)
+        return self.response

@@ -1,0 +1,254 @@
+"""Reading write bodies against a collection's declaration, and the plain model writer the
+catalog uses (collections without a state machine: create, change and delete rows).
+
+Domain collections (orders, fulfilments, returns…) write through their app's services instead;
+they use ``Body`` to read and check what a client sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
+
+from shop.api import access
+from shop.api.collections import Choice, CoercionError, Collection, Field, Relation, registry
+from shop.api.errors import Forbidden, ValidationError
+from shop.errors import Conflict
+
+# Read-only keys a client may send back unchanged (Payload clients often post whole documents).
+IGNORED = frozenset({"id", "createdAt", "updatedAt"})
+
+
+class Body:
+    """A JSON object sent to a collection: unknown keys are refused, values coerced per field."""
+
+    def __init__(
+        self,
+        request,
+        collection: Collection,
+        data: Any,
+        *,
+        accepts: Iterable[str],
+        action: str,
+    ):
+        self.request = request
+        self.collection = collection
+        if not isinstance(data, dict):
+            raise ValidationError(
+                collection.slug,
+                [{"path": "", "message": "The request body must be a JSON object."}],
+                message="The request body must be a JSON object.",
+            )
+        accepts = set(accepts)
+        unknown = [key for key in data if key not in accepts and key not in IGNORED]
+        if unknown:
+            raise ValidationError(
+                collection.slug,
+                [{"path": key, "message": "This field cannot be written here."} for key in unknown],
+            )
+        allowed = access.writable_fields(request, collection, action)
+        if allowed is not None and any(key in accepts and key not in allowed for key in data):
+            raise Forbidden()
+        self.data = {key: value for key, value in data.items() if key not in IGNORED}
+        self.errors: list[dict] = []
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str, default=None):
+        return self.data.get(key, default)
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append({"path": path, "message": message})
+
+    def value(self, key: str, field: Field | None = None, *, required: bool = False):
+        """The coerced value of ``key`` (None when absent or invalid; errors are collected)."""
+        field = field or self.collection.field(key)
+        if key not in self.data:
+            if required:
+                self.error(key, "This field is required.")
+            return None
+        raw = self.data[key]
+        if raw is None or (raw == "" and isinstance(field, Relation)):
+            if required or not getattr(field, "nullable", True):
+                self.error(key, "This field is required." if required else "Cannot be empty.")
+            return None
+        try:
+            if isinstance(field, Choice):
+                value = field.coerce_choice(raw)
+            elif isinstance(field, Relation):
+                value = field.coerce(raw)
+            elif field.kind == "text":
+                if not isinstance(raw, str):
+                    raise CoercionError("expected text")
+                value = raw
+            else:
+                value = field.coerce(raw)
+        except CoercionError as error:
+            self.error(key, f"Invalid value: {error}.")
+            return None
+        minimum = getattr(field, "min_value", None)
+        if minimum is not None and value < minimum:
+            self.error(key, f"Must be at least {minimum}.")
+            return None
+        if isinstance(field, Relation) and value is not None:
+            target = registry.get(field.to)
+            visible = access.scope(self.request, target, target.model.objects.filter(pk=value))
+            if not visible.exists():
+                self.error(key, f"{target.singular} {value} does not exist.")
+                return None
+        return value
+
+    def check(self) -> None:
+        if self.errors:
+            raise ValidationError(self.collection.slug, self.errors)
+
+
+def _field_names(collection: Collection) -> dict[str, str]:
+    """Model column → camelCase path, for turning model validation errors into API paths."""
+    names = {}
+    for path, (column, found) in collection.paths.items():
+        names.setdefault(column, path)
+        if isinstance(found, Relation):
+            names.setdefault(found.id_column, path)
+    return names
+
+
+class ModelWriter:
+    """Create, change and delete plain rows of a collection: model validation, then save.
+
+    ``fields`` are the camelCase fields a client may write; ``setters`` write a key another way
+    (a customer's password is hashed); ``guard`` refuses changes to a row (a checked-out cart);
+    ``constraints`` turn database constraint names into a field path and message.
+    """
+
+    def __init__(
+        self,
+        collection: Collection,
+        fields: list[str],
+        *,
+        required: Iterable[str] = (),
+        setters: dict[str, Callable[[Any, Any], None]] | None = None,
+        guard: Callable[[Any], None] | None = None,
+        constraints: dict[str, tuple[str, str]] | None = None,
+    ):
+        self.collection = collection
+        self.fields = fields
+        self.required = set(required)
+        self.setters = setters or {}
+        self.guard = guard
+        self.constraints = constraints or {}
+        collection.create = self.create
+        collection.update = self.update
+        collection.delete = self.delete
+        collection.deletable = True
+
+    def _apply(self, request, instance, data: Any, *, creating: bool) -> None:
+        body = Body(
+            request,
+            self.collection,
+            data,
+            accepts=[*self.fields, *self.setters],
+            action="add" if creating else "change",
+        )
+        for name in self.fields:
+            if name not in body and not (creating and name in self.required):
+                continue
+            found = self.collection.field(name)
+            value = body.value(name, found, required=name in self.required)
+            if any(e["path"] == name for e in body.errors):
+                continue
+            if isinstance(found, Relation):
+                setattr(instance, found.id_column, value)
+            elif value is not None or found.nullable:
+                setattr(instance, found.column, value)
+        for name, setter in self.setters.items():
+            if name in body:
+                setter(instance, body.raw(name))
+        body.check()
+        try:
+            instance.full_clean()
+        except DjangoValidationError as error:
+            raise self._validation_error(error) from None
+
+    def _validation_error(self, error: DjangoValidationError) -> ValidationError:
+        names = _field_names(self.collection)
+        errors = []
+        for column, messages in error.message_dict.items():
+            for message in messages:
+                path = "" if column == "__all__" else names.get(column, column)
+                for constraint, (field_path, friendly) in self.constraints.items():
+                    if constraint in message:
+                        path, message = field_path, friendly
+                errors.append({"path": path, "message": message})
+        return ValidationError(self.collection.slug, errors)
+
+    def create(self, request, data) -> int:
+        with transaction.atomic():
+            instance = self.collection.model()
+            self._apply(request, instance, data, creating=True)
+            self._save(instance)
+        return instance.pk
+
+    def update(self, request, pk: int, data) -> None:
+        with transaction.atomic():
+            instance = self.collection.model.objects.select_for_update().get(pk=pk)
+            if self.guard is not None:
+                self.guard(instance)
+            self._apply(request, instance, data, creating=False)
+            self._save(instance)
+
+    def delete(self, request, pk: int) -> None:
+        with transaction.atomic():
+            instance = self.collection.model.objects.select_for_update().get(pk=pk)
+            if self.guard is not None:
+                self.guard(instance)
+            try:
+                instance.delete()
+            except (ProtectedError, RestrictedError):
+                raise Conflict(
+                    f"{self.collection.singular} {pk} is still used by other documents "
+                    "and cannot be deleted.",
+                ) from None
+
+    def _save(self, instance) -> None:
+        try:
+            with transaction.atomic():
+                instance.save()
+        except IntegrityError as error:
+            raise Conflict(f"The change conflicts with existing data: {error}".strip()) from None
+
+
+def body_schema(
+    collection: Collection,
+    names: Iterable[str],
+    *,
+    required: Iterable[str] = (),
+    extra: dict | None = None,
+    description: str = "",
+) -> dict:
+    """An OpenAPI object schema for a write body: declared fields plus raw extra properties."""
+    properties: dict = {}
+    for name in names:
+        found = collection.field(name)
+        if found is None:
+            continue
+        if isinstance(found, Relation):
+            schema = {"type": "integer", "format": "int64", "description": f"{found.to} id"}
+            if found.nullable:
+                schema["nullable"] = True
+        else:
+            schema = found.schema()
+        properties[name] = schema
+    properties.update(extra or {})
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    required = [name for name in required if name in properties]
+    if required:
+        schema["required"] = required
+    if description:
+        schema["description"] = description
+    return schema
