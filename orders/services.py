@@ -712,3 +712,26 @@ def move_order_to(order: Order, desired: str, *, actor: Actor, reason: str = "")
         if name is None:
             raise DomainError(f"Order {order.order_number} cannot reach {desired}.")
         run_transition(order, name, actor=actor, order_id=order.pk, reason=reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff work on an order
+
+
+@service
+def start_preparing(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """The warehouse starts on a paid order before any parcel exists (picking, a pre-order)."""
+    order = lock_order(order)
+    run_transition(order, "start_preparing", actor=actor, order_id=order.pk, reason=reason)
+    return order
+
+
+@service
+def set_staff_note(*, order: Order | int, note: str, actor: Actor = SYSTEM) -> Order:
+    """Replace the order's internal note (never shown to the buyer)."""
+    order = lock_order(order)
+    if not isinstance(note, str):
+        raise DomainError("The staff note must be text.", field="staffNote")
+    order.staff_note = note.strip()
+    order.save(update_fields=["staff_note", "updated_at"])
+    return order
