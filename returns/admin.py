@@ -37,6 +37,11 @@ def receive_form(request):
     return units_form(lines)
 
 
+def _restock(data: dict) -> dict[str, int]:
+    """``{"qty_<order item id>": n}`` from the receive form → the service's restock map."""
+    return {key.removeprefix("qty_"): value or 0 for key, value in data.items()}
+
+
 def _request_actions(kind: str) -> dict[str, TransitionAction]:
     """The buttons of a return (``kind="return"``) or an exchange, one service each."""
     svc = return_services
@@ -61,9 +66,7 @@ def _request_actions(kind: str) -> dict[str, TransitionAction]:
         "start_processing": TransitionAction(
             _("Receive"),
             RETURN_PERM,
-            lambda r, actor, data: receive(
-                request=r, actor=actor, restock={str(k): v for k, v in data.items()}
-            ),
+            lambda r, actor, data: receive(request=r, actor=actor, restock=_restock(data)),
             form=receive_form,
             done=_("received."),
         ),
