@@ -43,8 +43,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: self.cap + 1].count()
-        return counted
+        # Only the keys, in no particular order: annotations and sorting cost nothing here.
+        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
