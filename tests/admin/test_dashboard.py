@@ -8,7 +8,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment
 from orders.models import Order
 from returns import services as return_services
-from tests.helpers import deliver_everything, place_order
+from tests.admin.shortcuts import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
 

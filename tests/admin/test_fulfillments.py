@@ -4,7 +4,7 @@ from django.urls import reverse
 from fulfillment import services as fulfillment_services
 from fulfillment.models import FulfillmentStatus
 from orders.models import OrderStatus
-from tests.helpers import place_order
+from tests.admin.shortcuts import place_order
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import OrderStatus, TransitionLog
 from shop.errors import DomainError
+from tests.admin.shortcuts import place_order
 from tests.factories import ProductFactory
-from tests.helpers import place_order
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import Order, OrderStatus, TransitionLog
-from tests.helpers import deliver_everything, place_order
+from tests.admin.shortcuts import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
 

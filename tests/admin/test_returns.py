@@ -5,8 +5,8 @@ from orders.models import OrderStatus, Transaction, TransactionKind
 from returns import services as return_services
 from returns.models import RequestStatus
 from shop.models import Product
+from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import ProductFactory
-from tests.helpers import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from orders import services as order_services
 from orders.models import OrderStatus, TransitionLog
 from shop.actors import Actor
 from shop.errors import DomainError, TransitionError
-from tests.helpers import place_order
+from tests.admin.shortcuts import place_order
 
 pytestmark = pytest.mark.django_db
 
