@@ -7,9 +7,9 @@ Three steps, each usable without the admin:
   parcel and ship it, ship a parcel that waits (pending or packed), skip a row already applied,
   or refuse it with the reason. It reads everything it needs in a handful of queries, whatever
   the number of rows;
-- ``apply(planned, actor=…)`` runs the good rows through the fulfilment services, each row in its
-  own transaction: a row the services refuse (the order changed since the dry run) is rolled back
-  and reported, and the others still apply.
+- ``apply(planned, actor=…)`` runs the good rows through the fulfilment services, one service
+  call per row, each row atomic on its own: a row the services refuse (the order changed since
+  the dry run) is rolled back and reported, and the others still apply. Commits are batched.
 
 A row without a SKU ships the order's oldest waiting parcel, or else a new parcel with all its
 remaining units. A row with a SKU ships that many units of that line (all its remaining units
@@ -330,9 +330,9 @@ def apply(
 ) -> Report:
     """Run every good row through the services.
 
-    Each row is atomic on its own (a savepoint): a row the services refuse is rolled back
-    alone and reported. Rows are committed in batches, so a big file does not pay for one
-    commit, and one disk flush, per row.
+    Each row is atomic on its own (one service call, a savepoint): a row the services refuse
+    is rolled back alone and reported. Rows are committed in batches, so a big file does not
+    pay for one commit, and one disk flush, per row.
     """
     results = []
     for start in range(0, len(planned), batch_size):
@@ -354,24 +354,20 @@ def _apply_entry(entry: PlannedRow, actor: Actor) -> AppliedRow:
 
 def _apply_row(entry: PlannedRow, actor: Actor) -> int:
     row = entry.row
-    with transaction.atomic():
-        if entry.action == Action.SHIP:
-            parcel = entry.fulfillment_id
-        else:
-            parcel = services.create_fulfillment(
-                order=entry.order_id,
-                actor=actor,
-                items=entry.items,
-                carrier=row.carrier,
-                tracking_number=row.tracking_number,
-            ).pk
-        services.ship_fulfillment(
-            fulfillment=parcel,
+    if entry.action == Action.SHIP:
+        return services.ship_fulfillment(
+            fulfillment=entry.fulfillment_id,
             actor=actor,
             carrier=row.carrier,
             tracking_number=row.tracking_number,
-        )
-    return parcel
+        ).pk
+    return services.ship_new_fulfillment(
+        order=entry.order_id,
+        actor=actor,
+        items=entry.items,
+        carrier=row.carrier,
+        tracking_number=row.tracking_number,
+    ).pk
 
 
 def import_tracking(text: str | bytes, *, actor: Actor = SYSTEM, dry_run: bool = False) -> Report:

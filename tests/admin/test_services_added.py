@@ -44,3 +44,54 @@ def test_start_preparing_refuses_an_unpaid_order():
     assert refused.value.current == "pending"
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING
+
+
+def test_ship_new_fulfillment_creates_and_ships_under_one_lock():
+    from fulfillment import services as fulfillment_services
+
+    order = place_order(quantities=(2, 1))
+    first = order.items.order_by("pk").first()
+    parcel = fulfillment_services.ship_new_fulfillment(
+        order=order, carrier="cj", tracking_number=" 777 ", items=[{"orderItem": first.pk}]
+    )
+    parcel.refresh_from_db()
+    order.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number) == ("shipped", "777")
+    assert parcel.shipped_at is not None
+    assert [(i.order_item_id, i.quantity) for i in parcel.items.all()] == [(first.pk, 2)]
+    assert order.status == OrderStatus.PREPARING  # one line is still to ship
+    rest = fulfillment_services.ship_new_fulfillment(order=order, carrier="", tracking_number="8")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+    assert rest.items.get().quantity == 1
+    moves = list(
+        TransitionLog.objects.filter(order=order).order_by("pk").values_list("transition", "target")
+    )
+    assert ("start_preparing", "preparing") in moves and moves[-1] == ("ship", "shipped")
+
+
+@pytest.mark.parametrize(
+    ("paid", "tracking", "quantity", "message"),
+    [
+        (True, "  ", 1, "needs a tracking number"),
+        (False, "1", 1, "from pending to preparing"),
+        (True, "1", 5, "Only 2 unit(s)"),
+    ],
+)
+def test_ship_new_fulfillment_refuses_and_writes_nothing(paid, tracking, quantity, message):
+    from fulfillment import services as fulfillment_services
+    from fulfillment.models import Fulfillment
+
+    order = place_order(quantities=(2,), paid=paid)
+    item = order.items.get()
+    logs = TransitionLog.objects.count()
+    with pytest.raises(DomainError) as refused:
+        fulfillment_services.ship_new_fulfillment(
+            order=order,
+            carrier="cj",
+            tracking_number=tracking,
+            items=[{"orderItem": item.pk, "quantity": quantity}],
+        )
+    assert message in refused.value.message
+    assert not Fulfillment.objects.filter(order=order).exists()
+    assert TransitionLog.objects.count() == logs
