@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
+from tests.admin.browser import chromium  # noqa: F401 (a fixture for the browser tests)
+
 ROLES = {
     "payments": "Payments",
     "warehouse": "Warehouse",

@@ -156,7 +156,7 @@ def test_pay_button_runs_the_service_and_logs_the_staff_user(as_role, staff):
     response = as_role("payments").post(run_url(order, "pay"), follow=True)
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
-    log = TransitionLog.objects.filter(order=order, target="paid", object_id=order.pk).get()
+    log = TransitionLog.objects.get(order=order, transition="pay")
     assert log.actor_user == staff["payments"]
     assert "marked paid" in response.content.decode()
 
