@@ -97,7 +97,7 @@ def shoot(base: str, order_id: str, sku: str, shipped_tracking: str) -> None:
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="en-US")
         page.goto(f"{base}/admin/login/")
         page.fill("#id_username", USER)
         page.fill("#id_password", PASSWORD)

@@ -301,3 +301,32 @@ def test_request_return_for_more_than_delivered_is_refused(as_role):
     assert response.status_code == 200
     assert "can be asked back" in response.content.decode()
     assert not order.returns.exists()
+
+
+def test_order_page_queries_do_not_grow_with_its_rows(as_role, django_assert_max_num_queries):
+    from returns import services as return_services
+
+    client = as_role("manager")
+    small = place_order(quantities=(1,))
+    deliver_everything(small)
+    return_services.request_return(
+        order=small, reason="defective", items=[{"orderItem": small.items.get().pk}]
+    )
+    big = place_order(quantities=(2, 2, 2, 2, 2))
+    for item in big.items.all():
+        parcel = fulfillment_services.create_fulfillment(
+            order=big, items=[{"orderItem": item.pk, "quantity": 2}]
+        )
+        fulfillment_services.ship_fulfillment(fulfillment=parcel, carrier="cj", tracking_number="1")
+        fulfillment_services.deliver_fulfillment(fulfillment=parcel)
+    for item in big.items.all()[:3]:
+        return_services.request_return(
+            order=big, reason="defective", items=[{"orderItem": item.pk, "quantity": 1}]
+        )
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(change_url(small))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(change_url(big)).status_code == 200
