@@ -250,3 +250,44 @@ def update_tracking(
     if fields:
         parcel.save(update_fields=[*fields, "updated_at"])
     return parcel
+
+
+@service
+def ship_new_fulfillment(
+    *,
+    order: Order | int,
+    carrier: str,
+    tracking_number: str,
+    actor: Actor = SYSTEM,
+    items: list[dict] | None = None,
+) -> Fulfillment:
+    """Create a parcel and hand it to the carrier in one step (a row of a tracking import).
+
+    The same rules as ``create_fulfillment`` then ``ship_fulfillment``, under one lock of the
+    order: units come from what is left to fulfil (all of it when ``items`` is empty), and a
+    tracking number is required.
+    """
+    order = lock_order(order)
+    tracking_number = (tracking_number or "").strip()[:100]
+    if not tracking_number:
+        raise DomainError("A parcel needs a tracking number to ship.", field="trackingNumber")
+    if order.status not in FULFILLABLE:
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            raise DomainError(f"Order {order.order_number} has no units left to fulfil.")
+        raise refused(order, OrderStatus.PREPARING)
+    wanted = _wanted_units(order, items, item_quantities(order))
+    parcel = Fulfillment.objects.create(
+        order=order,
+        carrier=(carrier or "").strip()[:100],
+        tracking_number=tracking_number,
+        shipped_at=timezone.now(),
+    )
+    FulfillmentItem.objects.bulk_create(
+        FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=qty)
+        for pk, qty in wanted.items()
+    )
+    if order.status == OrderStatus.PAID:
+        run_transition(order, "start_preparing", actor=actor, order_id=order.pk)
+    run_transition(parcel, "ship", actor=actor, order_id=order.pk)
+    sync_order_after_shipping(order, actor=actor)
+    return parcel

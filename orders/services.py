@@ -769,3 +769,22 @@ def update_order_details(
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
     return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff work on an order
+
+
+@service
+def start_preparing(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """The warehouse starts on a paid order before any parcel exists (picking, a pre-order)."""
+    order = lock_order(order)
+    run_transition(order, "start_preparing", actor=actor, order_id=order.pk, reason=reason)
+    return order
+
+
+def set_staff_note(*, order: Order | int, note: str, actor: Actor = SYSTEM) -> Order:
+    """Replace the order's internal note (never shown to the buyer)."""
+    if not isinstance(note, str):
+        raise DomainError("The staff note must be text.", field="staffNote")
+    return update_order_details(order=order, actor=actor, staff_note=note.strip())

@@ -1,0 +1,217 @@
+"""The fulfilment screens: parcels and their buttons, and the bulk tracking import."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from fulfillment import imports
+from fulfillment import services as fulfillment_services
+from fulfillment.models import Fulfillment, FulfillmentItem
+from orders.admin_forms import ShipForm
+from shop.actors import Actor
+from shop.admin_utils import (
+    CappedPaginator,
+    DateRangeFilter,
+    ReasonForm,
+    TransitionAction,
+    TransitionAdminMixin,
+    badge,
+)
+from shop.errors import DomainError
+
+FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
+
+
+def _fulfillment_actions() -> dict[str, TransitionAction]:
+    return {
+        "pack": TransitionAction(
+            _("Pack"),
+            FULFILLMENT_PERM,
+            lambda f, actor, data: fulfillment_services.pack_fulfillment(
+                fulfillment=f, actor=actor
+            ),
+            done=_("packed."),
+        ),
+        "ship": TransitionAction(
+            _("Ship"),
+            FULFILLMENT_PERM,
+            lambda f, actor, data: fulfillment_services.ship_fulfillment(
+                fulfillment=f,
+                actor=actor,
+                carrier=data["carrier"],
+                tracking_number=data["tracking_number"],
+            ),
+            form=ShipForm,
+            initial=lambda f: {"carrier": f.carrier, "tracking_number": f.tracking_number},
+            done=_("shipped."),
+        ),
+        "deliver": TransitionAction(
+            _("Mark delivered"),
+            FULFILLMENT_PERM,
+            lambda f, actor, data: fulfillment_services.deliver_fulfillment(
+                fulfillment=f, actor=actor
+            ),
+            done=_("delivered."),
+        ),
+        "fail": TransitionAction(
+            _("Mark failed"),
+            FULFILLMENT_PERM,
+            lambda f, actor, data: fulfillment_services.fail_fulfillment(
+                fulfillment=f, actor=actor, reason=data["reason"]
+            ),
+            form=ReasonForm,
+            danger=True,
+            done=_("marked failed."),
+        ),
+        "retry": TransitionAction(
+            _("Retry"),
+            FULFILLMENT_PERM,
+            lambda f, actor, data: fulfillment_services.retry_fulfillment(
+                fulfillment=f, actor=actor, reason=data["reason"]
+            ),
+            form=ReasonForm,
+            done=_("back to pending."),
+        ),
+    }
+
+
+class FulfillmentItemInline(admin.TabularInline):
+    model = FulfillmentItem
+    fields = ["order_item", "quantity"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_item")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Fulfillment)
+class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "order_link",
+        "status_badge",
+        "carrier_display",
+        "tracking",
+        "shipped_at",
+        "delivered_at",
+        "created_at",
+    ]
+    list_filter = ["status", ("shipped_at", DateRangeFilter), ("created_at", DateRangeFilter)]
+    list_select_related = ["order"]
+    search_fields = ["=tracking_number", "=order__order_number"]
+    search_help_text = _("Exact tracking number or order number.")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would count whole tables
+    paginator = CappedPaginator
+    list_per_page = 50
+    inlines = [FulfillmentItemInline]
+    change_form_template = "admin/shop/change_form.html"
+    change_list_template = "admin/fulfillment/fulfillment/change_list.html"
+    fields = [
+        "order_link",
+        "status_badge",
+        "carrier_display",
+        "tracking",
+        "exchange",
+        "note",
+        "shipped_at",
+        "delivered_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    transition_actions = _fulfillment_actions()
+
+    def has_add_permission(self, request):
+        return False  # parcels are created from their order ("Create fulfilment")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every change is a button; the page itself is read-only
+
+    @admin.display(description=_("order"), ordering="order__order_number")
+    def order_link(self, obj):
+        url = reverse("admin:orders_order_change", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.order.order_number)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("carrier"), ordering="carrier")
+    def carrier_display(self, obj):
+        return obj.carrier_name or "—"
+
+    @admin.display(description=_("tracking number"), ordering="tracking_number")
+    def tracking(self, obj):
+        if not obj.tracking_number:
+            return "—"
+        if obj.tracking_url:
+            return format_html(
+                '<a href="{}" target="_blank" rel="noopener" class="tracking-link">{}</a>',
+                obj.tracking_url,
+                obj.tracking_number,
+            )
+        return obj.tracking_number
+
+    # -- bulk tracking import -----------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="fulfillment_fulfillment_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Paste or upload rows; a dry run shows each row's outcome; confirming applies them."""
+        if not request.user.has_perm(FULFILLMENT_PERM):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import tracking numbers"),
+            "opts": self.opts,
+            "text": "",
+        }
+        if request.method == "POST":
+            upload = request.FILES.get("file")
+            text = upload.read() if upload else request.POST.get("text", "")
+            try:
+                rows = imports.parse(text)
+                if isinstance(text, bytes):
+                    text = text.decode("utf-8-sig")
+            except DomainError as error:
+                context.update(text=text if isinstance(text, str) else "", error=error.message)
+                return TemplateResponse(request, "admin/fulfillment/import.html", context)
+            planned = imports.plan(rows)
+            context["text"] = text
+            if "_apply" in request.POST:
+                report = imports.apply(planned, actor=Actor.staff(request.user))
+                context.update(report=report, stage="applied")
+            else:
+                context.update(report=imports.Report(planned), stage="preview")
+            report = context["report"]
+            context["counts"] = {
+                "new": report.count(imports.Action.NEW),
+                "ship": report.count(imports.Action.SHIP),
+                "skip": report.count(imports.Action.SKIP),
+                "error": report.count(imports.Action.ERROR),
+                "good": report.applied,
+            }
+        return TemplateResponse(request, "admin/fulfillment/import.html", context)

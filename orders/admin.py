@@ -1,0 +1,604 @@
+"""The order screens: the list staff work from, and the order page with everything under it.
+
+Thin by rule: every change calls a service in ``orders.services``, ``fulfillment.services`` or
+``returns.services`` with the staff user as the actor; what a service refuses is shown as its
+message.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from fulfillment import services as fulfillment_services
+from fulfillment.carriers import _ALIASES, CARRIERS
+from fulfillment.models import Fulfillment
+from orders import services as order_services
+from orders.admin_documents import DocumentsMixin
+from orders.admin_forms import CreateFulfillmentForm, RequestReturnForm
+from orders.models import (
+    Order,
+    Transaction,
+    TransactionKind,
+    TransitionLog,
+)
+from orders.selectors import item_quantities, order_money
+from returns import services as return_services
+from shop.actors import Actor
+from shop.admin_utils import (
+    CappedPaginator,
+    DateRangeFilter,
+    ReasonForm,
+    TransitionAction,
+    TransitionAdminMixin,
+    badge,
+    error_message,
+    money,
+)
+from shop.errors import DomainError
+
+PAYMENT_PERM = "orders.run_payment_transitions"
+FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
+RETURN_PERM = "orders.run_return_transitions"
+
+PAYMENT_METHODS = [
+    ("card", _("Card")),
+    ("bank_transfer", _("Bank transfer")),
+    ("kakaopay", "KakaoPay"),
+    ("naverpay", "Naver Pay"),
+    ("manual", _("Marked paid by staff")),
+]
+
+
+class PaymentMethodFilter(admin.SimpleListFilter):
+    title = _("payment method")
+    parameter_name = "payment_method"
+
+    def lookups(self, request, model_admin):
+        return PAYMENT_METHODS
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        payments = Transaction.objects.filter(
+            order=OuterRef("pk"), kind=TransactionKind.PAYMENT, payment_method=self.value()
+        )
+        return queryset.filter(Exists(payments))
+
+
+class CarrierFilter(admin.SimpleListFilter):
+    title = _("carrier")
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        return [(c.code, c.name) for c in CARRIERS.values()]
+
+    def queryset(self, request, queryset):
+        code = self.value()
+        if not code:
+            return queryset
+        names = {code}
+        if code in CARRIERS:
+            names.add(CARRIERS[code].name)
+            names |= {alias for alias, target in _ALIASES.items() if target == code}
+        match = Q()
+        for name in names:
+            match |= Q(carrier__iexact=name)
+        return queryset.filter(Exists(Fulfillment.objects.filter(match, order=OuterRef("pk"))))
+
+
+def _latest_payment():
+    return Transaction.objects.filter(order=OuterRef("pk"), kind=TransactionKind.PAYMENT).order_by(
+        "-created_at", "-id"
+    )
+
+
+def _order_actions() -> dict[str, TransitionAction]:
+    """The order transitions staff run by hand (the rest follow parcels and returns)."""
+    return {
+        "pay": TransitionAction(
+            _("Mark paid"),
+            PAYMENT_PERM,
+            lambda o, actor, data: order_services.pay_order(order=o, actor=actor),
+            done=_("marked paid."),
+        ),
+        "fail": TransitionAction(
+            _("Payment failed"),
+            PAYMENT_PERM,
+            lambda o, actor, data: order_services.fail_payment(
+                order=o, actor=actor, reason=data["reason"]
+            ),
+            form=ReasonForm,
+            danger=True,
+            done=_("payment marked failed."),
+        ),
+        "retry": TransitionAction(
+            _("Wait for payment again"),
+            PAYMENT_PERM,
+            lambda o, actor, data: order_services.retry_order(
+                order=o, actor=actor, reason=data["reason"]
+            ),
+            form=ReasonForm,
+            done=_("waiting for payment again."),
+        ),
+        "cancel": TransitionAction(
+            _("Cancel order"),
+            PAYMENT_PERM,
+            lambda o, actor, data: order_services.cancel_order(
+                order=o, actor=actor, reason=data["reason"]
+            ),
+            form=ReasonForm,
+            danger=True,
+            done=_("canceled."),
+        ),
+        "start_preparing": TransitionAction(
+            _("Start preparing"),
+            FULFILLMENT_PERM,
+            lambda o, actor, data: order_services.start_preparing(order=o, actor=actor),
+            done=_("preparing."),
+        ),
+        "confirm": TransitionAction(
+            _("Confirm purchase"),
+            FULFILLMENT_PERM,
+            lambda o, actor, data: order_services.confirm_order(
+                order=o, actor=actor, reason=data["reason"]
+            ),
+            form=ReasonForm,
+            done=_("confirmed."),
+        ),
+    }
+
+
+@admin.register(Order)
+class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "order_number",
+        "customer_display",
+        "status_badge",
+        "total",
+        "payment_state",
+        "created_at",
+    ]
+    list_display_links = ["order_number"]
+    list_filter = [
+        "status",
+        ("created_at", DateRangeFilter),
+        PaymentMethodFilter,
+        CarrierFilter,
+    ]
+    search_fields = ["order_number"]  # see get_search_results
+    search_help_text = _(
+        "Order number, customer name, email or phone, recipient name, or tracking number."
+    )
+    list_per_page = 50
+    list_max_show_all = 200
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would count whole tables
+    paginator = CappedPaginator
+    ordering = ["-created_at", "-id"]
+    actions = [
+        "start_preparing_action",
+        "create_fulfillments_action",
+        "print_packing_slips",
+        "print_invoices",
+    ]
+    change_form_template = "admin/orders/order/change_form.html"
+    change_list_template = "admin/orders/order/change_list.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "order_number",
+                    "status_badge",
+                    "created_at",
+                    "updated_at",
+                    "amounts",
+                    "paid_so_far",
+                ]
+            },
+        ),
+        (
+            _("Customer"),
+            {"fields": ["customer_link", "customer_name", "customer_email", "customer_phone"]},
+        ),
+        (
+            _("Shipping address"),
+            {
+                "fields": [
+                    "shipping_recipient_name",
+                    "shipping_phone",
+                    "shipping_postal_code",
+                    "shipping_address1",
+                    "shipping_address2",
+                ]
+            },
+        ),
+        (_("Staff note"), {"fields": ["staff_note"]}),
+    ]
+
+    transition_actions = _order_actions()
+
+    # -- list ---------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        latest = _latest_payment()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                payment_status=Subquery(latest.values("status")[:1]),
+                payment_method_used=Subquery(latest.values("payment_method")[:1]),
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact hits on indexed columns first (order number, tracking number); only when none
+        match, the wider search over names, email and phone."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        tracked = Fulfillment.objects.filter(order=OuterRef("pk"), tracking_number=term)
+        exact = queryset.filter(Q(order_number=term) | Q(Exists(tracked)))
+        if exact.exists():
+            return exact, False
+        wide = (
+            Q(order_number__icontains=term)
+            | Q(customer_name__icontains=term)
+            | Q(customer_email__icontains=term)
+            | Q(customer_phone=term)
+            | Q(shipping_recipient_name__icontains=term)
+            | Q(shipping_phone=term)
+        )
+        return queryset.filter(wide), False
+
+    @admin.display(description=_("customer"), ordering="customer_name")
+    def customer_display(self, obj):
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', obj.customer_name or "—", obj.customer_email
+        )
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("total"), ordering="total_amount")
+    def total(self, obj):
+        return format_html('<span class="num">{}</span>', money(obj.total_amount, obj.currency))
+
+    @admin.display(description=_("payment"))
+    def payment_state(self, obj):
+        status = getattr(obj, "payment_status", None)
+        if not status:
+            return "—"
+        label = dict(Transaction._meta.get_field("status").choices).get(status, status)
+        method = getattr(obj, "payment_method_used", "") or ""
+        return format_html('{} <span class="quiet">{}</span>', badge(status, label), method)
+
+    # -- detail -------------------------------------------------------------------------------
+
+    def has_add_permission(self, request):
+        return False  # orders come from checkout and the server API
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an order is a record: cancel it instead
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = {"staff_note"}
+        names = [f for _, opts in self.fieldsets for f in opts["fields"] if f not in editable]
+        return names
+
+    @admin.display(description=_("amounts"))
+    def amounts(self, obj):
+        return format_html(
+            "{} {} + {} {} − {} {} = <strong>{}</strong>",
+            gettext("subtotal"),
+            money(obj.subtotal_amount, obj.currency),
+            gettext("shipping"),
+            money(obj.shipping_amount, obj.currency),
+            gettext("discount"),
+            money(obj.discount_amount, obj.currency),
+            money(obj.total_amount, obj.currency),
+        )
+
+    @admin.display(description=_("paid / refunded"))
+    def paid_so_far(self, obj):
+        held = order_money(obj)
+        return f"{money(held.paid, obj.currency)} / {money(held.refunded, obj.currency)}"
+
+    @admin.display(description=_("customer account"))
+    def customer_link(self, obj):
+        if not obj.customer_id:
+            return gettext("guest")
+        url = reverse("admin:shop_customer_change", args=[obj.customer_id])
+        return format_html('<a href="{}">{}</a>', url, obj.customer_id)
+
+    def save_model(self, request, obj, form, change):
+        # The one editable field goes through its service like every other change.
+        order_services.set_staff_note(
+            order=obj, note=form.cleaned_data["staff_note"], actor=Actor.staff(request.user)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if order is not None:
+            extra_context.update(self.detail_context(request, order))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def detail_context(self, request, order) -> dict:
+        """Everything under the order, each kind in one query, and the buttons the user gets."""
+        from returns.models import Exchange, Return
+
+        registry = self.admin_site._registry
+        here = request.get_full_path()
+        quantities = item_quantities(order)
+        items = list(order.items.all())
+        for item in items:
+            item.units = quantities.get(item.pk)
+            item.unit_price_display = money(item.unit_price, order.currency)
+        transactions = list(order.transactions.order_by("created_at", "id"))
+        for txn in transactions:
+            txn.badge_html = badge(txn.status, txn.get_status_display())
+            txn.amount_display = money(txn.amount, order.currency)
+        parcels = list(
+            Fulfillment.objects.filter(order=order)
+            .select_related("exchange")
+            .prefetch_related("items__order_item")
+            .order_by("created_at", "id")
+        )
+        for parcel in parcels:
+            parcel.buttons = registry[Fulfillment].transition_buttons(request, parcel, here)
+            parcel.badge_html = badge(parcel.status, parcel.get_status_display())
+        returns = list(
+            Return.objects.filter(order=order)
+            .prefetch_related("items__order_item")
+            .order_by("created_at", "id")
+        )
+        for request_ in returns:
+            request_.buttons = registry[Return].transition_buttons(request, request_, here)
+            request_.badge_html = badge(request_.status, request_.get_status_display())
+            request_.refund_display = money(request_.refund_amount, order.currency)
+        exchanges = list(
+            Exchange.objects.filter(order=order)
+            .prefetch_related(
+                "items__order_item", "items__replacement_variant", "items__replacement_option"
+            )
+            .order_by("created_at", "id")
+        )
+        for request_ in exchanges:
+            request_.buttons = registry[Exchange].transition_buttons(request, request_, here)
+            request_.badge_html = badge(request_.status, request_.get_status_display())
+        timeline = list(
+            TransitionLog.objects.filter(order=order)
+            .select_related("content_type", "actor_user")
+            .order_by("created_at", "id")
+        )
+        for entry in timeline:
+            entry.subject_label = _subject_label(entry)
+            entry.source_badge = _state_badge(entry, entry.source)
+            entry.target_badge = _state_badge(entry, entry.target)
+
+        user = request.user
+        remaining = any(q.remaining > 0 for q in quantities.values())
+        extra_buttons = []
+        if (
+            order.status in fulfillment_services.FULFILLABLE
+            and remaining
+            and user.has_perm(FULFILLMENT_PERM)
+        ):
+            extra_buttons.append(
+                (
+                    gettext("Create fulfilment"),
+                    reverse("admin:orders_order_fulfil", args=[order.pk]),
+                )
+            )
+        if order.status in return_services.RETURNABLE and user.has_perm(RETURN_PERM):
+            extra_buttons.append(
+                (
+                    gettext("Request return"),
+                    reverse("admin:orders_order_request_return", args=[order.pk]),
+                )
+            )
+        return {
+            "order_items": items,
+            "transactions": transactions,
+            "fulfillments": parcels,
+            "returns": returns,
+            "exchanges": exchanges,
+            "timeline": timeline,
+            "extra_buttons": extra_buttons,
+            "currency": order.currency,
+        }
+
+    # -- pages of their own -------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/fulfil/", view(self.fulfil_view), name="orders_order_fulfil"),
+            path(
+                "<path:object_id>/request-return/",
+                view(self.request_return_view),
+                name="orders_order_request_return",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _order_or_404(self, request, object_id):
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404(gettext("Not found."))
+        return order
+
+    def _units_page(self, request, order, form, title, intro, lines_caption):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "original": order,
+            "form": form,
+            "intro": intro,
+            "lines_caption": lines_caption,
+            "back": reverse("admin:orders_order_change", args=[order.pk]),
+            "action": {"label": title},
+        }
+        return TemplateResponse(request, "admin/shop/action_form.html", context)
+
+    def fulfil_view(self, request, object_id):
+        """Create a parcel: one quantity per line, all remaining units by default."""
+        if not request.user.has_perm(FULFILLMENT_PERM):
+            raise PermissionDenied
+        order = self._order_or_404(request, object_id)
+        quantities = item_quantities(order)
+        lines = [
+            {
+                "id": item.pk,
+                "label": f"{item.title} ({item.sku})" if item.sku else item.title,
+                "initial": quantities[item.pk].remaining,
+                "help": gettext("%(remaining)s of %(ordered)s left to fulfil")
+                % {"remaining": quantities[item.pk].remaining, "ordered": item.quantity},
+            }
+            for item in order.items.all()
+        ]
+        form = CreateFulfillmentForm(request.POST or None, lines=lines)
+        if request.method == "POST" and form.is_valid() and not form.units():
+            form.add_error(None, gettext("Choose at least one unit."))
+        if request.method == "POST" and form.is_valid():
+            try:
+                parcel = fulfillment_services.create_fulfillment(
+                    order=order,
+                    actor=Actor.staff(request.user),
+                    items=form.units(),
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as error:
+                form.add_error(None, error_message(error))
+            else:
+                self.message_user(
+                    request,
+                    gettext("Fulfilment %(id)s created.") % {"id": parcel.pk},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        return self._units_page(
+            request,
+            order,
+            form,
+            gettext("Create fulfilment"),
+            gettext("Choose the units this parcel carries."),
+            gettext("Units"),
+        )
+
+    def request_return_view(self, request, object_id):
+        """Customer service files a return on the buyer's behalf."""
+        if not request.user.has_perm(RETURN_PERM):
+            raise PermissionDenied
+        order = self._order_or_404(request, object_id)
+        quantities = item_quantities(order)
+        lines = [
+            {
+                "id": item.pk,
+                "label": f"{item.title} ({item.sku})" if item.sku else item.title,
+                "initial": 0,
+                "help": gettext("%(claimable)s delivered unit(s) can be asked back")
+                % {"claimable": quantities[item.pk].claimable},
+            }
+            for item in order.items.all()
+        ]
+        form = RequestReturnForm(request.POST or None, lines=lines)
+        if request.method == "POST" and form.is_valid():
+            try:
+                filed = return_services.request_return(
+                    order=order,
+                    actor=Actor.staff(request.user),
+                    reason=form.cleaned_data["reason"],
+                    items=form.units(),
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as error:
+                form.add_error(None, error_message(error))
+            else:
+                self.message_user(
+                    request,
+                    gettext("Return %(id)s requested.") % {"id": filed.pk},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        return self._units_page(
+            request,
+            order,
+            form,
+            gettext("Request return"),
+            gettext("Filed for the buyer: choose the units coming back and why."),
+            gettext("Units"),
+        )
+
+    # -- bulk actions -------------------------------------------------------------------------
+
+    def _bulk(self, request, queryset, run, done_message):
+        actor = Actor.staff(request.user)
+        done, refused = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                run(order, actor)
+            except DomainError as error:
+                refused.append(f"{order.order_number}: {error_message(error)}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.action(description=_("Start preparing"), permissions=["fulfil"])
+    def start_preparing_action(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            lambda order, actor: order_services.start_preparing(order=order, actor=actor),
+            lambda n: (
+                ngettext(
+                    "%(count)d order is now preparing.", "%(count)d orders are now preparing.", n
+                )
+                % {"count": n}
+            ),
+        )
+
+    @admin.action(
+        description=_("Create fulfilments for all remaining units"), permissions=["fulfil"]
+    )
+    def create_fulfillments_action(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            lambda order, actor: fulfillment_services.create_fulfillment(order=order, actor=actor),
+            lambda n: (
+                ngettext("%(count)d fulfilment created.", "%(count)d fulfilments created.", n)
+                % {"count": n}
+            ),
+        )
+
+    def has_fulfil_permission(self, request):
+        return request.user.has_perm(FULFILLMENT_PERM)
+
+
+def _subject_label(entry: TransitionLog) -> str:
+    model = entry.content_type.model_class()
+    if model is Order:
+        return gettext("order")
+    return f"{model._meta.verbose_name} {entry.object_id}"
+
+
+def _state_badge(entry: TransitionLog, value: str):
+    model = entry.content_type.model_class()
+    try:
+        choices = dict(model._meta.get_field("status").choices)
+    except Exception:  # a model without a status field: show the raw value
+        choices = {}
+    return badge(value, choices.get(value, value))

@@ -1,0 +1,222 @@
+"""The returns and exchanges screens: decide, receive with a disposition per line, complete."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from orders.admin_forms import RefundForm, units_form
+from returns import services as return_services
+from returns.models import Exchange, ExchangeItem, Return, ReturnItem
+from shop.admin_utils import (
+    CappedPaginator,
+    DateRangeFilter,
+    RequiredReasonForm,
+    TransitionAction,
+    TransitionAdminMixin,
+    badge,
+    money,
+)
+
+RETURN_PERM = "orders.run_return_transitions"
+
+
+def receive_form(request):
+    """Per line, how many of the units that came back go back on the shelf (all by default)."""
+    lines = [
+        {
+            "id": line.order_item_id,
+            "label": gettext("Restock: %(title)s") % {"title": line.order_item.title},
+            "initial": line.quantity,
+            "help": gettext("%(quantity)s unit(s) came back; 0 if none can be sold again")
+            % {"quantity": line.quantity},
+        }
+        for line in request.items.select_related("order_item")
+    ]
+    return units_form(lines)
+
+
+def _restock(data: dict) -> dict[str, int]:
+    """``{"qty_<order item id>": n}`` from the receive form → the service's restock map."""
+    return {key.removeprefix("qty_"): value or 0 for key, value in data.items()}
+
+
+def _request_actions(kind: str) -> dict[str, TransitionAction]:
+    """The buttons of a return (``kind="return"``) or an exchange, one service each."""
+    svc = return_services
+    approve = svc.approve_return if kind == "return" else svc.approve_exchange
+    reject = svc.reject_return if kind == "return" else svc.reject_exchange
+    receive = svc.receive_return if kind == "return" else svc.receive_exchange
+    actions = {
+        "approve": TransitionAction(
+            _("Approve"),
+            RETURN_PERM,
+            lambda r, actor, data: approve(request=r, actor=actor),
+            done=_("approved."),
+        ),
+        "reject": TransitionAction(
+            _("Reject"),
+            RETURN_PERM,
+            lambda r, actor, data: reject(request=r, actor=actor, reason=data["reason"]),
+            form=RequiredReasonForm,
+            danger=True,
+            done=_("rejected."),
+        ),
+        "start_processing": TransitionAction(
+            _("Receive"),
+            RETURN_PERM,
+            lambda r, actor, data: receive(request=r, actor=actor, restock=_restock(data)),
+            form=receive_form,
+            done=_("received."),
+        ),
+    }
+    if kind == "return":
+        actions["complete"] = TransitionAction(
+            _("Complete and refund"),
+            RETURN_PERM,
+            lambda r, actor, data: svc.complete_return(
+                request=r, actor=actor, refund_amount=data["refund_amount"]
+            ),
+            form=RefundForm,
+            initial=lambda r: {"refund_amount": r.refund_amount},
+            done=_("completed and refunded."),
+        )
+    else:
+        actions["complete"] = TransitionAction(
+            _("Complete and send replacement"),
+            RETURN_PERM,
+            lambda r, actor, data: svc.complete_exchange(request=r, actor=actor),
+            done=_("completed: the replacement parcel is waiting to ship."),
+        )
+    return actions
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReturnItemInline(_ReadOnlyInline):
+    model = ReturnItem
+    fields = ["order_item", "quantity", "restock_quantity"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_item")
+
+
+class ExchangeItemInline(_ReadOnlyInline):
+    model = ExchangeItem
+    fields = [
+        "order_item",
+        "quantity",
+        "replacement_variant",
+        "replacement_option",
+        "restock_quantity",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("order_item", "replacement_variant", "replacement_option")
+        )
+
+
+class RequestAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "order_link", "status_badge", "reason", "created_at"]
+    list_filter = ["status", "reason", ("created_at", DateRangeFilter)]
+    list_select_related = ["order"]
+    search_fields = ["=order__order_number"]
+    search_help_text = _("Exact order number.")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would count whole tables
+    paginator = CappedPaginator
+    list_per_page = 50
+    change_form_template = "admin/shop/change_form.html"
+
+    def has_add_permission(self, request):
+        return False  # filed from the order ("Request return") or by the buyer through the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every change is a button
+
+    @admin.display(description=_("order"), ordering="order__order_number")
+    def order_link(self, obj):
+        url = reverse("admin:orders_order_change", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.order.order_number)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+
+@admin.register(Return)
+class ReturnAdmin(RequestAdmin):
+    list_display = [*RequestAdmin.list_display[:4], "refund", "created_at"]
+    inlines = [ReturnItemInline]
+    fields = [
+        "order_link",
+        "status_badge",
+        "reason",
+        "note",
+        "refund",
+        "refund_transaction",
+        "rejection_reason",
+        "received_at",
+        "completed_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    transition_actions = _request_actions("return")
+
+    @admin.display(description=_("refund amount"), ordering="refund_amount")
+    def refund(self, obj):
+        return money(obj.refund_amount, obj.order.currency)
+
+
+@admin.register(Exchange)
+class ExchangeAdmin(RequestAdmin):
+    inlines = [ExchangeItemInline]
+    fields = [
+        "order_link",
+        "status_badge",
+        "reason",
+        "note",
+        "replacement_parcels",
+        "rejection_reason",
+        "received_at",
+        "completed_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    transition_actions = _request_actions("exchange")
+
+    @admin.display(description=_("replacement fulfilments"))
+    def replacement_parcels(self, obj):
+        parcels = obj.replacement_fulfillments.order_by("pk")
+        if not parcels:
+            return gettext("none yet (created when the exchange completes)")
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> {}',
+            (
+                (
+                    reverse("admin:fulfillment_fulfillment_change", args=[p.pk]),
+                    p,
+                    badge(p.status, p.get_status_display()),
+                )
+                for p in parcels
+            ),
+        )

@@ -1,0 +1,133 @@
+"""The home screen's work queues: what is waiting for staff, each a count linking to its list.
+
+Every count filters on an indexed column first (order status + created_at, fulfilment status +
+created_at, return/exchange status + created_at), so the home screen stays quick on a big shop.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fulfillment.models import Fulfillment, FulfillmentStatus
+from orders.models import Order, OrderStatus
+from returns.models import Exchange, RequestStatus, Return
+from shop.admin_utils import money
+
+# A shipped parcel not delivered after this many days is late (settable per shop).
+LATE_DELIVERY_DAYS_DEFAULT = 3
+
+
+@dataclass
+class Queue:
+    key: str
+    label: str
+    count: int
+    url: str
+    permission: str
+    detail: str = ""
+    urgent: bool = False
+
+
+def _list_url(model, **params) -> str:
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _iso(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def work_queues(request) -> dict:
+    now = timezone.now()
+    day_ago = now - timedelta(hours=24)
+    late_days = getattr(settings, "SHOP_LATE_DELIVERY_DAYS", LATE_DELIVERY_DAYS_DEFAULT)
+    late_cutoff = now - timedelta(days=late_days)
+    today_start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+
+    orders = Order.objects.all()
+    paid = orders.filter(status=OrderStatus.PAID)
+    paid_old = paid.filter(created_at__lt=day_ago).count()
+    queues = [
+        Queue(
+            "awaiting_payment",
+            _("Orders awaiting payment"),
+            orders.filter(status=OrderStatus.PENDING).count(),
+            _list_url(Order, status__exact=OrderStatus.PENDING),
+            "orders.view_order",
+        ),
+        Queue(
+            "to_fulfil",
+            _("Paid, not yet in fulfilment"),
+            paid.count(),
+            _list_url(Order, status__exact=OrderStatus.PAID),
+            "orders.view_order",
+            detail=str(_("%(count)s older than 24 h") % {"count": paid_old}),
+            urgent=paid_old > 0,
+        ),
+        Queue(
+            "packed",
+            _("Parcels packed, not shipped"),
+            Fulfillment.objects.filter(status=FulfillmentStatus.PACKED).count(),
+            _list_url(Fulfillment, status__exact=FulfillmentStatus.PACKED),
+            "fulfillment.view_fulfillment",
+        ),
+        Queue(
+            "late_delivery",
+            _("Shipped, not delivered after %(days)s days") % {"days": late_days},
+            Fulfillment.objects.filter(
+                status=FulfillmentStatus.SHIPPED, shipped_at__lt=late_cutoff
+            ).count(),
+            _list_url(
+                Fulfillment,
+                status__exact=FulfillmentStatus.SHIPPED,
+                shipped_at__lt=_iso(late_cutoff),
+            ),
+            "fulfillment.view_fulfillment",
+        ),
+        Queue(
+            "returns_to_decide",
+            _("Returns waiting for a decision"),
+            Return.objects.filter(status=RequestStatus.REQUESTED).count(),
+            _list_url(Return, status__exact=RequestStatus.REQUESTED),
+            "returns.view_return",
+        ),
+        Queue(
+            "exchanges_to_decide",
+            _("Exchanges waiting for a decision"),
+            Exchange.objects.filter(status=RequestStatus.REQUESTED).count(),
+            _list_url(Exchange, status__exact=RequestStatus.REQUESTED),
+            "returns.view_exchange",
+        ),
+        Queue(
+            "returns_to_receive",
+            _("Approved returns waiting to be received"),
+            Return.objects.filter(status=RequestStatus.APPROVED).count(),
+            _list_url(Return, status__exact=RequestStatus.APPROVED),
+            "returns.view_return",
+        ),
+        Queue(
+            "exchanges_to_receive",
+            _("Approved exchanges waiting to be received"),
+            Exchange.objects.filter(status=RequestStatus.APPROVED).count(),
+            _list_url(Exchange, status__exact=RequestStatus.APPROVED),
+            "returns.view_exchange",
+        ),
+    ]
+    queues = [q for q in queues if request.user.has_perm(q.permission)]
+
+    today = orders.filter(created_at__gte=today_start)
+    unpaid = (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.CANCELED)
+    revenue = today.exclude(status__in=unpaid).aggregate(total=Sum("total_amount", default=0))
+    return {
+        "work_queues": queues,
+        "today_orders": today.count(),
+        "today_orders_url": _list_url(Order, created_at__gte=timezone.localdate().isoformat()),
+        "today_revenue": money(revenue["total"], settings.SHOP_CURRENCY),
+        "show_today": request.user.has_perm("orders.view_order"),
+    }
