@@ -378,7 +378,9 @@ def _create_order(
     address = _clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress")
     currency = _as_text(currency, "currency", 3).upper() or settings.SHOP_CURRENCY
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-        raise DomainError(f"currency must be a three-letter code, not {currency!r}.", "currency")
+        raise DomainError(
+            f"currency must be a three-letter code, not {currency!r}.", field="currency"
+        )
     payment_method = _as_text(payment_method, "paymentMethod", 40)
 
     order_number = _as_text(order_number, "orderNumber", 40) or generate_order_number()
