@@ -144,9 +144,36 @@ PAID_STATES = (
 )
 
 
+def assert_logged(order: Order) -> None:
+    """Every state change of the order and of everything under it is in the transition log:
+    per object, the logged moves form one unbroken chain from its first state to its current."""
+    from django.contrib.contenttypes.models import ContentType
+
+    chains: dict[tuple[int, int], list[TransitionLog]] = {}
+    for log in TransitionLog.objects.filter(order=order).order_by("created_at", "id"):
+        chains.setdefault((log.content_type_id, log.object_id), []).append(log)
+    objects = [
+        (order, OrderStatus.PENDING),
+        *((t, TransactionStatus.PENDING) for t in Transaction.objects.filter(order=order)),
+        *((f, FulfillmentStatus.PENDING) for f in Fulfillment.objects.filter(order=order)),
+        *((r, RequestStatus.REQUESTED) for r in Return.objects.filter(order=order)),
+        *((e, RequestStatus.REQUESTED) for e in Exchange.objects.filter(order=order)),
+    ]
+    for obj, first in objects:
+        key = (ContentType.objects.get_for_model(obj).pk, obj.pk)
+        states = [first]
+        for log in chains.pop(key, []):
+            assert log.source == states[-1], (obj, log.source, states)
+            states.append(log.target)
+        assert states[-1] == obj.status, (obj, states)
+    assert not chains, f"log rows for objects that do not belong to order {order.pk}"
+
+
 def assert_consistent(order: Order) -> None:
-    """Quantities are bookkept and the order's status is the one its children call for."""
+    """Quantities are bookkept, every change is logged, and the order's status is the one its
+    children call for."""
     order.refresh_from_db()
+    assert_logged(order)
     status = order.status
     quantities = item_quantities(order)
     for pk, q in quantities.items():
