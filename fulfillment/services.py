@@ -12,6 +12,7 @@ from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem, OrderStatus
 from orders.selectors import item_quantities
 from orders.services import (
+    MAX_NOTE,
     _as_int,
     _as_quantity,
     _as_text,
@@ -71,7 +72,10 @@ def create_fulfillment(
     tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
     wanted = _wanted_units(order, items, item_quantities(order))
     fulfillment = Fulfillment.objects.create(
-        order=order, carrier=carrier, tracking_number=tracking_number, note=note or ""
+        order=order,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        note=_as_text(note, "note", MAX_NOTE),
     )
     FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=fulfillment, order_item_id=pk, quantity=qty)

@@ -76,6 +76,8 @@ def generate_order_number() -> str:
 # Money fits a JSON number exactly (2**53 - 1), quantities a PostgreSQL integer.
 MAX_AMOUNT = 2**53 - 1
 MAX_QUANTITY = 2**31 - 1
+# Free-text notes and reasons: long enough for any real note, short enough to refuse junk.
+MAX_NOTE = 10_000
 _WHOLE_NUMBER = re.compile(r"-?\d+")
 
 

@@ -17,9 +17,11 @@ from fulfillment.models import Fulfillment, FulfillmentItem
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
 from orders.selectors import item_quantities, order_money
 from orders.services import (
+    MAX_NOTE,
     _as_amount,
     _as_int,
     _as_quantity,
+    _as_text,
     _pk_or_none,
     item_stock_unit,
     lock_order,
@@ -222,7 +224,9 @@ def request_return(
 ) -> Return:
     """The buyer asks to send delivered units back for a refund."""
     order, reason, wanted = _open_request(order, reason, ReturnReason, items)
-    request = Return.objects.create(order=order, reason=reason, note=note or "")
+    request = Return.objects.create(
+        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+    )
     lines = ReturnItem.objects.bulk_create(
         ReturnItem(return_request=request, order_item_id=pk, quantity=qty)
         for pk, qty in wanted.items()
@@ -307,7 +311,9 @@ def request_exchange(
     """The buyer asks to swap delivered units for others (``replacementVariant``/``Option``)."""
     order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
     replacements = _replacements(order, items)
-    exchange = Exchange.objects.create(order=order, reason=reason, note=note or "")
+    exchange = Exchange.objects.create(
+        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+    )
     ExchangeItem.objects.bulk_create(
         ExchangeItem(
             exchange=exchange,

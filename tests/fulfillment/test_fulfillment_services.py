@@ -248,3 +248,9 @@ def test_bad_items_are_refused(items, message):
     with leaves_db_unchanged(DomainError, match=message):
         services.create_fulfillment(order=order, items=items)
     assert not Fulfillment.objects.exists()
+
+
+def test_a_parcel_note_must_be_text():
+    order = place_order()
+    with leaves_db_unchanged(DomainError, match="note must be text"):
+        services.create_fulfillment(order=order, note=["fragile"])

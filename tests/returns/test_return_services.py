@@ -406,3 +406,15 @@ def test_requests_are_refused_on_confirmed_and_returned_orders():
     with leaves_db_unchanged(DomainError, match="confirmed"):
         services.request_return(order=order, reason="defective", items=all_units(order))
     assert Return.objects.count() == Exchange.objects.count() == 0
+
+
+def test_a_note_must_be_text():
+    order = delivered_order(quantities=(1,))
+    with leaves_db_unchanged(DomainError, match="note must be text"):
+        services.request_return(
+            order=order, reason="defective", items=all_units(order), note={"a": 1}
+        )
+    with leaves_db_unchanged(DomainError, match="note is longer"):
+        services.request_exchange(
+            order=order, reason="defective", items=all_units(order), note="x" * 10_001
+        )
