@@ -12,7 +12,11 @@ from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem, OrderStatus
 from orders.selectors import item_quantities
 from orders.services import (
+    MAX_NOTE,
     _as_int,
+    _as_quantity,
+    _as_text,
+    _pk_or_none,
     lock_order,
     sync_order_after_requests,
     sync_order_after_shipping,
@@ -22,12 +26,24 @@ from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
 
+# Parcels can be made for an order in these states.
 FULFILLABLE = (OrderStatus.PAID, OrderStatus.PREPARING)
+# Orders not (or no longer) meant to be sent: making a parcel is a refused transition.
+NOT_SENDABLE = (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.CANCELED)
+# A parcel in these states can be handed to a carrier.
+SHIPPABLE = (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED)
+
+CARRIER_MAX = Fulfillment._meta.get_field("carrier").max_length
+TRACKING_MAX = Fulfillment._meta.get_field("tracking_number").max_length
 
 
 def lock_fulfillment(fulfillment: Fulfillment | int) -> tuple[Order, Fulfillment]:
     """Lock the parcel's order, then the parcel (the project's fixed lock order)."""
-    pk = fulfillment.pk if isinstance(fulfillment, Fulfillment) else fulfillment
+    pk = (
+        fulfillment.pk
+        if isinstance(fulfillment, Fulfillment)
+        else _pk_or_none(fulfillment, "fulfillment")
+    )
     order_id = Fulfillment.objects.filter(pk=pk).values_list("order_id", flat=True).first()
     if order_id is None:
         raise NotFound(f"Fulfillment {pk} does not exist.", field="fulfillment")
@@ -51,23 +67,15 @@ def create_fulfillment(
     preparing. No unit is ever put in two parcels.
     """
     order = lock_order(order)
-    if order.status not in FULFILLABLE:
-        raise (
-            refused(order, OrderStatus.PREPARING)
-            if order.status
-            not in (
-                OrderStatus.SHIPPED,
-                OrderStatus.DELIVERED,
-            )
-            else DomainError(f"Order {order.order_number} has no units left to fulfil.")
-        )
-    quantities = item_quantities(order)
-    wanted = _wanted_units(order, items, quantities)
+    _check_fulfillable(order)
+    carrier = _as_text(carrier, "carrier", CARRIER_MAX)
+    tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
+    wanted = _wanted_units(order, items, item_quantities(order))
     fulfillment = Fulfillment.objects.create(
         order=order,
-        carrier=(carrier or "").strip(),
-        tracking_number=(tracking_number or "").strip(),
-        note=note or "",
+        carrier=carrier,
+        tracking_number=tracking_number,
+        note=_as_text(note, "note", MAX_NOTE),
     )
     FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=fulfillment, order_item_id=pk, quantity=qty)
@@ -76,6 +84,18 @@ def create_fulfillment(
     if order.status == OrderStatus.PAID:
         run_transition(order, "start_preparing", actor=actor, order_id=order.pk)
     return fulfillment
+
+
+def _check_fulfillable(order: Order) -> None:
+    """Parcels are made for paid orders until every unit is in one."""
+    if order.status in FULFILLABLE:
+        return
+    if order.status in NOT_SENDABLE:
+        raise refused(order, OrderStatus.PREPARING)
+    raise DomainError(
+        f"Order {order.order_number} is {order.status}: every unit is already in a parcel.",
+        field="order",
+    )
 
 
 def _wanted_units(order: Order, items: list[dict] | None, quantities: dict) -> dict[int, int]:
@@ -96,9 +116,7 @@ def _wanted_units(order: Order, items: list[dict] | None, quantities: dict) -> d
                 f"Order item {item_id} is not part of order {order.order_number}.",
                 field="orderItem",
             )
-        quantity = _as_int(raw.get("quantity", quantities[item_id].remaining), "quantity")
-        if quantity < 1:
-            raise DomainError(f"quantity must be at least 1, not {quantity}.", field="quantity")
+        quantity = _as_quantity(raw.get("quantity", quantities[item_id].remaining))
         wanted[item_id] = wanted.get(item_id, 0) + quantity
     for item_id, quantity in wanted.items():
         remaining = quantities[item_id].remaining
@@ -129,11 +147,10 @@ def ship_fulfillment(
     """Hand the parcel to a carrier. A tracking number is required."""
     order, parcel = lock_fulfillment(fulfillment)
     if carrier is not None:
-        parcel.carrier = str(carrier).strip()[:100]
+        parcel.carrier = _as_text(carrier, "carrier", CARRIER_MAX)
     if tracking_number is not None:
-        parcel.tracking_number = str(tracking_number).strip()[:100]
-    pending = parcel.status in (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED)
-    if pending and not parcel.tracking_number:
+        parcel.tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
+    if parcel.status in SHIPPABLE and not parcel.tracking_number:
         raise DomainError(
             f"Fulfillment {parcel.pk} needs a tracking number to ship.",
             field="trackingNumber",
@@ -185,35 +202,30 @@ def retry_fulfillment(
     return parcel
 
 
+# The service behind each status a parcel can be moved to, and the fields it takes.
+_STATUS_SERVICES = {
+    FulfillmentStatus.PACKED: (pack_fulfillment, ()),
+    FulfillmentStatus.SHIPPED: (ship_fulfillment, ("carrier", "tracking_number")),
+    FulfillmentStatus.DELIVERED: (deliver_fulfillment, ()),
+    FulfillmentStatus.FAILED: (fail_fulfillment, ("reason",)),
+    FulfillmentStatus.PENDING: (retry_fulfillment, ("reason",)),
+}
+
+
 def update_status(
     *, fulfillment: Fulfillment | int, status: str, actor: Actor = SYSTEM, **fields: Any
 ) -> Fulfillment:
     """Move a parcel to ``status`` through the service for that move (PATCH {status} and the
-    admin's buttons come this way)."""
-    services = {
-        FulfillmentStatus.PACKED: pack_fulfillment,
-        FulfillmentStatus.DELIVERED: deliver_fulfillment,
-        FulfillmentStatus.FAILED: fail_fulfillment,
-        FulfillmentStatus.PENDING: retry_fulfillment,
-    }
-    if status == FulfillmentStatus.SHIPPED:
-        return ship_fulfillment(
-            fulfillment=fulfillment,
-            actor=actor,
-            carrier=fields.get("carrier"),
-            tracking_number=fields.get("tracking_number"),
-        )
-    parcel = fulfillment
-    if not isinstance(parcel, Fulfillment):
-        parcel = Fulfillment.objects.filter(pk=parcel).first()
+    admin's buttons come this way). ``fields`` the move does not use are ignored."""
+    if status not in _STATUS_SERVICES:
+        pk = fulfillment.pk if isinstance(fulfillment, Fulfillment) else fulfillment
+        parcel = Fulfillment.objects.filter(pk=_pk_or_none(pk, "fulfillment")).first()
         if parcel is None:
-            raise NotFound(f"Fulfillment {fulfillment} does not exist.")
-    if status not in services:
+            raise NotFound(f"Fulfillment {pk} does not exist.", field="fulfillment")
         raise refused(parcel, status)
-    kwargs = {"reason": fields["reason"]} if "reason" in fields and status != "packed" else {}
-    if status in (FulfillmentStatus.PACKED, FulfillmentStatus.DELIVERED):
-        kwargs = {}
-    return services[status](fulfillment=parcel, actor=actor, **kwargs)
+    move, accepted = _STATUS_SERVICES[status]
+    kwargs = {name: fields[name] for name in accepted if fields.get(name) is not None}
+    return move(fulfillment=fulfillment, actor=actor, **kwargs)
 
 
 @service
@@ -237,7 +249,10 @@ def update_tracking(
                 f"Fulfillment {parcel.pk} is delivered: its tracking details no longer change.",
                 field=name,
             )
-        setattr(parcel, name, str(value).strip()[:100])
+        label, limit = (
+            ("carrier", CARRIER_MAX) if name == "carrier" else ("trackingNumber", TRACKING_MAX)
+        )
+        setattr(parcel, name, _as_text(value, label, limit))
         fields.append(name)
     if parcel.status == FulfillmentStatus.SHIPPED and not parcel.tracking_number:
         raise DomainError(
@@ -245,7 +260,7 @@ def update_tracking(
             field="trackingNumber",
         )
     if note is not None:
-        parcel.note = str(note)
+        parcel.note = _as_text(note, "note", MAX_NOTE)
         fields.append("note")
     if fields:
         parcel.save(update_fields=[*fields, "updated_at"])
@@ -268,17 +283,14 @@ def ship_new_fulfillment(
     tracking number is required.
     """
     order = lock_order(order)
-    tracking_number = (tracking_number or "").strip()[:100]
+    tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
     if not tracking_number:
         raise DomainError("A parcel needs a tracking number to ship.", field="trackingNumber")
-    if order.status not in FULFILLABLE:
-        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-            raise DomainError(f"Order {order.order_number} has no units left to fulfil.")
-        raise refused(order, OrderStatus.PREPARING)
+    _check_fulfillable(order)
     wanted = _wanted_units(order, items, item_quantities(order))
     parcel = Fulfillment.objects.create(
         order=order,
-        carrier=(carrier or "").strip()[:100],
+        carrier=_as_text(carrier, "carrier", CARRIER_MAX),
         tracking_number=tracking_number,
         shipped_at=timezone.now(),
     )

@@ -5,6 +5,7 @@ Locking: a service that changes anything under an order locks the order row firs
 so concurrent services on one order queue behind each other and never deadlock.
 """
 
+import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,16 +73,59 @@ def generate_order_number() -> str:
     return f"{timezone.localdate():%y%m%d}-{value:08d}"
 
 
+# Money fits a JSON number exactly (2**53 - 1), quantities a PostgreSQL integer.
+MAX_AMOUNT = 2**53 - 1
+MAX_QUANTITY = 2**31 - 1
+# Free-text notes and reasons: long enough for any real note, short enough to refuse junk.
+MAX_NOTE = 10_000
+_WHOLE_NUMBER = re.compile(r"-?\d+")
+
+
 def _as_int(value: Any, field: str) -> int:
+    """A whole number from JSON or a form: an int, an integral float or a numeric string."""
     if isinstance(value, bool):
         raise DomainError(f"{field} must be a whole number.", field=field)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise DomainError(f"{field} must be a whole number, not {value!r}.", field=field)
+
+
+def _as_amount(value: Any, field: str) -> int:
+    """An amount of money in minor units: 0 up to ``MAX_AMOUNT``."""
+    amount = _as_int(value, field)
+    if not 0 <= amount <= MAX_AMOUNT:
+        raise DomainError(f"{field} must be between 0 and {MAX_AMOUNT}, not {amount}.", field=field)
+    return amount
+
+
+def _as_quantity(value: Any, field: str = "quantity", *, label: str = "") -> int:
+    """A count of units: 1 up to ``MAX_QUANTITY``."""
+    quantity = _as_int(value, field)
+    if not 1 <= quantity <= MAX_QUANTITY:
+        prefix = f"{label}: " if label else ""
+        raise DomainError(
+            f"{prefix}{field} must be at least 1 (and at most {MAX_QUANTITY}), not {quantity}.",
+            field=field,
+        )
+    return quantity
+
+
+def _as_text(value: Any, field: str, max_length: int) -> str:
+    """Stripped text no longer than its column (``None`` is empty)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise DomainError(f"{field} must be text, not {value!r}.", field=field)
+    text = str(value).strip()
+    if len(text) > max_length:
+        raise DomainError(
+            f"{field} is longer than {max_length} characters ({len(text)}).", field=field
+        )
+    return text
 
 
 def _pk_or_none(value: Any, field: str) -> int | None:
@@ -142,16 +186,10 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
         product_id = _pk_or_none(raw.get("product"), "product")
         if product_id is None:
             raise DomainError(f"Item {index + 1} names no product.", field="product")
-        quantity = _as_int(raw.get("quantity", 1), "quantity")
-        if quantity < 1:
-            raise DomainError(
-                f"Item {index + 1}: quantity must be at least 1, not {quantity}.", field="quantity"
-            )
+        quantity = _as_quantity(raw.get("quantity", 1), label=f"Item {index + 1}")
         unit_price = raw.get("unit_price", raw.get("unitPrice"))
         if unit_price is not None:
-            unit_price = _as_int(unit_price, "unitPrice")
-            if unit_price < 0:
-                raise DomainError(f"Item {index + 1}: unitPrice cannot be negative.", "unitPrice")
+            unit_price = _as_amount(unit_price, "unitPrice")
         parsed.append(
             (
                 product_id,
@@ -196,12 +234,9 @@ def _clean_group(value: Any, fields: dict[str, str], name: str) -> dict[str, str
         raise DomainError(f"{name} has unknown fields: {', '.join(sorted(unknown))}.", field=name)
     cleaned = {}
     for key, column in fields.items():
-        item = value.get(key)
-        if item is None:
-            continue
-        if not isinstance(item, str | int):
-            raise DomainError(f"{name}.{key} must be text.", field=f"{name}.{key}")
-        cleaned[column] = str(item).strip()
+        if value.get(key) is not None:
+            max_length = Order._meta.get_field(column).max_length
+            cleaned[column] = _as_text(value[key], f"{name}.{key}", max_length)
     return cleaned
 
 
@@ -237,7 +272,7 @@ def create_order(
     A payment id records a paid payment; a zero total is paid at once; otherwise the order waits
     in ``pending``. The same payment id sent again returns the order it paid for (created=False).
     """
-    payment_id = (str(payment_id).strip() or None) if payment_id is not None else None
+    payment_id = _clean_payment_id(payment_id)
     if payment_id:
         existing = _order_for_payment_id(payment_id)
         if existing is not None:
@@ -309,12 +344,15 @@ def _create_order(
     prices_from_catalog,
 ) -> Order:
     lines = resolve_lines(items, prices_from_catalog=prices_from_catalog)
-    shipping_amount = _as_int(shipping_amount or 0, "shippingAmount")
-    discount_amount = _as_int(discount_amount or 0, "discountAmount")
-    if shipping_amount < 0 or discount_amount < 0:
-        raise DomainError("shippingAmount and discountAmount cannot be negative.")
+    shipping_amount = _as_amount(shipping_amount or 0, "shippingAmount")
+    discount_amount = _as_amount(discount_amount or 0, "discountAmount")
+    for line in lines:
+        if line.unit_price * line.quantity > MAX_AMOUNT:
+            raise DomainError(f"{line.title}: the line total is too large.", field="quantity")
     subtotal = sum(line.unit_price * line.quantity for line in lines)
     computed_total = subtotal + shipping_amount - discount_amount
+    if subtotal + shipping_amount > MAX_AMOUNT:
+        raise DomainError("The order total is too large.", field="totalAmount")
     if computed_total < 0:
         raise DomainError(
             f"The discount ({discount_amount}) is larger than the order "
@@ -340,17 +378,21 @@ def _create_order(
         for key, column in SNAPSHOT_FIELDS.items():
             snapshot.setdefault(column, getattr(customer, key))
     address = _clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress")
+    currency = _as_text(currency, "currency", 3).upper() or settings.SHOP_CURRENCY
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise DomainError(
+            f"currency must be a three-letter code, not {currency!r}.", field="currency"
+        )
+    payment_method = _as_text(payment_method, "paymentMethod", 40)
 
-    order_number = (str(order_number).strip() if order_number else "") or generate_order_number()
-    if len(order_number) > 40:
-        raise DomainError("orderNumber is longer than 40 characters.", field="orderNumber")
+    order_number = _as_text(order_number, "orderNumber", 40) or generate_order_number()
 
     stock.reserve((line.stock_unit, line.quantity) for line in lines)
     order = Order.objects.create(
         order_number=order_number,
         customer=customer,
         cart=cart,
-        currency=currency or settings.SHOP_CURRENCY,
+        currency=currency,
         subtotal_amount=subtotal,
         shipping_amount=shipping_amount,
         discount_amount=discount_amount,
@@ -375,7 +417,9 @@ def _create_order(
         ]
     )
     if payment_id:
-        _record_paid(order, amount=computed_total, payment_id=payment_id, method=payment_method)
+        _record_paid(
+            order, actor=actor, amount=computed_total, payment_id=payment_id, method=payment_method
+        )
         run_transition(order, "pay", actor=actor, order_id=order.pk, reason="paid at creation")
     elif computed_total == 0:
         run_transition(order, "pay", actor=actor, order_id=order.pk, reason="nothing to pay")
@@ -454,6 +498,12 @@ def _checkout_cart(
         currency=cart.currency,
         prices_from_catalog=True,
     )
+    if result.order.cart_id != cart.pk:
+        # The payment id already paid another order: this cart stays open.
+        raise Conflict(
+            f"Payment {payment_id} already paid order {result.order.order_number}.",
+            field="paymentId",
+        )
     Cart.objects.filter(pk=cart.pk).update(checked_out_at=timezone.now())
     return result
 
@@ -462,7 +512,15 @@ def _checkout_cart(
 # Payments
 
 
-def _record_paid(order: Order, *, amount: int, payment_id: str | None, method: str) -> Transaction:
+def _record_paid(
+    order: Order,
+    *,
+    actor: Actor,
+    amount: int,
+    payment_id: str | None,
+    method: str,
+    reason: str = "",
+) -> Transaction:
     txn = Transaction.objects.create(
         order=order,
         kind=TransactionKind.PAYMENT,
@@ -470,8 +528,12 @@ def _record_paid(order: Order, *, amount: int, payment_id: str | None, method: s
         payment_id=payment_id or None,
         payment_method=method or "",
     )
-    run_transition(txn, "mark_paid", actor=SYSTEM, order_id=order.pk)
+    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk, reason=reason)
     return txn
+
+
+def _clean_payment_id(payment_id: Any) -> str | None:
+    return _as_text(payment_id, "paymentId", 200) or None
 
 
 @service
@@ -482,37 +544,40 @@ def record_payment(
     amount: Any = None,
     payment_id: str | None = None,
     payment_method: str = "",
+    reason: str = "",
 ) -> Transaction:
     """A payment came in. Once payments cover the total, the order is paid.
 
     The same payment id twice is the same payment: the first transaction is returned.
     """
     order = lock_order(order)
+    payment_id = _clean_payment_id(payment_id)
+    payment_method = _as_text(payment_method, "paymentMethod", 40)
     if payment_id:
         existing = Transaction.objects.filter(payment_id=payment_id).first()
         if existing is not None:
             if existing.order_id != order.pk:
                 raise Conflict(f"Payment {payment_id} belongs to another order.", field="paymentId")
             return existing
-    if order.status == OrderStatus.FAILED:
-        run_transition(order, "retry", actor=actor, order_id=order.pk, reason="payment received")
-    if order.status != OrderStatus.PENDING:
+    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
         raise refused(order, OrderStatus.PAID)
     money = order_money(order)
     due = order.total_amount - money.paid
     amount = due if amount in (None, "") else _as_int(amount, "amount")
-    if amount <= 0 or amount > due:
+    if not 1 <= amount <= due:
         raise DomainError(f"A payment must be between 1 and {due}, not {amount}.", field="amount")
-    txn = Transaction.objects.create(
-        order=order,
-        kind=TransactionKind.PAYMENT,
+    if order.status == OrderStatus.FAILED:
+        run_transition(order, "retry", actor=actor, order_id=order.pk, reason="payment received")
+    txn = _record_paid(
+        order,
+        actor=actor,
         amount=amount,
-        payment_id=payment_id or None,
-        payment_method=payment_method or "",
+        payment_id=payment_id,
+        method=payment_method,
+        reason=reason,
     )
-    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk)
     if money.paid + amount >= order.total_amount:
-        run_transition(order, "pay", actor=actor, order_id=order.pk)
+        run_transition(order, "pay", actor=actor, order_id=order.pk, reason=reason)
     return txn
 
 
@@ -530,9 +595,11 @@ def fail_payment(
     order = lock_order(order)
     if order.status != OrderStatus.PENDING:
         raise refused(order, OrderStatus.FAILED)
+    payment_id = _clean_payment_id(payment_id)
+    payment_method = _as_text(payment_method, "paymentMethod", 40)
     if payment_id and Transaction.objects.filter(payment_id=payment_id).exists():
         raise Conflict(f"Payment {payment_id} is already recorded.", field="paymentId")
-    amount = order.total_amount if amount in (None, "") else _as_int(amount, "amount")
+    amount = order.total_amount if amount in (None, "") else _as_amount(amount, "amount")
     txn = Transaction.objects.create(
         order=order,
         kind=TransactionKind.PAYMENT,
@@ -557,7 +624,7 @@ def retry_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") 
 def pay_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
     """Staff marks an order paid (a payment taken outside the shop: bank transfer, cash)."""
     order = lock_order(order)
-    record_payment(order=order, actor=actor, payment_method="manual")
+    record_payment(order=order, actor=actor, payment_method="manual", reason=reason)
     order.refresh_from_db()
     return order
 
@@ -588,16 +655,15 @@ def cancel_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "")
     )
     for txn in payments.order_by("pk"):
         run_transition(txn, "void", actor=actor, order_id=order.pk, reason="order canceled")
-    stock.release(
-        (
-            stock.stock_unit(
-                product_id=item.product_id, variant_id=item.variant_id, option_id=item.option_id
-            ),
-            item.quantity,
-        )
-        for item in order.items.all()
-    )
+    stock.release((item_stock_unit(item), item.quantity) for item in order.items.all())
     return order
+
+
+def item_stock_unit(item: OrderItem) -> tuple[type, int]:
+    """The catalog row that holds an order line's stock."""
+    return stock.stock_unit(
+        product_id=item.product_id, variant_id=item.variant_id, option_id=item.option_id
+    )
 
 
 @service
@@ -614,7 +680,9 @@ def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) 
 
     from fulfillment.models import Fulfillment
 
-    days = settings.SHOP_AUTO_CONFIRM_DAYS if days is None else days
+    days = settings.SHOP_AUTO_CONFIRM_DAYS if days is None else _as_int(days, "days")
+    if days < 0:
+        raise DomainError(f"days cannot be negative ({days}).", field="days")
     cutoff = timezone.now() - timedelta(days=days)
     late_parcel = Fulfillment.objects.filter(order=OuterRef("pk"), delivered_at__gt=cutoff)
     due = (
@@ -641,11 +709,9 @@ def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) 
 
 def sync_order_after_shipping(order: Order, *, actor: Actor) -> None:
     """Move the order forward as its parcels move: preparing → shipped → delivered."""
-    if order.status not in (OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.SHIPPED):
+    if order.status not in (OrderStatus.PREPARING, OrderStatus.SHIPPED):
         return
     quantities = item_quantities(order).values()
-    if order.status == OrderStatus.PAID:
-        return
     if order.status == OrderStatus.PREPARING and all(q.shipped >= q.ordered for q in quantities):
         run_transition(order, "ship", actor=actor, order_id=order.pk, reason="every unit shipped")
     if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in quantities):

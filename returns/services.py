@@ -3,22 +3,36 @@
 request → approve | reject; receive (the units are back: decide per line how many go back on
 the shelf) → complete (a return refunds; an exchange sends the replacement units). Each service
 locks the order first, then the request, and recomputes the order's after-sales state.
+
+Returns and exchanges share one machine (``returns.models.RequestMachine``); the helpers below
+run its steps for either, and the public services add what differs (refund or replacement).
 """
 
 from typing import Any
 
-from django.db.models import Model
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from fulfillment.models import Fulfillment, FulfillmentItem
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
 from orders.selectors import item_quantities, order_money
-from orders.services import _as_int, _pk_or_none, lock_order, sync_order_after_requests
-from orders.transitions import run_transition
+from orders.services import (
+    MAX_NOTE,
+    _as_amount,
+    _as_int,
+    _as_quantity,
+    _as_text,
+    _pk_or_none,
+    item_stock_unit,
+    lock_order,
+    sync_order_after_requests,
+)
+from orders.transitions import refused, run_transition
 from returns.models import (
     Exchange,
     ExchangeItem,
     ExchangeReason,
+    RequestMachine,
     RequestStatus,
     Return,
     ReturnItem,
@@ -38,44 +52,23 @@ RETURNABLE = (
 )
 
 
-def _lock_request(model: type[Model], pk: Any) -> tuple[Order, Model]:
+def _label(request: RequestMachine) -> str:
+    return f"{request._meta.model_name} {request.pk}"
+
+
+def _lock_request(model: type, request: Any) -> tuple[Order, Any]:
+    """Lock the request's order, then the request (the project's fixed lock order)."""
     label = model._meta.verbose_name.capitalize()
-    request_pk = pk.pk if isinstance(pk, model) else _pk_or_none(pk, model._meta.model_name)
-    order_id = model.objects.filter(pk=request_pk).values_list("order_id", flat=True).first()
+    pk = request.pk if isinstance(request, model) else _pk_or_none(request, "request")
+    order_id = model.objects.filter(pk=pk).values_list("order_id", flat=True).first()
     if order_id is None:
-        raise NotFound(f"{label} {request_pk} does not exist.")
+        raise NotFound(f"{label} {pk} does not exist.", field="request")
     order = lock_order(order_id)
-    return order, model.objects.select_for_update().get(pk=request_pk)
+    return order, model.objects.select_for_update().get(pk=pk)
 
 
-def _claimed_units(order: Order, items: Any) -> dict[int, int]:
-    """Check the asked-back units against what was delivered and not already asked back."""
-    if not isinstance(items, list) or not items:
-        raise DomainError("A request needs at least one item.", field="items")
-    quantities = item_quantities(order)
-    wanted: dict[int, int] = {}
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
-        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
-        if item_id not in quantities:
-            raise DomainError(
-                f"Order item {item_id} is not part of order {order.order_number}.",
-                field="orderItem",
-            )
-        quantity = _as_int(raw.get("quantity", 1), "quantity")
-        if quantity < 1:
-            raise DomainError(f"quantity must be at least 1, not {quantity}.", field="quantity")
-        wanted[item_id] = wanted.get(item_id, 0) + quantity
-    for item_id, quantity in wanted.items():
-        claimable = quantities[item_id].claimable
-        if quantity > claimable:
-            raise DomainError(
-                f"Only {claimable} delivered unit(s) of order item {item_id} can be asked back, "
-                f"not {quantity}.",
-                field="quantity",
-            )
-    return wanted
+# ---------------------------------------------------------------------------------------------
+# Checks shared by returns and exchanges
 
 
 def _check_reason(reason: Any, choices: type) -> str:
@@ -95,48 +88,106 @@ def _check_requestable(order: Order) -> None:
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# Returns
+def _claimed_units(order: Order, items: Any) -> dict[int, int]:
+    """Check the asked-back units against what was delivered and not already asked back."""
+    if not isinstance(items, list) or not items:
+        raise DomainError("A request needs at least one item.", field="items")
+    quantities = item_quantities(order)
+    wanted: dict[int, int] = {}
+    for raw in items:
+        if not isinstance(raw, dict):
+            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
+        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
+        if item_id not in quantities:
+            raise DomainError(
+                f"Order item {item_id} is not part of order {order.order_number}.",
+                field="orderItem",
+            )
+        wanted[item_id] = wanted.get(item_id, 0) + _as_quantity(raw.get("quantity", 1))
+    for item_id, quantity in wanted.items():
+        claimable = quantities[item_id].claimable
+        if quantity > claimable:
+            raise DomainError(
+                f"Only {claimable} delivered unit(s) of order item {item_id} can be asked back, "
+                f"not {quantity}.",
+                field="quantity",
+            )
+    return wanted
 
 
-@service
-def request_return(
-    *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
-) -> Return:
-    """The buyer asks to send delivered units back for a refund."""
+def _open_request(order: Order | int, reason: Any, reasons: type, items: Any) -> tuple:
+    """Lock the order and check a new request against it: (order, reason, units per item)."""
     order = lock_order(order)
-    reason = _check_reason(reason, ReturnReason)
+    reason = _check_reason(reason, reasons)
     _check_requestable(order)
-    wanted = _claimed_units(order, items)
-    request = Return.objects.create(order=order, reason=reason, note=note or "")
-    ReturnItem.objects.bulk_create(
-        ReturnItem(return_request=request, order_item_id=pk, quantity=qty)
-        for pk, qty in wanted.items()
-    )
-    request.refund_amount = _refund_due(request)
-    request.save(update_fields=["refund_amount"])
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} requested")
-    return request
+    return order, reason, _claimed_units(order, items)
 
 
-def _refund_due(request: Return) -> int:
-    return sum(
-        item.order_item.unit_price * item.quantity
-        for item in request.items.select_related("order_item")
-    )
+def _set_restock(request: RequestMachine, restock: Any) -> None:
+    """Per line, how many received units go back on the shelf (default: all of them).
+
+    ``restock`` maps an order item id (or, failing that, the request line's own id) to a count.
+    """
+    if restock in (None, ""):
+        restock = {}
+    if not isinstance(restock, dict):
+        raise DomainError("restock must map order items to quantities.", field="restock")
+    lines = list(request.items.all())
+    by_order_item = {str(line.order_item_id): line for line in lines}
+    by_line = {str(line.pk): line for line in lines}
+    chosen: dict[int, int] = {}
+    for key, value in restock.items():
+        line = by_order_item.get(str(key)) or by_line.get(str(key))
+        if line is None:
+            raise DomainError(
+                f"Order item {key} is not part of {_label(request)}.", field="restock"
+            )
+        if line.pk in chosen:
+            raise DomainError(
+                f"Restock for order item {line.order_item_id} is given twice.", field="restock"
+            )
+        quantity = _as_int(value, "restock")
+        if not 0 <= quantity <= line.quantity:
+            raise DomainError(
+                f"Restock for order item {line.order_item_id} must be 0 to {line.quantity}, "
+                f"not {quantity}.",
+                field="restock",
+            )
+        chosen[line.pk] = quantity
+    now = timezone.now()
+    for line in lines:
+        line.restock_quantity = chosen.get(line.pk, line.quantity)
+        line.updated_at = now
+    if lines:
+        type(lines[0]).objects.bulk_update(lines, ["restock_quantity", "updated_at"])
 
 
-@service
-def approve_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str = "") -> Return:
-    order, request = _lock_request(Return, request)
+def _restock_lines(request: RequestMachine) -> list:
+    """The request's lines with their order items, for the stock that comes back."""
+    return list(request.items.select_related("order_item"))
+
+
+def _units_back(lines: list) -> list:
+    return [
+        (item_stock_unit(line.order_item), line.restock_quantity)
+        for line in lines
+        if line.order_item.product_id
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps shared by returns and exchanges
+
+
+def _approve(model: type, request: Any, *, actor: Actor, reason: str) -> RequestMachine:
+    order, request = _lock_request(model, request)
     run_transition(request, "approve", actor=actor, order_id=order.pk, reason=reason)
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} approved")
+    sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} approved")
     return request
 
 
-@service
-def reject_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str = "") -> Return:
-    order, request = _lock_request(Return, request)
+def _reject(model: type, request: Any, *, actor: Actor, reason: str) -> RequestMachine:
+    order, request = _lock_request(model, request)
     request.rejection_reason = reason or ""
     run_transition(
         request,
@@ -146,38 +197,16 @@ def reject_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str =
         reason=reason,
         update_fields=["rejection_reason"],
     )
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} rejected")
+    sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} rejected")
     return request
 
 
-def _set_restock(request_items, restock: dict | None) -> None:
-    """Per line, how many received units go back on the shelf (default: all of them)."""
-    restock = restock or {}
-    if not isinstance(restock, dict):
-        raise DomainError("restock must map order items to quantities.", field="restock")
-    by_item = {str(k): v for k, v in restock.items()}
-    for line in request_items:
-        value = by_item.get(str(line.order_item_id), by_item.get(str(line.pk), line.quantity))
-        quantity = _as_int(value, "restock")
-        if not 0 <= quantity <= line.quantity:
-            raise DomainError(
-                f"Restock for order item {line.order_item_id} must be 0 to {line.quantity}, "
-                f"not {quantity}.",
-                field="restock",
-            )
-        line.restock_quantity = quantity
-        line.save(update_fields=["restock_quantity", "updated_at"])
-
-
-@service
-def receive_return(
-    *, request: Return | int, actor: Actor = SYSTEM, restock: dict | None = None
-) -> Return:
-    """The parcel is back: record per line how many units are fit to sell again."""
-    order, request = _lock_request(Return, request)
-    if request.status != RequestStatus.APPROVED:
-        run_transition(request, "start_processing", actor=actor, order_id=order.pk)  # refuses
-    _set_restock(list(request.items.all()), restock)
+def _receive(model: type, request: Any, *, actor: Actor, restock: Any) -> RequestMachine:
+    """The parcel is back: check the move first, then record per line what can be sold again."""
+    order, request = _lock_request(model, request)
+    if not can_proceed(request.start_processing):
+        raise refused(request, RequestStatus.PROCESSING)
+    _set_restock(request, restock)
     request.received_at = timezone.now()
     run_transition(
         request, "start_processing", actor=actor, order_id=order.pk, update_fields=["received_at"]
@@ -185,29 +214,80 @@ def receive_return(
     return request
 
 
+# ---------------------------------------------------------------------------------------------
+# Returns
+
+
+@service
+def request_return(
+    *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
+) -> Return:
+    """The buyer asks to send delivered units back for a refund."""
+    order, reason, wanted = _open_request(order, reason, ReturnReason, items)
+    request = Return.objects.create(
+        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+    )
+    lines = ReturnItem.objects.bulk_create(
+        ReturnItem(return_request=request, order_item_id=pk, quantity=qty)
+        for pk, qty in wanted.items()
+    )
+    prices = dict(order.items.filter(pk__in=wanted).values_list("pk", "unit_price"))
+    request.refund_amount = sum(prices[line.order_item_id] * line.quantity for line in lines)
+    request.save(update_fields=["refund_amount"])
+    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} requested")
+    return request
+
+
+@service
+def approve_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str = "") -> Return:
+    return _approve(Return, request, actor=actor, reason=reason)
+
+
+@service
+def reject_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str = "") -> Return:
+    return _reject(Return, request, actor=actor, reason=reason)
+
+
+@service
+def receive_return(
+    *, request: Return | int, actor: Actor = SYSTEM, restock: dict | None = None
+) -> Return:
+    """The parcel is back: record per line how many units are fit to sell again."""
+    return _receive(Return, request, actor=actor, restock=restock)
+
+
 @service
 def complete_return(
     *, request: Return | int, actor: Actor = SYSTEM, refund_amount: Any = None
 ) -> Return:
-    """Refund the buyer (never more than was paid and not yet refunded) and restock."""
+    """Refund the buyer and restock.
+
+    The refund is never more than was paid and not yet refunded. Without an explicit
+    ``refund_amount`` the request's (the returned units' price) is refunded, capped at that.
+    """
     order, request = _lock_request(Return, request)
-    if refund_amount not in (None, ""):
-        request.refund_amount = _as_int(refund_amount, "refundAmount")
-    if request.refund_amount < 0:
-        raise DomainError("refundAmount cannot be negative.", field="refundAmount")
+    if not can_proceed(request.complete):
+        raise refused(request, RequestStatus.COMPLETED)
     refundable = order_money(order).refundable
-    if request.refund_amount > refundable:
-        raise DomainError(
-            f"Refund {request.refund_amount} is more than the {refundable} left to refund.",
-            field="refundAmount",
-        )
-    request.completed_at = timezone.now()
+    if refund_amount in (None, ""):
+        request.refund_amount = min(request.refund_amount, refundable)
+    else:
+        request.refund_amount = _as_amount(refund_amount, "refundAmount")
+        if request.refund_amount > refundable:
+            raise DomainError(
+                f"Refund {request.refund_amount} is more than the {refundable} left to refund.",
+                field="refundAmount",
+                data={"refundable": refundable},
+            )
     if request.refund_amount:
         refund = Transaction.objects.create(
             order=order, kind=TransactionKind.REFUND, amount=request.refund_amount
         )
-        run_transition(refund, "mark_paid", actor=actor, order_id=order.pk, reason="refund")
+        run_transition(
+            refund, "mark_paid", actor=actor, order_id=order.pk, reason=f"return {request.pk}"
+        )
         request.refund_transaction = refund
+    request.completed_at = timezone.now()
     run_transition(
         request,
         "complete",
@@ -215,24 +295,9 @@ def complete_return(
         order_id=order.pk,
         update_fields=["refund_amount", "refund_transaction", "completed_at"],
     )
-    _restock(request.items.select_related("order_item"))
+    stock.release(_units_back(_restock_lines(request)))
     sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} completed")
     return request
-
-
-def _restock(lines) -> None:
-    stock.release(
-        (
-            stock.stock_unit(
-                product_id=line.order_item.product_id,
-                variant_id=line.order_item.variant_id,
-                option_id=line.order_item.option_id,
-            ),
-            line.restock_quantity,
-        )
-        for line in lines
-        if line.order_item.product_id
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,12 +309,11 @@ def request_exchange(
     *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
 ) -> Exchange:
     """The buyer asks to swap delivered units for others (``replacementVariant``/``Option``)."""
-    order = lock_order(order)
-    reason = _check_reason(reason, ExchangeReason)
-    _check_requestable(order)
-    wanted = _claimed_units(order, items)
+    order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
     replacements = _replacements(order, items)
-    exchange = Exchange.objects.create(order=order, reason=reason, note=note or "")
+    exchange = Exchange.objects.create(
+        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+    )
     ExchangeItem.objects.bulk_create(
         ExchangeItem(
             exchange=exchange,
@@ -265,11 +329,11 @@ def request_exchange(
 
 
 def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
-    lines = {line.pk: line for line in order.items.all()}
+    """Per order item, the (variant, option) sent instead: the same ones unless named."""
+    lines = {line.pk: line for line in order.items.select_related("variant", "option")}
     found: dict[int, tuple] = {}
     for raw in items:
-        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
-        line = lines[item_id]
+        line = lines[_as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")]
         variant_id = _pk_or_none(raw.get("replacementVariant"), "replacementVariant")
         option_id = _pk_or_none(raw.get("replacementOption"), "replacementOption")
         variant = Variant.objects.filter(pk=variant_id).first() if variant_id else line.variant
@@ -288,7 +352,7 @@ def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
             )
         if option is None and not variant_id:
             option = line.option
-        found[item_id] = (variant, option)
+        found[line.pk] = (variant, option)
     return found
 
 
@@ -296,43 +360,22 @@ def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
 def approve_exchange(
     *, request: Exchange | int, actor: Actor = SYSTEM, reason: str = ""
 ) -> Exchange:
-    order, request = _lock_request(Exchange, request)
-    run_transition(request, "approve", actor=actor, order_id=order.pk, reason=reason)
-    sync_order_after_requests(order, actor=actor, reason=f"exchange {request.pk} approved")
-    return request
+    return _approve(Exchange, request, actor=actor, reason=reason)
 
 
 @service
 def reject_exchange(
     *, request: Exchange | int, actor: Actor = SYSTEM, reason: str = ""
 ) -> Exchange:
-    order, request = _lock_request(Exchange, request)
-    request.rejection_reason = reason or ""
-    run_transition(
-        request,
-        "reject",
-        actor=actor,
-        order_id=order.pk,
-        reason=reason,
-        update_fields=["rejection_reason"],
-    )
-    sync_order_after_requests(order, actor=actor, reason=f"exchange {request.pk} rejected")
-    return request
+    return _reject(Exchange, request, actor=actor, reason=reason)
 
 
 @service
 def receive_exchange(
     *, request: Exchange | int, actor: Actor = SYSTEM, restock: dict | None = None
 ) -> Exchange:
-    order, request = _lock_request(Exchange, request)
-    if request.status != RequestStatus.APPROVED:
-        run_transition(request, "start_processing", actor=actor, order_id=order.pk)  # refuses
-    _set_restock(list(request.items.all()), restock)
-    request.received_at = timezone.now()
-    run_transition(
-        request, "start_processing", actor=actor, order_id=order.pk, update_fields=["received_at"]
-    )
-    return request
+    """The parcel is back: record per line how many units are fit to sell again."""
+    return _receive(Exchange, request, actor=actor, restock=restock)
 
 
 @service
@@ -343,9 +386,8 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
     run_transition(
         request, "complete", actor=actor, order_id=order.pk, update_fields=["completed_at"]
     )
-    lines = list(request.items.select_related("order_item"))
-    _restock(lines)
-    stock.reserve(
+    lines = _restock_lines(request)
+    replacements = [
         (
             stock.stock_unit(
                 product_id=line.order_item.product_id,
@@ -356,7 +398,8 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
         )
         for line in lines
         if line.order_item.product_id
-    )
+    ]
+    stock.change(take=replacements, give=_units_back(lines))
     parcel = Fulfillment.objects.create(
         order=order, exchange=request, note=f"Exchange {request.pk}"
     )

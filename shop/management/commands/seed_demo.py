@@ -78,6 +78,12 @@ STORIES = [
     ("0016", "exchange_requested"),
     ("0017", "exchange_shipped"),
     ("0018", "checkout"),
+    ("0019", "lost_parcel"),
+    ("0020", "return_approved"),
+    ("0021", "return_rejected"),
+    ("0022", "exchange_approved"),
+    ("0023", "exchange_rejected"),
+    ("0024", "exchange_processing"),
 ]
 
 
@@ -226,6 +232,9 @@ class Command(BaseCommand):
         )
         if story == "shipped":
             return
+        if story == "lost_parcel":
+            fulfillment_services.fail_fulfillment(fulfillment=parcel, reason="lost in transit")
+            return
         fulfillment_services.deliver_fulfillment(fulfillment=parcel)
         if story == "delivered":
             return
@@ -238,9 +247,13 @@ class Command(BaseCommand):
             exchange = return_services.request_exchange(
                 order=order, reason="wrong_size", items=units, note="Needs one size up"
             )
-            if story == "exchange_shipped":
+            if story == "exchange_rejected":
+                return_services.reject_exchange(request=exchange, reason="worn")
+            if story in ("exchange_approved", "exchange_processing", "exchange_shipped"):
                 return_services.approve_exchange(request=exchange)
+            if story in ("exchange_processing", "exchange_shipped"):
                 return_services.receive_exchange(request=exchange)
+            if story == "exchange_shipped":
                 return_services.complete_exchange(request=exchange)
                 replacement = exchange.replacement_fulfillments.get()
                 fulfillment_services.ship_fulfillment(
@@ -253,9 +266,13 @@ class Command(BaseCommand):
             reason="defective" if story == "returned" else "change_of_mind",
             items=everything if story == "returned" else units,
         )
-        if story == "return_requested":
+        if story == "return_rejected":
+            return_services.reject_return(request=request, reason="outside the return window")
+        if story in ("return_requested", "return_rejected"):
             return
         return_services.approve_return(request=request)
+        if story == "return_approved":
+            return
         return_services.receive_return(request=request)
         if story == "returned":
             return_services.complete_return(request=request)

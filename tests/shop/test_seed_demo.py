@@ -1,0 +1,47 @@
+"""The demo shop fills every state, and a second run adds nothing."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from fulfillment.models import Fulfillment, FulfillmentStatus
+from orders.models import Order, OrderStatus
+from returns.models import Exchange, RequestStatus, Return
+from shop.management.commands.seed_demo import STORIES
+from shop.models import Product
+from tests.helpers import assert_consistent, db_snapshot, place_order
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def statuses(model) -> set[str]:
+    return set(model.objects.values_list("status", flat=True))
+
+
+def test_seed_demo_fills_every_state_and_a_second_run_adds_nothing():
+    assert not Order.objects.exists()
+    assert f"{len(STORIES)} new demo orders" in seed()
+    first = db_snapshot()
+    assert "0 new demo orders" in seed()
+    assert db_snapshot() == first
+
+    assert statuses(Order) == set(OrderStatus.values)
+    assert statuses(Fulfillment) == set(FulfillmentStatus.values)
+    assert statuses(Return) == set(RequestStatus.values)
+    assert statuses(Exchange) == set(RequestStatus.values)
+    for order in Order.objects.all():
+        assert_consistent(order)
+
+
+def test_seed_demo_if_empty_leaves_a_shop_with_orders_alone():
+    place_order()
+    products = Product.objects.count()
+    assert "not loaded" in seed("--if-empty")
+    assert Product.objects.count() == products

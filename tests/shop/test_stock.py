@@ -1,0 +1,114 @@
+"""Stock: orders reserve the most specific tracked item; cancels and returns give it back."""
+
+import pytest
+
+from orders import services as order_services
+from returns import services as return_services
+from shop import stock
+from shop.errors import DomainError
+from shop.models import Product
+from tests.factories import OptionFactory, ProductFactory, VariantFactory
+from tests.helpers import all_units, deliver_everything, leaves_db_unchanged
+
+pytestmark = pytest.mark.django_db
+
+
+def stocks(*items):
+    for item in items:
+        item.refresh_from_db()
+    return tuple(item.stock for item in items)
+
+
+def test_the_most_specific_item_named_holds_the_stock():
+    product = ProductFactory(stock=10)
+    variant = VariantFactory(product=product, stock=10)
+    option = OptionFactory(variant=variant, stock=10)
+    order_services.create_order(items=[{"product": product.pk, "quantity": 1}])
+    assert stocks(product, variant, option) == (9, 10, 10)
+    order_services.create_order(items=[{"product": product.pk, "variant": variant.pk}])
+    assert stocks(product, variant, option) == (9, 9, 10)
+    order_services.create_order(
+        items=[{"product": product.pk, "variant": variant.pk, "option": option.pk, "quantity": 3}]
+    )
+    assert stocks(product, variant, option) == (9, 9, 7)
+
+
+def test_an_untracked_item_is_never_refused():
+    product = ProductFactory(stock=None)
+    order_services.create_order(items=[{"product": product.pk, "quantity": 1000}])
+    assert stocks(product) == (None,)
+
+
+def test_an_order_for_more_than_is_in_stock_is_refused_naming_the_item():
+    product = ProductFactory(title="Mug", sku="MUG-1", stock=2)
+    other = ProductFactory(stock=5)
+    items = [{"product": other.pk, "quantity": 1}, {"product": product.pk, "quantity": 3}]
+    with leaves_db_unchanged(DomainError, match=r"Mug \(MUG-1\): 2 left, 3 asked for") as caught:
+        order_services.create_order(items=items)
+    assert caught.value.field == "quantity"
+    assert stocks(product, other) == (2, 5)
+
+
+def test_two_lines_for_the_same_item_add_up():
+    product = ProductFactory(stock=3)
+    items = [{"product": product.pk, "quantity": 2}, {"product": product.pk, "quantity": 2}]
+    with leaves_db_unchanged(DomainError, match="3 left, 4 asked for"):
+        order_services.create_order(items=items)
+    order_services.create_order(items=items[:1])
+    assert stocks(product) == (1,)
+
+
+def test_the_last_unit_can_be_sold_and_then_no_more():
+    product = ProductFactory(stock=1)
+    order_services.create_order(items=[{"product": product.pk}])
+    assert stocks(product) == (0,)
+    with leaves_db_unchanged(DomainError, match="0 left"):
+        order_services.create_order(items=[{"product": product.pk}])
+
+
+def test_cancel_gives_the_stock_back():
+    option = OptionFactory(stock=4)
+    placed = order_services.create_order(
+        items=[
+            {
+                "product": option.variant.product_id,
+                "variant": option.variant_id,
+                "option": option.pk,
+            }
+        ]
+        * 2
+    ).order
+    assert stocks(option) == (2,)
+    order_services.cancel_order(order=placed)
+    assert stocks(option) == (4,)
+
+
+def test_a_completed_return_restocks_only_what_is_fit_to_sell():
+    product = ProductFactory(stock=10)
+    placed = order_services.create_order(
+        items=[{"product": product.pk, "quantity": 4}], payment_id="stock-return"
+    ).order
+    deliver_everything(placed)
+    request = return_services.request_return(
+        order=placed, reason="damaged", items=all_units(placed)
+    )
+    return_services.approve_return(request=request)
+    return_services.receive_return(request=request, restock={placed.items.get().pk: 1})
+    assert stocks(product) == (6,)  # nothing back before completion
+    return_services.complete_return(request=request)
+    assert stocks(product) == (7,)
+
+
+def test_change_takes_and_gives_in_one_pass():
+    a = ProductFactory(stock=1)
+    b = ProductFactory(stock=0)
+    stock.change(take=[((Product, a.pk), 1)], give=[((Product, b.pk), 2)])
+    assert stocks(a, b) == (0, 2)
+    # taking and giving the same item nets out before the check
+    stock.change(take=[((Product, a.pk), 2)], give=[((Product, a.pk), 2)])
+    assert stocks(a) == (0,)
+    with pytest.raises(DomainError):
+        stock.reserve([((Product, b.pk), 3)])
+    with pytest.raises(ValueError, match="negative"):
+        stock.release([((Product, b.pk), -1)])
+    assert stocks(b) == (2,)
