@@ -1,11 +1,11 @@
 """Reads about an order's units and money that more than one service needs."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from orders.models import (
     Order,
@@ -37,48 +37,68 @@ class ItemQuantities:
         return self.delivered - self.claimed
 
 
+def _units(model, *, statuses=None, **filters) -> Coalesce:
+    """Units of the outer order line in ``model`` rows matching the filters (0 when none)."""
+    rows = model.objects.filter(order_item=OuterRef("pk"), **filters)
+    if statuses is not None:
+        rows = rows.filter(**statuses)
+    total = rows.order_by().values("order_item").annotate(units=Sum("quantity")).values("units")
+    return Coalesce(Subquery(total), 0)
+
+
 def item_quantities(order: Order) -> dict[int, ItemQuantities]:
-    """Per order item id, in four queries whatever the number of items."""
+    """Per order item id, in one query whatever the number of items: each figure is a
+    subquery on the child rows of one order line (indexed by their order item)."""
     from fulfillment.models import FulfillmentItem, FulfillmentStatus
     from returns.models import COUNTED_STATUSES, ExchangeItem, RequestStatus, ReturnItem
 
-    result: dict[int, ItemQuantities] = defaultdict(ItemQuantities)
-    for pk, quantity in OrderItem.objects.filter(order=order).values_list("pk", "quantity"):
-        result[pk].ordered = quantity
-
-    fulfilled = (
-        FulfillmentItem.objects.filter(fulfillment__order=order, fulfillment__exchange__isnull=True)
-        .values("order_item_id", "fulfillment__status")
-        .annotate(units=Sum("quantity"))
+    sent = (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
+    own_parcels = {"fulfillment__exchange__isnull": True}
+    rows = (
+        OrderItem.objects.filter(order=order)
+        .order_by()
+        .annotate(
+            allocated=_units(FulfillmentItem, **own_parcels),
+            shipped=_units(
+                FulfillmentItem, statuses={"fulfillment__status__in": sent}, **own_parcels
+            ),
+            delivered=_units(
+                FulfillmentItem,
+                statuses={"fulfillment__status": FulfillmentStatus.DELIVERED},
+                **own_parcels,
+            ),
+            returns_claimed=_units(
+                ReturnItem, statuses={"return_request__status__in": COUNTED_STATUSES}
+            ),
+            returned=_units(
+                ReturnItem, statuses={"return_request__status": RequestStatus.COMPLETED}
+            ),
+            exchanges_claimed=_units(
+                ExchangeItem, statuses={"exchange__status__in": COUNTED_STATUSES}
+            ),
+        )
+        .values(
+            "pk",
+            "quantity",
+            "allocated",
+            "shipped",
+            "delivered",
+            "returns_claimed",
+            "returned",
+            "exchanges_claimed",
+        )
     )
-    for row in fulfilled:
-        entry = result[row["order_item_id"]]
-        entry.allocated += row["units"]
-        if row["fulfillment__status"] in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED):
-            entry.shipped += row["units"]
-        if row["fulfillment__status"] == FulfillmentStatus.DELIVERED:
-            entry.delivered += row["units"]
-
-    returned = (
-        ReturnItem.objects.filter(return_request__order=order)
-        .values("order_item_id", "return_request__status")
-        .annotate(units=Sum("quantity"))
-    )
-    for row in returned:
-        entry = result[row["order_item_id"]]
-        if row["return_request__status"] in COUNTED_STATUSES:
-            entry.claimed += row["units"]
-        if row["return_request__status"] == RequestStatus.COMPLETED:
-            entry.returned += row["units"]
-
-    exchanged = (
-        ExchangeItem.objects.filter(exchange__order=order, exchange__status__in=COUNTED_STATUSES)
-        .values("order_item_id")
-        .annotate(units=Sum("quantity"))
-    )
-    for row in exchanged:
-        result[row["order_item_id"]].claimed += row["units"]
-    return dict(result)
+    return {
+        row["pk"]: ItemQuantities(
+            ordered=row["quantity"],
+            allocated=row["allocated"],
+            shipped=row["shipped"],
+            delivered=row["delivered"],
+            claimed=row["returns_claimed"] + row["exchanges_claimed"],
+            returned=row["returned"],
+        )
+        for row in rows
+    }
 
 
 @dataclass
