@@ -67,7 +67,7 @@ orders = Collection(
         Integer("shippingAmount", "shipping_amount"),
         Integer("discountAmount", "discount_amount"),
         Integer("totalAmount", "total_amount"),
-        Text("staffNote", "staff_note"),
+        Text("staffNote", "staff_note", private=True, description="A note for staff."),
         *timestamps(),
     ],
     joins=[
@@ -300,6 +300,7 @@ def update_order(request, pk: int, data) -> None:
             )
         if status is None:
             return
+        access.check_transition(request, orders, status)
         order = order_services.lock_order(pk)
         if status == order.status:
             return

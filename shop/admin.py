@@ -1,12 +1,13 @@
 """The catalog and customer screens. Catalog rows are plain records (no state machine)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from shop import keys
 from shop.admin_utils import CappedPaginator
-from shop.models import Customer, Option, Product, Variant
+from shop.models import ApiKey, Customer, Option, Product, Variant
 
 
 @admin.register(Customer)
@@ -56,3 +57,73 @@ class VariantAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     search_fields = ["title", "=sku", "product__title"]
     inlines = [OptionInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Storefront and server key pairs. Adding one shows its secret key once; only its digest is
+    kept, so it is never shown again (revoke the pair and add a new one if it is lost)."""
+
+    list_display = [
+        "name",
+        "publishable_key",
+        "secret_prefix",
+        "created_at",
+        "last_used_at",
+        "state",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "=publishable_key", "=secret_prefix"]
+    fields = [
+        "name",
+        "publishable_key",
+        "secret_prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "publishable_key",
+        "secret_prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return ["name"] if obj is None else self.fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the transition log names keys: revoke them instead
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return _("revoked") if obj.revoked_at else _("active")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = keys.create_api_key(name=form.cleaned_data["name"])
+        obj.pk = issued.key.pk  # the admin goes on with the row create_api_key wrote
+        obj.refresh_from_db()
+        obj._state.adding = False
+        messages.warning(
+            request,
+            _(
+                "Secret key of %(name)s: %(secret)s. Copy it now: it is shown only this once. "
+                "Publishable key: %(publishable)s."
+            )
+            % {
+                "name": issued.key.name,
+                "secret": issued.secret_key,
+                "publishable": issued.key.publishable_key,
+            },
+        )
+
+    @admin.action(description=_("Revoke the selected keys (they stop working at once)"))
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            keys.revoke_api_key(key=key)
+        self.message_user(request, _("Revoked."), messages.SUCCESS)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import jwt
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from shop.errors import DomainError
@@ -100,18 +101,27 @@ def issue_customer_token(customer: Customer) -> tuple[str, int]:
     return jwt.encode(payload, _signing_key(), algorithm="HS256"), exp
 
 
-def customer_for_token(token: str) -> Customer | None:
-    """The active customer a valid, unexpired token names; None for anything else."""
+def read_customer_token(token: str) -> tuple[Customer, int] | None:
+    """The active customer a valid, unexpired token names and the token's expiry; None for
+    anything else (a bad signature, another kind of token, a changed password)."""
     try:
-        payload = jwt.decode(token, _signing_key(), algorithms=["HS256"])
+        payload = jwt.decode(
+            token, _signing_key(), algorithms=["HS256"], options={"require": ["exp", "sub"]}
+        )
     except jwt.PyJWTError:
         return None
-    if payload.get("collection") != "customers":
+    if payload.get("collection") != "customers" or not str(payload.get("sub")).isdigit():
         return None
-    customer = Customer.objects.filter(pk=payload.get("sub"), is_active=True).first()
+    customer = Customer.objects.filter(pk=payload["sub"], is_active=True).first()
     if customer is None or _digest(customer.password)[:16] != payload.get("pwd"):
         return None
-    return customer
+    return customer, int(payload["exp"])
+
+
+def customer_for_token(token: str) -> Customer | None:
+    """The active customer a valid, unexpired token names; None for anything else."""
+    found = read_customer_token(token)
+    return found[0] if found else None
 
 
 class LoginThrottled(DomainError):
@@ -131,7 +141,12 @@ def authenticate_customer(*, email: str, password: str, ip_address: str | None) 
     ):
         raise LoginThrottled("Too many failed login attempts. Try again later.")
     customer = Customer.objects.filter(email__iexact=email, is_active=True).first()
-    if customer is not None and isinstance(password, str) and customer.check_password(password):
+    if not isinstance(password, str):
+        password = ""
+    if customer is not None and customer.check_password(password):
         return customer
+    if customer is None:
+        # Hash anyway, so an unknown address takes as long as a wrong password.
+        make_password(password)
     LoginFailure.objects.create(email=email, ip_address=ip_address or None)
     return None

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",  # staff API tokens (Authorization: Token …)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -153,9 +154,14 @@ SHOP_IDEMPOTENCY_TTL = int(os.environ.get("SHOP_IDEMPOTENCY_TTL", str(24 * 60 * 
 
 # REST API (shop/api/): Payload CMS's REST dialect. Access is decided in shop/api/access.py.
 REST_FRAMEWORK = {
+    # Who is calling (shop/api/auth.py): a server's secret key, a customer's token with the
+    # storefront's publishable key, a staff token or admin session, a publishable key alone.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "shop.api.auth.SecretKeyAuthentication",
+        "shop.api.auth.CustomerTokenAuthentication",
+        "shop.api.auth.StaffTokenAuthentication",
+        "shop.api.auth.StaffSessionAuthentication",
+        "shop.api.auth.PublishableKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["shop.api.renderers.ORJSONRenderer"],

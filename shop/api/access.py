@@ -1,17 +1,33 @@
 """Who may see and do what through the API: the one module every view asks.
 
-Three questions, always in this order:
+The authentication classes (``shop.api.auth``) turn a request's credentials into one ``Caller``:
+
+- ``staff``: a Django staff user (admin session or ``Authorization: Token …``). Django model
+  permissions decide, plus the transition groups' permissions for writes that run a transition.
+- ``server``: a secret key (``Authorization: Bearer sk_…``). Everything the API offers.
+- ``storefront``: a publishable key alone (``X-Publishable-Key: pk_…``). Reads the catalog.
+- ``customer``: a publishable key with a customer's login token. Reads the catalog, their own
+  orders and everything under them, their carts; writes their carts and cart items, and
+  requests returns and exchanges on their own orders.
+- ``anonymous``: anything else, including a revoked key or an invalid or expired token.
+
+Every view asks, in this order:
 
 1. ``check(request, collection, action)``: may the caller do ``action`` (``view``, ``add``,
-   ``change``, ``delete``) on the collection at all? If not: 403.
+   ``change``, ``delete``) on the collection at all? If not: 403, whatever the id.
 2. ``scope(request, collection, queryset)``: which rows exist for the caller? Applied before any
-   ``where``, so a query can narrow what the caller sees and never widen it; a row outside the
-   scope is a 404, never a 403.
-3. ``writable_fields(request, collection, action)``: which fields the caller may write.
-
-Today's rule: authenticated Django staff with the model's Django permissions (a superuser has
-them all) see and do everything those permissions allow; everyone else is refused.
+   ``where``, to lists, counts, documents by id, depth expansions and joins, so a query can narrow
+   what the caller sees and never widen it; a row outside the scope is a 404, never a 403.
+3. ``writable_fields(request, collection, action)``: which fields the caller may send (others:
+   403), and ``forced_values``: what a write gets whatever the caller sent (a customer's cart is
+   theirs).
+4. ``check_transition(request, collection, status)``: may the caller run this state change?
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -21,21 +37,147 @@ from shop.api.errors import Forbidden
 
 ACTIONS = ("view", "add", "change", "delete")
 
+STAFF = "staff"
+SERVER = "server"
+STOREFRONT = "storefront"
+CUSTOMER = "customer"
+ANONYMOUS = "anonymous"
 
-def _staff(request):
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_active and user.is_staff:
-        return user
-    return None
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the authentication classes found out (``request.auth``)."""
+
+    kind: str
+    user: Any = None  # staff: the Django user
+    api_key: Any = None  # server, storefront, customer: the shop.ApiKey used
+    customer: Any = None  # customer: the shop.Customer logged in
+    token: str | None = None  # customer: their login token
+    token_exp: int | None = None  # customer: when it expires (seconds since the epoch)
+
+    @classmethod
+    def staff(cls, user) -> Caller:
+        return cls(STAFF, user=user)
+
+    @classmethod
+    def server(cls, key) -> Caller:
+        return cls(SERVER, api_key=key)
+
+    @classmethod
+    def storefront(cls, key) -> Caller:
+        return cls(STOREFRONT, api_key=key)
+
+    @classmethod
+    def for_customer(cls, customer, key, *, token: str, exp: int) -> Caller:
+        return cls(CUSTOMER, api_key=key, customer=customer, token=token, token_exp=exp)
+
+    @property
+    def sees_private_fields(self) -> bool:
+        """Staff and servers see fields declared private (an order's staff note)."""
+        return self.kind in (STAFF, SERVER)
+
+
+NOBODY = Caller(ANONYMOUS)
+
+
+def caller(request) -> Caller:
+    found = getattr(request, "auth", None)
+    return found if isinstance(found, Caller) else NOBODY
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+
+# What a publishable key reads.
+CATALOG = frozenset({"products", "variants", "options"})
+
+# A customer's rows in each collection: the ORM path from the row to its customer.
+CUSTOMER_OWNED = {
+    "customers": "pk",
+    "carts": "customer",
+    "cart-items": "cart__customer",
+    "orders": "customer",
+    "order-items": "order__customer",
+    "transactions": "order__customer",
+    "fulfillments": "order__customer",
+    "fulfillment-items": "fulfillment__order__customer",
+    "returns": "order__customer",
+    "return-items": "return_request__order__customer",
+    "exchanges": "order__customer",
+    "exchange-items": "exchange__order__customer",
+}
+
+# What a customer may write, and the fields they may send for it.
+CART_LINE = frozenset({"product", "variant", "option", "quantity"})
+AFTER_SALES_REQUEST = frozenset({"order", "reason", "items", "note"})
+CUSTOMER_WRITES: dict[tuple[str, str], frozenset[str]] = {
+    ("carts", "add"): frozenset({"currency"}),
+    ("carts", "change"): frozenset({"currency"}),
+    ("carts", "delete"): frozenset(),
+    ("cart-items", "add"): CART_LINE | {"cart"},
+    ("cart-items", "change"): CART_LINE,
+    ("cart-items", "delete"): frozenset(),
+    ("returns", "add"): AFTER_SALES_REQUEST,
+    ("exchanges", "add"): AFTER_SALES_REQUEST,
+}
+
+# Staff: the permission of each transition group (the admin's buttons need the same ones).
+PAYMENTS = "orders.run_payment_transitions"
+FULFILMENT = "orders.run_fulfillment_transitions"
+RETURNS = "orders.run_return_transitions"
+# Writes that run a transition need the group's permission instead of the model's.
+TRANSITION_WRITES = {
+    "transactions": PAYMENTS,
+    "fulfillments": FULFILMENT,
+    "returns": RETURNS,
+    "exchanges": RETURNS,
+}
+# An order's PATCH {status}: the group of each target a client may ask for.
+ORDER_TARGETS = {
+    "paid": PAYMENTS,
+    "failed": PAYMENTS,
+    "pending": PAYMENTS,
+    "canceled": PAYMENTS,
+    "confirmed": FULFILMENT,
+}
+ORDER_STATUS_FIELDS = frozenset({"status", "reason"})
+
+
+def _model_permission(collection: Collection, action: str) -> str:
+    if collection.slug == "timeline":  # an order's history: whoever sees the order
+        return "orders.view_order"
+    return f"{collection.app_label}.{action}_{collection.model_name}"
+
+
+def _staff_may(user, collection: Collection, action: str) -> bool:
+    if action == "view":
+        return user.has_perm(_model_permission(collection, action))
+    group = TRANSITION_WRITES.get(collection.slug)
+    if group is not None and action in ("add", "change"):
+        return user.has_perm(group)
+    if collection.slug == "orders" and action == "change":
+        return user.has_perm("orders.change_order") or any(
+            user.has_perm(p) for p in set(ORDER_TARGETS.values())
+        )
+    return user.has_perm(_model_permission(collection, action))
 
 
 def has_permission(request, collection: Collection, action: str) -> bool:
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
-    user = _staff(request)
-    if user is None:
-        return False
-    return user.has_perm(f"{collection.app_label}.{action}_{collection.model_name}")
+    who = caller(request)
+    slug = collection.slug
+    if who.kind == SERVER:
+        return True
+    if who.kind == STAFF:
+        return _staff_may(who.user, collection, action)
+    if who.kind == CUSTOMER:
+        if action == "view":
+            return slug in CATALOG or slug in CUSTOMER_OWNED
+        return (slug, action) in CUSTOMER_WRITES
+    if who.kind == STOREFRONT:
+        return action == "view" and slug in CATALOG
+    return False
 
 
 def check(request, collection: Collection, action: str) -> None:
@@ -46,19 +188,69 @@ def check(request, collection: Collection, action: str) -> None:
 
 def scope(request, collection: Collection, queryset: QuerySet) -> QuerySet:
     """The rows of ``collection`` the caller may see (before ``where`` is applied)."""
-    if _staff(request) is None:
+    who = caller(request)
+    slug = collection.slug
+    if who.kind == SERVER:
+        return queryset
+    if who.kind == STAFF:
+        if who.user.has_perm(_model_permission(collection, "view")):
+            return queryset
         return queryset.none()
-    return queryset
+    if who.kind in (CUSTOMER, STOREFRONT) and slug in CATALOG:
+        return queryset
+    if who.kind == CUSTOMER and slug in CUSTOMER_OWNED:
+        return queryset.filter(**{CUSTOMER_OWNED[slug]: who.customer.pk})
+    return queryset.none()
 
 
-def writable_fields(request, collection: Collection, action: str) -> set[str] | None:
+def writable_fields(request, collection: Collection, action: str) -> frozenset[str] | None:
     """The camelCase fields the caller may write (None: all the collection accepts)."""
+    who = caller(request)
+    if who.kind == CUSTOMER:
+        return CUSTOMER_WRITES.get((collection.slug, action), frozenset())
+    if (
+        who.kind == STAFF
+        and (collection.slug, action) == ("orders", "change")
+        and not who.user.has_perm("orders.change_order")
+    ):
+        return ORDER_STATUS_FIELDS  # a transition group without the order's edit right
     return None
+
+
+def forced_values(request, collection: Collection, action: str) -> dict:
+    """Values a write gets whatever the body says (checked like any value the caller sent)."""
+    who = caller(request)
+    if who.kind == CUSTOMER and collection.slug == "carts" and action == "add":
+        return {"customer": who.customer.pk}
+    return {}
+
+
+def check_transition(request, collection: Collection, status: str) -> None:
+    """403 unless the caller may move a document of ``collection`` to ``status``."""
+    who = caller(request)
+    if who.kind == SERVER:
+        return
+    if who.kind == STAFF:
+        if collection.slug == "orders":
+            needed = ORDER_TARGETS.get(status)
+        else:
+            needed = TRANSITION_WRITES.get(collection.slug)
+        if needed is None or who.user.has_perm(needed):
+            return
+    raise Forbidden()
+
+
+def sees_private_fields(request) -> bool:
+    return caller(request).sees_private_fields
 
 
 def actor(request) -> Actor:
     """Who the transition log records for a change made by this request."""
-    user = _staff(request)
-    if user is None:
-        raise Forbidden()
-    return Actor.staff(user)
+    who = caller(request)
+    if who.kind == STAFF:
+        return Actor.staff(who.user)
+    if who.kind == SERVER:
+        return Actor.api_key(who.api_key.name)
+    if who.kind == CUSTOMER:
+        return Actor.customer(who.customer)
+    raise Forbidden()

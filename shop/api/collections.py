@@ -77,6 +77,7 @@ class Field:
         query: bool = True,
         sort: bool = True,
         nullable: bool = False,
+        private: bool = False,
         description: str = "",
     ):
         self.name = name
@@ -84,6 +85,8 @@ class Field:
         self.queryable = query
         self.sortable = sort
         self.nullable = nullable
+        # Private: only staff and servers read, query or sort it (see shop.api.access).
+        self.private = private
         self.description = description
 
     # Reading: database value → JSON value.
@@ -101,8 +104,11 @@ class Field:
         schema = dict(self.openapi_type)
         if self.nullable:
             schema["nullable"] = True
-        if self.description:
-            schema["description"] = self.description
+        description = self.description
+        if self.private:
+            description = f"{description} Staff and servers only.".strip()
+        if description:
+            schema["description"] = description
         return schema
 
     def __repr__(self) -> str:
@@ -327,6 +333,9 @@ class Collection:
                 self.plan.append((SCALAR, item.name, self._read(item), item.to_api))
         self.columns = list(dict.fromkeys(self.columns))
         self.joins_by_name = {j.name: j for j in self.joins}
+        self.private = frozenset(
+            item.name for item in self.fields if getattr(item, "private", False)
+        )
 
     def _read(self, field: Field) -> str:
         """The key a field's value has in ``values()`` rows (timestamps come formatted)."""

@@ -39,6 +39,7 @@ class DocumentBuilder:
     def __init__(self, request):
         self.request = request
         self.pending: dict[str, list[tuple[int, int, dict, str]]] = defaultdict(list)
+        self.public = not access.sees_private_fields(request)
 
     def build(
         self,
@@ -72,6 +73,9 @@ class DocumentBuilder:
                 }
             elif kind == COMPUTED:
                 doc[key] = extra(row)
+        if self.public and collection.private:
+            for key in collection.private:
+                doc.pop(key, None)
         return doc
 
     def populate(self) -> None:
@@ -150,7 +154,8 @@ def base_queryset(request, collection: Collection):
 
 def list_documents(request, collection: Collection, params: dict) -> dict:
     """``GET /api/<slug>``: the page of documents and Payload's envelope."""
-    options: ListParams = parse_list_params(collection, params)
+    public = not access.sees_private_fields(request)
+    options: ListParams = parse_list_params(collection, params, public=public)
     queryset = base_queryset(request, collection).filter(options.where)
     queryset = queryset.order_by(*options.order_by)
     rows, envelope = fetch_page(
@@ -181,7 +186,7 @@ def get_document(
     params = params or {}
     pk = parse_pk(pk)
     depth = parse_depth(params) if depth is None else depth
-    joins = parse_joins(collection, params)
+    joins = parse_joins(collection, params, public=not access.sees_private_fields(request))
     rows = list(collection.values(base_queryset(request, collection).filter(pk=pk).order_by()))
     if not rows:
         raise NotFound()

@@ -72,14 +72,18 @@ def decode_query_string(query_string: str) -> dict:
 # Paths
 
 
-def resolve_path(collection: Collection, path: str, *, for_sort: bool = False):
-    """``(orm_path, field)`` for a camelCase path, or None when it cannot be queried (sorted)."""
+def resolve_path(collection: Collection, path: str, *, for_sort: bool = False, public=False):
+    """``(orm_path, field)`` for a camelCase path, or None when it cannot be queried (sorted).
+
+    ``public``: the caller may not see private fields, so they cannot be queried either."""
     if not isinstance(path, str) or not path:
         return None
     direct = collection.paths.get(path)
     if direct is not None:
         column, found = direct
         allowed = found.sortable if for_sort else found.queryable
+        if public and found.private:
+            return None
         return (column, found) if allowed else None
     head, _, rest = path.partition(".")
     relation = collection.paths.get(head)
@@ -95,7 +99,7 @@ def resolve_path(collection: Collection, path: str, *, for_sort: bool = False):
     target = registry.find(found.to)
     if target is None:
         return None
-    inner = resolve_path(target, rest, for_sort=for_sort)
+    inner = resolve_path(target, rest, for_sort=for_sort, public=public)
     if inner is None:
         return None
     return f"{column}__{inner[0]}", inner[1]
@@ -119,11 +123,11 @@ def parse_where_value(raw: Any) -> dict:
     return raw
 
 
-def compile_where(collection: Collection, where: Any) -> Q:
+def compile_where(collection: Collection, where: Any, *, public: bool = False) -> Q:
     """One Q for a Payload ``where`` tree; QueryError names every path that cannot be queried."""
     where = parse_where_value(where)
     unknown: list[str] = []
-    q = _compile_node(collection, where, unknown, depth=0)
+    q = _compile_node(collection, where, unknown, depth=0, public=public)
     if unknown:
         paths = list(dict.fromkeys(unknown))
         plural = "s" if len(paths) > 1 else ""
@@ -142,7 +146,9 @@ def _as_list(value: Any, what: str) -> list:
     raise QueryError(f"{what} must be an array of conditions.")
 
 
-def _compile_node(collection: Collection, node: Any, unknown: list[str], depth: int) -> Q:
+def _compile_node(
+    collection: Collection, node: Any, unknown: list[str], depth: int, public: bool
+) -> Q:
     if depth > 10:
         raise QueryError("where is nested too deeply (at most 10 levels).")
     if not isinstance(node, dict):
@@ -152,7 +158,7 @@ def _compile_node(collection: Collection, node: Any, unknown: list[str], depth: 
         lowered = key.lower() if isinstance(key, str) else key
         if lowered in ("and", "or"):
             parts = [
-                _compile_node(collection, item, unknown, depth + 1)
+                _compile_node(collection, item, unknown, depth + 1, public)
                 for item in _as_list(value, lowered)
             ]
             if not parts:
@@ -162,7 +168,7 @@ def _compile_node(collection: Collection, node: Any, unknown: list[str], depth: 
                 combined = (combined | part) if lowered == "or" else (combined & part)
             q &= combined
             continue
-        resolved = resolve_path(collection, key)
+        resolved = resolve_path(collection, key, public=public)
         if resolved is None:
             unknown.append(str(key))
             continue
@@ -309,7 +315,9 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
 # sort
 
 
-def parse_sort(collection: Collection, raw: Any, default: str | None = None) -> list[str]:
+def parse_sort(
+    collection: Collection, raw: Any, default: str | None = None, *, public: bool = False
+) -> list[str]:
     """ORM ``order_by`` terms; unknown or unsortable fields are ignored (as Payload does).
 
     ``-id`` is always the last tie-breaker, so pages never overlap.
@@ -326,7 +334,7 @@ def parse_sort(collection: Collection, raw: Any, default: str | None = None) -> 
         term = term.strip()
         descending = term.startswith("-")
         name = term.lstrip("-+").strip()
-        resolved = resolve_path(collection, name, for_sort=True)
+        resolved = resolve_path(collection, name, for_sort=True, public=public)
         if resolved is None:
             continue
         column = resolved[0]
@@ -409,7 +417,9 @@ class ListParams:
     joins: dict[str, JoinOptions] = field(default_factory=dict)
 
 
-def parse_joins(collection: Collection, params: dict) -> dict[str, JoinOptions]:
+def parse_joins(
+    collection: Collection, params: dict, *, public: bool = False
+) -> dict[str, JoinOptions]:
     """``joins[<field>][limit|page|sort|where|count]``; ``joins=false`` turns every join off."""
     raw = params.get("joins")
     result: dict[str, JoinOptions] = {}
@@ -433,24 +443,26 @@ def parse_joins(collection: Collection, params: dict) -> dict[str, JoinOptions]:
         result[join.name] = JoinOptions(
             limit=min(limit, max_limit()) if limit else None,
             page=max(_integer(options, "page", default=1), 1),
-            sort=parse_sort(child, options.get("sort"), default=join.sort)
+            sort=parse_sort(child, options.get("sort"), default=join.sort, public=public)
             if options.get("sort") or join.sort
             else None,
-            where=compile_where(child, options.get("where")) if options.get("where") else None,
+            where=compile_where(child, options.get("where"), public=public)
+            if options.get("where")
+            else None,
             count=_boolean(options, "count", False),
             explicit=bool(options),
         )
     return result
 
 
-def parse_list_params(collection: Collection, params: dict) -> ListParams:
+def parse_list_params(collection: Collection, params: dict, *, public: bool = False) -> ListParams:
     limit = _integer(params, "limit", default=DEFAULT_LIMIT)
     return ListParams(
-        where=compile_where(collection, params.get("where")),
-        order_by=parse_sort(collection, params.get("sort")),
+        where=compile_where(collection, params.get("where"), public=public),
+        order_by=parse_sort(collection, params.get("sort"), public=public),
         limit=min(limit, max_limit()),
         page=max(_integer(params, "page", default=1), 1),
         pagination=_boolean(params, "pagination", True),
         depth=parse_depth(params),
-        joins=parse_joins(collection, params),
+        joins=parse_joins(collection, params, public=public),
     )

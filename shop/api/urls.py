@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from shop.api.collections import registry
+from shop.api.login import CustomerLoginView, CustomerLogoutView, CustomerMeView
 from shop.api.views import ActionView, NotFoundView, TimelineView, viewset_for
 
 LIST = {"get": "list", "post": "create", "patch": "bulk_update", "delete": "bulk_destroy"}
@@ -30,6 +31,9 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("orders/<str:pk>/timeline", TimelineView.as_view(), name="orders-timeline"),
+    path("customers/login", CustomerLoginView.as_view(), name="customers-login"),
+    path("customers/me", CustomerMeView.as_view(), name="customers-me"),
+    path("customers/logout", CustomerLogoutView.as_view(), name="customers-logout"),
     *collection_urls(),
     re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
 ]

@@ -68,7 +68,8 @@ class CollectionViewSet(ViewSet):
     def count(self, request):
         access.check(request, self.collection, "view")
         params = query_params(request)
-        where = compile_where(self.collection, params.get("where"))
+        public = not access.sees_private_fields(request)
+        where = compile_where(self.collection, params.get("where"), public=public)
         total = base_queryset(request, self.collection).filter(where).count()
         return Response({"totalDocs": total})
 
@@ -127,12 +128,15 @@ class CollectionViewSet(ViewSet):
         params = query_params(request)
         if params.get("where") in (None, "", {}):
             raise QueryError("A bulk change needs a where.")
-        where = compile_where(self.collection, params.get("where"))
+        public = not access.sees_private_fields(request)
+        where = compile_where(self.collection, params.get("where"), public=public)
         limit = params.get("limit")
         limit = int(limit) if isinstance(limit, str) and limit.isdigit() and limit != "0" else 0
         limit = min(limit or max_limit(), max_limit())
         queryset = base_queryset(request, self.collection).filter(where)
-        queryset = queryset.order_by(*parse_sort(self.collection, params.get("sort")))
+        queryset = queryset.order_by(
+            *parse_sort(self.collection, params.get("sort"), public=public)
+        )
         return list(queryset.values_list("pk", flat=True)[:limit]), parse_depth(params)
 
     def _bulk(self, request, verb: str, run) -> Response:
@@ -202,11 +206,11 @@ class TimelineView(APIView):
 
     def get(self, request, pk=None):
         orders = registry.get("orders")
-        access.check(request, orders, "view")
+        timeline = registry.get("timeline")
+        access.check(request, timeline, "view")
         pk = parse_pk(pk)
         if not base_queryset(request, orders).filter(pk=pk).exists():
             raise NotFound()
-        timeline = registry.get("timeline")
         params = query_params(request)
         params.setdefault("depth", "0")
         where = {"order": {"equals": str(pk)}}

@@ -54,6 +54,7 @@ class Body:
         if allowed is not None and any(key in accepts and key not in allowed for key in data):
             raise Forbidden()
         self.data = {key: value for key, value in data.items() if key not in IGNORED}
+        self.data.update(access.forced_values(request, collection, action))
         self.errors: list[dict] = []
 
     def __contains__(self, key: str) -> bool:

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from tests.api.payload_client import DjangoTransport, HTTPTransport, PayloadClient
 
@@ -28,5 +29,6 @@ def api(http_client):
 @pytest.fixture
 def live_api(live_server, transactional_db):
     """A Payload-style client talking HTTP to a live server, as a storefront server would."""
-    get_user_model().objects.create_superuser("boss", "boss@example.com", PASSWORD)
-    return PayloadClient(HTTPTransport(live_server.url, "boss", PASSWORD))
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    token = Token.objects.create(user=boss)
+    return PayloadClient(HTTPTransport(live_server.url, {"Authorization": f"Token {token.key}"}))

@@ -3,7 +3,6 @@
 percent-encoded brackets) and sends them over a transport: in process (Django's test client,
 so queries can be counted) or over real HTTP to a live server."""
 
-import base64
 import json
 import urllib.error
 import urllib.request
@@ -61,10 +60,9 @@ class DjangoTransport:
 
 
 class HTTPTransport:
-    def __init__(self, base_url: str, username: str, password: str):
+    def __init__(self, base_url: str, headers: dict[str, str]):
         self.base_url = base_url.rstrip("/")
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        self.headers = {**headers, "Accept": "application/json"}
 
     def __call__(self, method: str, url: str, body=None) -> Answer:
         data = json.dumps(body).encode() if body is not None else None

@@ -1,0 +1,168 @@
+"""Who is calling: DRF authentication classes that each turn one kind of credential into a
+``Caller`` (``request.auth``; ``shop.api.access`` decides what it may do). Customers get their
+token from ``shop.api.login``.
+
+Tried in this order; the first that recognises the request wins:
+
+1. ``SecretKeyAuthentication``: ``Authorization: Bearer sk_…`` (or Payload's
+   ``Authorization: api-keys API-Key sk_…``) → a server.
+2. ``CustomerTokenAuthentication``: ``Authorization: JWT <token>`` (or ``Bearer <token>``) from
+   ``POST /api/customers/login``, together with ``X-Publishable-Key: pk_…`` → a customer.
+3. ``StaffTokenAuthentication``: ``Authorization: Token <key>`` (DRF's token, one per staff
+   user, made in the admin or with ``manage.py drf_create_token <username>``) → staff.
+4. ``StaffSessionAuthentication``: the admin's session cookie (CSRF-checked on writes) → staff.
+5. ``PublishableKeyAuthentication``: ``X-Publishable-Key: pk_…`` alone → a storefront.
+
+A credential that does not check out (an unknown or revoked key, an invalid or expired token, a
+user who is not active staff) is not an error: the request goes on as if it had not been sent,
+and ends anonymous, which the API refuses with the usual 403.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
+
+from shop import keys
+from shop.api.access import Caller
+
+PUBLISHABLE_HEADER = "HTTP_X_PUBLISHABLE_KEY"
+
+
+def _authorization(request) -> tuple[str, str]:
+    """(scheme in lower case, credential) of the Authorization header; ("", "") when absent."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credential = header.strip().partition(" ")
+    scheme, credential = scheme.lower(), credential.strip()
+    if scheme == "api-keys":  # Payload's "api-keys API-Key sk_…"
+        prefix, _, rest = credential.partition(" ")
+        credential = rest.strip() if prefix.lower() == "api-key" else ""
+    return scheme, credential
+
+
+def _publishable_key(request):
+    return keys.key_for_publishable(request.META.get(PUBLISHABLE_HEADER, "").strip())
+
+
+class SecretKeyAuthentication(BaseAuthentication):
+    """A server: the secret key of an active key pair."""
+
+    def authenticate(self, request):
+        scheme, credential = _authorization(request)
+        if scheme not in ("bearer", "api-keys") or not credential.startswith(keys.SECRET_PREFIX):
+            return None
+        key = keys.key_for_secret(credential)
+        if key is None:
+            return None
+        return (_anonymous_user(), Caller.server(key))
+
+
+class CustomerTokenAuthentication(BaseAuthentication):
+    """A logged-in customer on a storefront: their token and the storefront's publishable key."""
+
+    def authenticate(self, request):
+        scheme, credential = _authorization(request)
+        if scheme not in ("jwt", "bearer") or not credential:
+            return None
+        if credential.startswith(keys.SECRET_PREFIX):
+            return None
+        found = keys.read_customer_token(credential)
+        if found is None:
+            return None
+        key = _publishable_key(request)
+        if key is None:
+            return None
+        customer, exp = found
+        return (_anonymous_user(), Caller.for_customer(customer, key, token=credential, exp=exp))
+
+
+class StaffTokenAuthentication(TokenAuthentication):
+    """Staff by DRF's token (``Authorization: Token …``); a bad token counts as no token."""
+
+    def authenticate(self, request):
+        try:
+            found = super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            return None
+        if found is None or not found[0].is_staff:
+            return None
+        return (found[0], Caller.staff(found[0]))
+
+
+class StaffSessionAuthentication(SessionAuthentication):
+    """Staff signed in to the admin; writes need the CSRF token, as in the admin."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is None or not found[0].is_staff:
+            return None
+        return (found[0], Caller.staff(found[0]))
+
+
+class PublishableKeyAuthentication(BaseAuthentication):
+    """A storefront without a logged-in customer: the publishable key alone."""
+
+    def authenticate(self, request):
+        key = _publishable_key(request)
+        if key is None:
+            return None
+        return (_anonymous_user(), Caller.storefront(key))
+
+
+def _anonymous_user() -> AnonymousUser:
+    return AnonymousUser()
+
+
+# ---------------------------------------------------------------------------------------------
+# The security schemes in the OpenAPI schema
+
+
+class SecretKeyScheme(OpenApiAuthenticationExtension):
+    target_class = SecretKeyAuthentication
+    name = "secretKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A server's secret key: Authorization: Bearer sk_…",
+        }
+
+
+class CustomerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = CustomerTokenAuthentication
+    name = "customerToken"
+
+    def get_security_requirement(self, auto_schema):
+        return {"customerToken": [], "publishableKey": []}
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "JWT <token> from POST /api/customers/login, with X-Publishable-Key.",
+        }
+
+
+class PublishableKeyScheme(OpenApiAuthenticationExtension):
+    target_class = PublishableKeyAuthentication
+    name = "publishableKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Publishable-Key"}
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = StaffSessionAuthentication
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

@@ -1,0 +1,154 @@
+"""Customers log in the Payload way: ``POST /api/customers/login``, ``GET /api/customers/me``,
+``POST /api/customers/logout`` (the auth endpoints of the customers collection).
+
+Logging in needs a key (a storefront's publishable key, usually); the token it answers goes in
+``Authorization: JWT <token>`` (``Bearer`` works too) with that publishable key.
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shop import keys
+from shop.api import access
+from shop.api.collections import registry
+from shop.api.documents import DocumentBuilder
+from shop.api.errors import BAD_LOGIN, APIError, Forbidden, ValidationError
+
+LOGGED_IN = "Authentication Passed"
+LOGGED_OUT = "You have been logged out successfully."
+
+USER_SCHEMA = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Customer"},
+        {"type": "object", "properties": {"collection": {"type": "string", "enum": ["customers"]}}},
+    ]
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+SESSION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "message": {"type": "string"},
+        "user": USER_SCHEMA,
+        "token": {"type": "string"},
+        "exp": {"type": "integer", "description": "Expiry, seconds since the epoch."},
+    },
+}
+
+
+def _user_document(request, customer) -> dict:
+    customers = registry.get("customers")
+    rows = list(customers.values(customers.model.objects.filter(pk=customer.pk).order_by()))
+    document = DocumentBuilder(request).build(customers, rows, depth=0)[0]
+    document["collection"] = "customers"
+    return document
+
+
+def _client_address(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class CustomerLoginView(APIView):
+    """``POST /api/customers/login {email, password}`` from a storefront (publishable key)."""
+
+    @extend_schema(
+        operation_id="customers_login",
+        tags=["customers"],
+        description="A customer logs in on a storefront (send X-Publishable-Key). The token goes "
+        "in Authorization: JWT <token> (Bearer works too) with the publishable key. Repeated "
+        "failures for an account or from an address are refused with 429 for a while.",
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+                "required": ["email", "password"],
+            }
+        },
+        responses={
+            200: SESSION_SCHEMA,
+            400: OpenApiResponse(ERROR_REF, description="email or password missing."),
+            401: OpenApiResponse(ERROR_REF, description="Wrong email or password."),
+            403: OpenApiResponse(ERROR_REF, description="No valid key was sent."),
+            429: OpenApiResponse(ERROR_REF, description="Too many failed attempts."),
+        },
+    )
+    def post(self, request):
+        if access.caller(request).kind not in (access.STOREFRONT, access.CUSTOMER, access.SERVER):
+            raise Forbidden()
+        data = request.data if isinstance(request.data, dict) else {}
+        email, password = data.get("email"), data.get("password")
+        missing = [
+            {"path": name, "message": "This field is required."}
+            for name, value in (("email", email), ("password", password))
+            if not isinstance(value, str) or not value
+        ]
+        if missing:
+            raise ValidationError("customers", missing)
+        customer = keys.authenticate_customer(
+            email=email, password=password, ip_address=_client_address(request)
+        )
+        if customer is None:
+            raise APIError(BAD_LOGIN, status=401)
+        token, exp = keys.issue_customer_token(customer)
+        user = _user_document(request, customer)
+        return Response({"message": LOGGED_IN, "user": user, "token": token, "exp": exp})
+
+
+class CustomerMeView(APIView):
+    """``GET /api/customers/me``: the logged-in customer, or ``user: null`` on a storefront."""
+
+    @extend_schema(
+        operation_id="customers_me",
+        tags=["customers"],
+        description="The logged-in customer (user is null when the storefront sends no valid "
+        "token).",
+        responses={
+            200: {
+                "type": "object",
+                "properties": {
+                    "user": {**USER_SCHEMA, "nullable": True},
+                    "collection": {"type": "string"},
+                    "token": {"type": "string"},
+                    "exp": {"type": "integer"},
+                    "message": {"type": "string"},
+                },
+            },
+            403: OpenApiResponse(ERROR_REF, description="No valid key was sent."),
+        },
+    )
+    def get(self, request):
+        who = access.caller(request)
+        if who.kind == access.STOREFRONT:
+            return Response({"user": None, "message": "Account"})
+        if who.kind != access.CUSTOMER:
+            raise Forbidden()
+        return Response(
+            {
+                "user": _user_document(request, who.customer),
+                "collection": "customers",
+                "token": who.token,
+                "exp": who.token_exp,
+                "message": "Account",
+            }
+        )
+
+
+class CustomerLogoutView(APIView):
+    """``POST /api/customers/logout``. Tokens are stateless: the client forgets its token, which
+    stays valid until it expires (changing the password ends every token at once)."""
+
+    @extend_schema(
+        operation_id="customers_logout",
+        tags=["customers"],
+        description="Tokens are stateless: the storefront forgets its token, which stays valid "
+        "until it expires. Changing the password invalidates every token of the customer.",
+        request=None,
+        responses={
+            200: {"type": "object", "properties": {"message": {"type": "string"}}},
+            403: OpenApiResponse(ERROR_REF, description="No customer is logged in."),
+        },
+    )
+    def post(self, request):
+        if access.caller(request).kind != access.CUSTOMER:
+            raise Forbidden()
+        return Response({"message": LOGGED_OUT})
