@@ -18,6 +18,7 @@ constraint the migrations create.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import subprocess
@@ -697,14 +698,24 @@ def main(argv: list[str] | None = None) -> None:
         help="any database URL on the PostgreSQL server to use (env BENCH_SERVER_URL)",
     )
     parser.add_argument("--seed", type=int, default=20251125)
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results", help="where the timings go"
+    )
     args = parser.parse_args(argv)
-    generate(
+    info = generate(
         orders=args.orders,
         database=args.database,
         server=args.server,
         customers_count=args.customers,
         seed=args.seed,
     )
+    info["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    info["cores"] = os.cpu_count()
+    info["load_average_1m"] = round(os.getloadavg()[0], 2)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{info['date'][:10]}-{args.orders}-generate.json"
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    print(f"Timings: {path}")
 
 
 if __name__ == "__main__":

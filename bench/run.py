@@ -38,6 +38,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ def free_port() -> int:
 
 
 def start_gunicorn(name: str, app: str, port: int, env: dict, workers: int) -> Server:
+    """Start a server on loopback; its own log goes to a file in the temp directory."""
+    log = open(Path(tempfile.gettempdir()) / f"bench-{name}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
@@ -109,12 +112,15 @@ def start_gunicorn(name: str, app: str, port: int, env: dict, workers: int) -> S
         ],
         cwd=ROOT,
         env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )  # fmt: skip
+    log.close()
     server = Server(name, port, process)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} server exited with {process.returncode}")
+            raise RuntimeError(f"{name} server exited with {process.returncode}; see {log.name}")
         try:
             server.get("/healthz")
             return server
@@ -675,6 +681,8 @@ def machine() -> dict:
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
+        # Other work on the machine skews every figure: the 1-minute load when the run ended.
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "django": django.get_version(),
     }
 
@@ -693,7 +701,7 @@ def print_report(result: dict) -> None:
     print("-" * len(head))
     for e in result["reads"]:
         p, f = e["product"], e["floor"]
-        queries = f"{p.get('queries', '-')}/{f.get('queries', '-')}"
+        queries = f"{_or_dash(p.get('queries'))}/{_or_dash(f.get('queries'))}"
         if "missing" in p:
             print(
                 f"{e['title']:32} {'—':>8} {'—':>8} {f.get('median_ms', 0):8.1f} "
@@ -738,6 +746,64 @@ def print_report(result: dict) -> None:
         )
 
 
+def _or_dash(value) -> str:
+    return "—" if value is None else str(value)
+
+
+def markdown(result: dict) -> str:
+    """The results as the Markdown table of bench/README.md."""
+    m = result["machine"]
+    lines = [
+        f"Measured {result['date']}: {result['orders']:,} orders, PostgreSQL "
+        f"{result['postgres'].split()[0]}, {m['cores']} cores ({m['cpu']}), "
+        f"{m['memory_gib']} GiB, Python {m['python']}, Django {m['django']}, "
+        f"{result['settings']['workers']} gunicorn workers a server, "
+        f"{result['settings']['repeat']} requests per endpoint and side, "
+        f"load average {m.get('load_average_1m', '?')} at the end. Auth: {result['auth']}.",
+        "",
+        "| endpoint | product median (p95), ms | floor median (p95), ms | ratio | SQL queries "
+        "(product / floor) |",
+        "|---|---|---|---|---|",
+    ]
+    for e in result["reads"]:
+        p, f = e["product"], e["floor"]
+        product = p["missing"] if "missing" in p else f"{p['median_ms']:.1f} ({p['p95_ms']:.1f})"
+        ratio = f"{e['ratio']:.2f}" if "ratio" in e else "—"
+        lines.append(
+            f"| {e['title']} | {product} | {f['median_ms']:.1f} ({f['p95_ms']:.1f}) | {ratio} "
+            f"| {_or_dash(p.get('queries'))} / {_or_dash(f.get('queries'))} |"
+        )
+    lines += ["", "| measurement | result |", "|---|---|"]
+    for page in result["admin"]:
+        value = page.get("missing") or (
+            f"median {page['median_ms']:.1f} ms, p95 {page['p95_ms']:.1f} ms, "
+            f"{page['queries']} queries, {page['full_table_counts']} full-table COUNT(*)"
+        )
+        lines.append(f"| 5. admin order list, {page['page']} | {value} |")
+    c = result["checkout"]
+    value = c.get("missing") or (
+        f"{c['orders_per_second']} orders/s, {c['clients']} clients, {c['requests']} requests, "
+        f"{c['errors_5xx']} 5xx, {c['duplicates']} duplicates, "
+        f"median {c['latency'].get('median_ms', 0):.0f} ms"
+    )
+    lines.append(f"| 6. checkout | {value} |")
+    t = result["tracking_import"]
+    value = (
+        t.get("missing")
+        or t.get("error")
+        or (
+            f"{t['rows']:,} rows in {t['total_seconds']} s (parse {t['parse_seconds']}, plan "
+            f"{t['plan_seconds']}, apply {t['apply_seconds']}), "
+            f"{t['orders_shipped']:,} orders shipped"
+        )
+    )
+    lines.append(f"| 7. bulk tracking import | {value} |")
+    if "generation" in result:
+        g = result["generation"]["seconds"]
+        lines.append(f"| data set built (`--generate`) | {g['total']:.0f} s |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # The command
 
@@ -776,7 +842,7 @@ def run(args: argparse.Namespace) -> dict:
     product = floor = None
     try:
         product = start_gunicorn(
-            "product", "shop.wsgi:application", args.port or free_port(), env, args.workers
+            "product", args.product_app, args.port or free_port(), env, args.workers
         )
         floor = start_gunicorn(
             "floor", "bench.floor:application", args.floor_port or free_port(), env, args.workers
@@ -837,6 +903,7 @@ def run(args: argparse.Namespace) -> dict:
         "repeat": args.repeat,
         "clients": args.clients,
         "database": args.database,
+        "product_app": args.product_app,
     }
     return result
 
@@ -857,24 +924,39 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--checkout-orders", type=int, default=2000)
     parser.add_argument("--checkout-seconds", type=float, default=60.0)
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--product-app",
+        default="shop.wsgi:application",
+        help="the WSGI app measured as the product; bench.floor:application for an A/A check "
+        "of the harness itself (every ratio should then be close to 1)",
+    )
     parser.add_argument("--port", type=int, default=0, help="product port (default: a free one)")
     parser.add_argument("--floor-port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--table", type=Path, help="print a saved result file as the README's table, and stop"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
         help="a smoke run: 5 repetitions, 20 checkouts, 100 import rows",
     )
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown(json.loads(args.table.read_text())))
+        return {}
     if args.quick:
         args.repeat, args.checkout_orders, args.import_rows = 5, 20, 100
     result = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{result['date'][:10]}-{result['orders']}.json"
+    name = f"{result['date'][:10]}-{result['orders']}"
+    if args.product_app != "shop.wsgi:application":  # a check of the harness, not a result
+        name += "-" + re.sub(r"[^A-Za-z0-9]+", "-", args.product_app.split(":")[0])
+    path = args.out / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print_report(result)
-    print(f"\nRaw figures: {path}")
+    print(f"\nRaw figures: {path}\n\nFor bench/README.md:\n\n{markdown(result)}")
     return result
 
 

@@ -576,3 +576,19 @@ def test_run_reports_every_item_and_writes_json(bench_db, tmp_path):
     assert len(saved["admin"]) == 3
     assert {"checkout", "tracking_import", "machine"} <= set(saved)
     assert "1. my orders, depth 0" in done.stdout and "Raw figures" in done.stdout
+
+
+def test_harness_measures_two_identical_servers_alike(bench_db, tmp_path):
+    """An A/A check of the harness: with the floor measured as the product too, every read is
+    answered on both sides, the JSON is found identical, and a ratio is computed."""
+    command = [sys.executable, "-m", "bench.run", "--database", bench_db[2], "--server",
+               server_url(), "--product-app", "bench.floor:application", "--repeat", "20",
+               "--workers", "1", "--checkout-orders", "5", "--import-rows", "10",
+               "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    saved = json.loads(next(tmp_path.glob("*-bench-floor.json")).read_text())
+    for read in saved["reads"]:
+        assert read["product"]["same_json_as_floor"] is True, read["product"]
+        assert read["product"]["n"] == read["floor"]["n"] == 20
+        assert read["ratio"] == round(read["product"]["median_ms"] / read["floor"]["median_ms"], 2)
