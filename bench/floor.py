@@ -97,8 +97,9 @@ def _order(r: tuple) -> dict:
         "shippingAmount": r[15],
         "discountAmount": r[16],
         "totalAmount": r[17],
-        "createdAt": iso(r[18]),
-        "updatedAt": iso(r[19]),
+        "staffNote": r[18],
+        "createdAt": iso(r[19]),
+        "updatedAt": iso(r[20]),
     }
 
 
@@ -251,7 +252,7 @@ COLLECTIONS: dict[str, Collection] = {
         "id, order_number, customer_id, cart_id, customer_name, customer_email, customer_phone, "
         "shipping_recipient_name, shipping_phone, shipping_postal_code, shipping_address1, "
         "shipping_address2, status, currency, subtotal_amount, shipping_amount, discount_amount, "
-        "total_amount, created_at, updated_at",
+        "total_amount, staff_note, created_at, updated_at",
         _order,
         relations=(Relation("customer", "customers"), Relation("cart", "carts")),
         joins=(
@@ -470,12 +471,16 @@ def list_docs(reader: Reader, slug: str, params: list[tuple[str, str]]) -> dict:
     page = max(int(query.get("page", 1)), 1)
     depth = min(int(query.get("depth", DEFAULT_DEPTH)), MAX_DEPTH)
 
-    total = reader.rows(f"SELECT count(*) FROM {collection.table} WHERE {where}", values)[0][0]
+    offset = (page - 1) * limit
     rows = reader.rows(
         f"SELECT {collection.columns} FROM {collection.table} WHERE {where} "
         f"ORDER BY {order_by} LIMIT %s OFFSET %s",
-        [*values, limit, (page - 1) * limit],
+        [*values, limit, offset],
     )
+    if len(rows) < limit and (rows or page == 1):
+        total = offset + len(rows)  # a short page is the last one: no need to count
+    else:
+        total = reader.rows(f"SELECT count(*) FROM {collection.table} WHERE {where}", values)[0][0]
     docs = [collection.render(row) for row in rows]
     reader.populate(collection, docs, depth)
     pages = max(math.ceil(total / limit), 1) if limit else 1

@@ -161,27 +161,35 @@ def summary(seconds: list[float]) -> dict:
     }
 
 
-def differences(a, b, path: str = "$", out: list | None = None, limit: int = 8) -> list[str]:
-    """Where two JSON documents differ (the product's answer against the floor's)."""
-    out = [] if out is None else out
-    if len(out) >= limit:
-        return out
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if key not in b:
-                out.append(f"{path}.{key}: only in the product")
-            elif key not in a:
-                out.append(f"{path}.{key}: only in the floor")
-            else:
-                differences(a[key], b[key], f"{path}.{key}", out, limit)
-    elif isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            out.append(f"{path}: {len(a)} items in the product, {len(b)} in the floor")
-        for index, (x, y) in enumerate(zip(a, b, strict=False)):
-            differences(x, y, f"{path}[{index}]", out, limit)
-    elif a != b:
-        out.append(f"{path}: product {a!r}, floor {b!r}")
-    return out[:limit]
+def differences(a, b, limit: int = 12) -> list[str]:
+    """Where two JSON documents differ (the product's answer against the floor's): the first
+    difference of each kind, a kind being the path with list positions left out."""
+    found: dict[str, str] = {}
+
+    def walk(a, b, path: str, kind: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                where, what = f"{path}.{key}", f"{kind}.{key}"
+                if key not in b:
+                    found.setdefault(what, f"{where}: only in the product")
+                elif key not in a:
+                    found.setdefault(what, f"{where}: only in the floor")
+                else:
+                    walk(a[key], b[key], where, what)
+        elif isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                found.setdefault(
+                    kind, f"{path}: {len(a)} items in the product, {len(b)} in the floor"
+                )
+            for index, (x, y) in enumerate(zip(a, b, strict=False)):
+                walk(x, y, f"{path}[{index}]", f"{kind}[]")
+        elif a != b:
+            found.setdefault(kind, f"{path}: product {a!r}, floor {b!r}")
+
+    walk(a, b, "$", "$")
+    return list(found.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +232,15 @@ def create_api_key() -> tuple[str | None, str]:
         return json.loads(out.getvalue())["secretKey"], "API key (createapikey)"
     except (ValueError, KeyError):
         return None, "no API key: createapikey printed no secretKey"
+
+
+AUTH_TABLE = re.compile(r'FROM "(django_session|auth_\w+|\w*api_?key\w*)"', re.I)
+
+
+def data_queries(sqls: list[str]) -> int:
+    """The statements that read the shop's data, leaving out who-is-asking lookups (session,
+    user, API key), which every authenticated request pays the same."""
+    return sum(1 for sql_text in sqls if not AUTH_TABLE.search(sql_text.split(" WHERE ")[0]))
 
 
 def count_queries(path: str, *, headers: dict | None, user) -> tuple[int | None, list[str]]:
@@ -424,8 +441,9 @@ def product_query_counts(endpoints: list[Endpoint], auth_headers: dict | None, u
     for endpoint in endpoints:
         if "missing" in endpoint.product:
             continue
-        n, _ = count_queries(endpoint.paths[0], headers=auth_headers, user=user)
-        endpoint.product["queries"] = n
+        n, sqls = count_queries(endpoint.paths[0], headers=auth_headers, user=user)
+        endpoint.product["queries"] = None if n is None else data_queries(sqls)
+        endpoint.product["auth_queries"] = None if n is None else n - data_queries(sqls)
 
 
 def flatness(samples: dict, auth_headers: dict | None, user) -> dict:
@@ -433,7 +451,8 @@ def flatness(samples: dict, auth_headers: dict | None, user) -> dict:
     busiest = samples["busiest_customer"]
 
     def count(path):
-        return count_queries(path, headers=auth_headers, user=user)[0]
+        n, sqls = count_queries(path, headers=auth_headers, user=user)
+        return None if n is None else data_queries(sqls)
 
     def mine(limit):
         return query(
@@ -713,7 +732,10 @@ def print_report(result: dict) -> None:
             f"{e['title']:32} {p['median_ms']:8.1f} {p['p95_ms']:8.1f} {f['median_ms']:8.1f} "
             f"{f['p95_ms']:8.1f} {e['ratio']:6.2f} {queries:>8}{note}"
         )
-    print("(ms; queries = product/floor SQL statements per request)")
+    print(
+        "(ms; queries = SQL statements reading data per request, product/floor; the product's "
+        "session or API-key lookups come on top and are in the JSON)"
+    )
     flat = result.get("query_count_flatness")
     if flat:
         print(f"query count vs limit and children: {flat}")
@@ -750,6 +772,10 @@ def _or_dash(value) -> str:
     return "—" if value is None else str(value)
 
 
+def _auth(product: dict) -> str:
+    return f" (+{product['auth_queries']})" if product.get("auth_queries") else ""
+
+
 def markdown(result: dict) -> str:
     """The results as the Markdown table of bench/README.md."""
     m = result["machine"]
@@ -761,8 +787,8 @@ def markdown(result: dict) -> str:
         f"{result['settings']['repeat']} requests per endpoint and side, "
         f"load average {m.get('load_average_1m', '?')} at the end. Auth: {result['auth']}.",
         "",
-        "| endpoint | product median (p95), ms | floor median (p95), ms | ratio | SQL queries "
-        "(product / floor) |",
+        "| endpoint | product median (p95), ms | floor median (p95), ms | ratio | SQL queries, "
+        "product (+ auth) / floor |",
         "|---|---|---|---|---|",
     ]
     for e in result["reads"]:
@@ -771,7 +797,7 @@ def markdown(result: dict) -> str:
         ratio = f"{e['ratio']:.2f}" if "ratio" in e else "—"
         lines.append(
             f"| {e['title']} | {product} | {f['median_ms']:.1f} ({f['p95_ms']:.1f}) | {ratio} "
-            f"| {_or_dash(p.get('queries'))} / {_or_dash(f.get('queries'))} |"
+            f"| {_or_dash(p.get('queries'))}{_auth(p)} / {_or_dash(f.get('queries'))} |"
         )
     lines += ["", "| measurement | result |", "|---|---|"]
     for page in result["admin"]:

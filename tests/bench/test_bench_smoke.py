@@ -446,7 +446,25 @@ def test_floor_my_orders_depth_0(ask, data):
     }
     assert ISO_UTC.match(doc["createdAt"]) and ISO_UTC.match(doc["updatedAt"])
     assert "items" not in doc  # joins only from depth 1
-    assert queries == 2
+    assert queries == 2  # a full page: the page and the count
+
+
+def test_floor_does_not_count_when_the_page_says_it_all(ask, data):
+    customer = one(
+        data,
+        "SELECT customer_id FROM orders_order WHERE customer_id IS NOT NULL "
+        "GROUP BY 1 HAVING count(*) BETWEEN 2 AND 9 ORDER BY 1 LIMIT 1",
+    )
+    params = [("where[customer][equals]", customer), ("limit", 10), ("depth", 0)]
+    status, body, queries = ask("/api/orders", params)
+    total = one(data, "SELECT count(*) FROM orders_order WHERE customer_id = %s", [customer])
+    assert status == 200 and queries == 1
+    assert body["totalDocs"] == len(body["docs"]) == total
+    assert (body["totalPages"], body["hasNextPage"]) == (1, False)
+    # Past the end: nothing on the page, so the total must be counted.
+    status, body, queries = ask("/api/orders", [*params, ("page", 3)])
+    assert (status, body["docs"], body["totalDocs"], queries) == (200, [], total, 2)
+    assert (body["hasPrevPage"], body["prevPage"], body["hasNextPage"]) == (True, 2, False)
 
 
 def test_floor_my_orders_depth_1_populates_and_joins(ask, data):

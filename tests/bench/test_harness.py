@@ -1,6 +1,6 @@
 """The harness's own arithmetic: percentiles and the product-against-floor JSON comparison."""
 
-from bench.run import differences, query, summary
+from bench.run import data_queries, differences, query, summary
 
 
 def test_summary_quotes_median_and_p95_in_milliseconds():
@@ -31,3 +31,19 @@ def test_query_strings_are_encoded_as_payloads_client_does():
     assert query("/api/orders", [("where[customer][equals]", 7), ("limit", 10)]) == (
         "/api/orders?where%5Bcustomer%5D%5Bequals%5D=7&limit=10"
     )
+
+
+def test_differences_report_each_kind_once():
+    product = {"docs": [{"id": 1, "staffNote": ""}, {"id": 2, "staffNote": ""}]}
+    floor = {"docs": [{"id": 1}, {"id": 2}]}
+    assert differences(product, floor) == ["$.docs[0].staffNote: only in the product"]
+
+
+def test_data_queries_leave_out_who_is_asking():
+    sqls = [
+        'SELECT "django_session"."session_key" FROM "django_session" WHERE x',
+        'SELECT "auth_user"."id" FROM "auth_user" WHERE "auth_user"."id" = 1',
+        'SELECT "orders_order"."id" FROM "orders_order" WHERE "orders_order"."customer_id" = 7',
+        'SELECT * FROM "orders_orderitem" WHERE "order_id" IN (SELECT "id" FROM "auth_user")',
+    ]
+    assert data_queries(sqls) == 2
