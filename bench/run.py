@@ -34,6 +34,8 @@ import queue
 import random
 import re
 import secrets
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -41,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
@@ -141,6 +144,40 @@ def stop(server: Server | None) -> None:
 def query(path: str, params: list[tuple[str, object]]) -> str:
     """A URL as Payload's qs-based client encodes it (brackets percent-encoded)."""
     return f"{path}?{urlencode([(k, str(v)) for k, v in params])}" if params else path
+
+
+class Profiler:
+    """py-spy sampling a process and its children (the gunicorn workers) while a phase runs,
+    written as a flame graph: profile before optimising. A no-op unless ``--profile``."""
+
+    def __init__(self, directory: Path | None, name: str):
+        self.directory, self.name = directory, name
+        command = shutil.which("py-spy")
+        self.command = [command] if command else ["uvx", "py-spy"] if shutil.which("uvx") else None
+
+    @contextmanager
+    def phase(self, phase: str, pid: int):
+        if self.directory is None or self.command is None:
+            yield
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        out = self.directory / f"{self.name}-{phase}.svg"
+        spy = subprocess.Popen(
+            [*self.command, "record", "--subprocesses", "--pid", str(pid), "--rate", "250",
+             "--output", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1.5)  # let it attach
+        try:
+            yield
+        finally:
+            spy.send_signal(signal.SIGINT)
+            try:
+                spy.wait(60)
+                print(f"  profile: {out}", flush=True)
+            except subprocess.TimeoutExpired:
+                spy.kill()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,6 +510,17 @@ def flatness(samples: dict, auth_headers: dict | None, user) -> dict:
     return result
 
 
+def full_table_counts(sqls: list[str], table: str) -> int:
+    """Statements that count every row of ``table``: a COUNT with no WHERE and no LIMIT (the
+    admin's bounded ``COUNT(*) FROM (… LIMIT n)`` is fine: it stops after n rows)."""
+    return sum(
+        1
+        for sql_text in sqls
+        if re.search(rf'COUNT\(.*FROM "{table}"', sql_text, re.I | re.S)
+        and not re.search(r"\b(WHERE|LIMIT)\b", sql_text, re.I)
+    )
+
+
 def measure_admin(
     product: Server, headers: dict | None, samples: dict, repeat: int, user
 ) -> list[dict]:
@@ -500,12 +548,7 @@ def measure_admin(
         entry.update(summary(times))
         n, sqls = count_queries(path, headers=None, user=user)
         entry["queries"] = n
-        entry["full_table_counts"] = sum(
-            1
-            for sql_text in sqls
-            if re.search(r'COUNT\(\*\).*FROM "orders_order"', sql_text, re.I | re.S)
-            and " WHERE " not in sql_text.upper()
-        )
+        entry["full_table_counts"] = full_table_counts(sqls, "orders_order")
     return results
 
 
@@ -896,7 +939,9 @@ def run(args: argparse.Namespace) -> dict:
         cutoff = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         endpoints = read_endpoints(samples, cutoff)
         print(f"Measuring reads ({args.repeat} requests per endpoint and side)…", flush=True)
-        measure_reads(endpoints, product, floor, api_headers, args.repeat)
+        profiler = Profiler(args.profile, f"{datetime.now(UTC):%Y-%m-%d-%H%M}")
+        with profiler.phase("reads", product.process.pid):
+            measure_reads(endpoints, product, floor, api_headers, args.repeat)
         product_query_counts(endpoints, count_headers, count_user)
         result["reads"] = []
         for e in endpoints:
@@ -909,17 +954,19 @@ def run(args: argparse.Namespace) -> dict:
             result["query_count_flatness"] = flatness(samples, count_headers, count_user)
 
         print("Measuring the admin order list…", flush=True)
-        result["admin"] = measure_admin(
-            product, admin_headers, samples, max(args.repeat // 4, 3), user
-        )
+        with profiler.phase("admin", product.process.pid):
+            result["admin"] = measure_admin(
+                product, admin_headers, samples, max(args.repeat // 4, 3), user
+            )
         print(f"Measuring checkout ({args.clients} clients)…", flush=True)
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url) as conn, profiler.phase("checkout", product.process.pid):
             result["checkout"] = measure_checkout(
                 product, api_headers, conn, rng, carts=args.checkout_orders,
                 clients=args.clients, seconds=args.checkout_seconds,
             )  # fmt: skip
         print(f"Measuring the tracking import ({args.import_rows:,} rows)…", flush=True)
-        result["tracking_import"] = measure_import(url, args.import_rows, user)
+        with profiler.phase("import", os.getpid()):  # the import runs in this process
+            result["tracking_import"] = measure_import(url, args.import_rows, user)
     finally:
         stop(product)
         stop(floor)
@@ -930,6 +977,8 @@ def run(args: argparse.Namespace) -> dict:
         "clients": args.clients,
         "database": args.database,
         "product_app": args.product_app,
+        # py-spy samples the servers while they are measured: figures a little slower.
+        "profiled": args.profile is not None,
     }
     return result
 
@@ -960,6 +1009,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--floor-port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        nargs="?",
+        const=RESULTS / "profiles",
+        help="record flame graphs of the product with py-spy (py-spy on PATH, or through uvx) "
+        "during each phase, into this folder (default bench/results/profiles)",
+    )
     parser.add_argument(
         "--table", type=Path, help="print a saved result file as the README's table, and stop"
     )

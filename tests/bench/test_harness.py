@@ -1,6 +1,6 @@
 """The harness's own arithmetic: percentiles and the product-against-floor JSON comparison."""
 
-from bench.run import data_queries, differences, query, summary
+from bench.run import data_queries, differences, full_table_counts, query, summary
 
 
 def test_summary_quotes_median_and_p95_in_milliseconds():
@@ -47,3 +47,14 @@ def test_data_queries_leave_out_who_is_asking():
         'SELECT * FROM "orders_orderitem" WHERE "order_id" IN (SELECT "id" FROM "auth_user")',
     ]
     assert data_queries(sqls) == 2
+
+
+def test_full_table_counts_spot_unbounded_counts_only():
+    sqls = [
+        'SELECT COUNT(*) AS "__count" FROM "orders_order"',
+        'SELECT COUNT(*) FROM (SELECT "orders_order"."id" AS "pk" FROM "orders_order" '
+        "LIMIT 10001) subquery",
+        'SELECT COUNT(*) AS "__count" FROM "orders_order" WHERE "orders_order"."status" = \'paid\'',
+        'SELECT COUNT(*) AS "__count" FROM "shop_customer"',
+    ]
+    assert full_table_counts(sqls, "orders_order") == 1
