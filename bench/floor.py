@@ -1,7 +1,7 @@
 """The floor: the read endpoints the benchmark measures, answered the cheapest honest way.
 
 A bare WSGI app (no framework) that answers the same URLs with the same JSON as the product's
-REST API (``shared`` wire format: Payload envelope, camelCase, ISO UTC timestamps, groups,
+REST API (Payload's REST format: the list envelope, camelCase, ISO UTC timestamps, groups,
 relations populated by ``depth``, an order's joins as ``{docs, hasNextPage}``), with one
 hand-written SQL query per relation level through psycopg, one connection per worker process,
 and orjson. It is benchmark-only and never mounted in the product's URLs:
