@@ -57,6 +57,7 @@ from bench.generate import DEFAULT_SERVER, append_orders, database_url, django_u
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 STAFF_USERNAME = "bench-staff"
+PHASES = ("reads", "admin", "checkout", "import")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -647,10 +648,10 @@ def measure_checkout(
     attempted = cart_ids[:sent]
     orders, distinct_carts, payments, distinct_numbers = conn.execute(
         "SELECT count(*), count(DISTINCT o.cart_id), "
-        "  (SELECT count(*) FROM orders_transaction t WHERE t.payment_id LIKE %s), "
+        "  (SELECT count(*) FROM orders_transaction t WHERE t.payment_id = ANY(%s)), "
         "  count(DISTINCT o.order_number) "
         "FROM orders_order o WHERE o.cart_id = ANY(%s)",
-        [f"bench-{tag}-%", attempted],
+        [[f"bench-{tag}-{cart_id}" for cart_id in attempted], attempted],
     ).fetchone()
     conn.commit()
     return {
@@ -936,37 +937,45 @@ def run(args: argparse.Namespace) -> dict:
             api_headers = candidates[0][0] if candidates else {}
             count_user = user
 
-        cutoff = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        endpoints = read_endpoints(samples, cutoff)
-        print(f"Measuring reads ({args.repeat} requests per endpoint and side)…", flush=True)
         profiler = Profiler(args.profile, f"{datetime.now(UTC):%Y-%m-%d-%H%M}")
-        with profiler.phase("reads", product.process.pid):
-            measure_reads(endpoints, product, floor, api_headers, args.repeat)
-        product_query_counts(endpoints, count_headers, count_user)
-        result["reads"] = []
-        for e in endpoints:
-            entry = {"key": e.key, "title": e.title, "sample_path": e.paths[0],
-                     "product": e.product, "floor": e.floor_result}  # fmt: skip
-            if "median_ms" in e.product and e.floor_result.get("median_ms"):
-                entry["ratio"] = round(e.product["median_ms"] / e.floor_result["median_ms"], 2)
-            result["reads"].append(entry)
-        if any("missing" not in e.product for e in endpoints):
-            result["query_count_flatness"] = flatness(samples, count_headers, count_user)
+        skipped = {"missing": "not run (--only)"}
+        result.update(reads=[], admin=[], checkout=skipped, tracking_import=skipped)
 
-        print("Measuring the admin order list…", flush=True)
-        with profiler.phase("admin", product.process.pid):
-            result["admin"] = measure_admin(
-                product, admin_headers, samples, max(args.repeat // 4, 3), user
-            )
-        print(f"Measuring checkout ({args.clients} clients)…", flush=True)
-        with psycopg.connect(url) as conn, profiler.phase("checkout", product.process.pid):
-            result["checkout"] = measure_checkout(
-                product, api_headers, conn, rng, carts=args.checkout_orders,
-                clients=args.clients, seconds=args.checkout_seconds,
-            )  # fmt: skip
-        print(f"Measuring the tracking import ({args.import_rows:,} rows)…", flush=True)
-        with profiler.phase("import", os.getpid()):  # the import runs in this process
-            result["tracking_import"] = measure_import(url, args.import_rows, user)
+        if "reads" in args.only:
+            cutoff = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            endpoints = read_endpoints(samples, cutoff)
+            print(f"Measuring reads ({args.repeat} requests per endpoint and side)…", flush=True)
+            with profiler.phase("reads", product.process.pid):
+                measure_reads(endpoints, product, floor, api_headers, args.repeat)
+            product_query_counts(endpoints, count_headers, count_user)
+            for e in endpoints:
+                entry = {"key": e.key, "title": e.title, "sample_path": e.paths[0],
+                         "product": e.product, "floor": e.floor_result}  # fmt: skip
+                if "median_ms" in e.product and e.floor_result.get("median_ms"):
+                    entry["ratio"] = round(e.product["median_ms"] / e.floor_result["median_ms"], 2)
+                result["reads"].append(entry)
+            if any("missing" not in e.product for e in endpoints):
+                result["query_count_flatness"] = flatness(samples, count_headers, count_user)
+
+        if "admin" in args.only:
+            print("Measuring the admin order list…", flush=True)
+            with profiler.phase("admin", product.process.pid):
+                result["admin"] = measure_admin(
+                    product, admin_headers, samples, max(args.repeat // 4, 3), user
+                )
+
+        if "checkout" in args.only:
+            print(f"Measuring checkout ({args.clients} clients)…", flush=True)
+            with psycopg.connect(url) as conn, profiler.phase("checkout", product.process.pid):
+                result["checkout"] = measure_checkout(
+                    product, api_headers, conn, rng, carts=args.checkout_orders,
+                    clients=args.clients, seconds=args.checkout_seconds,
+                )  # fmt: skip
+
+        if "import" in args.only:
+            print(f"Measuring the tracking import ({args.import_rows:,} rows)…", flush=True)
+            with profiler.phase("import", os.getpid()):  # the import runs in this process
+                result["tracking_import"] = measure_import(url, args.import_rows, user)
     finally:
         stop(product)
         stop(floor)
@@ -977,6 +986,7 @@ def run(args: argparse.Namespace) -> dict:
         "clients": args.clients,
         "database": args.database,
         "product_app": args.product_app,
+        "phases": sorted(args.only),
         # py-spy samples the servers while they are measured: figures a little slower.
         "profiled": args.profile is not None,
     }
@@ -1009,6 +1019,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--floor-port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--only",
+        type=lambda value: set(value.split(",")),
+        default=set(PHASES),
+        help=f"comma-separated phases to run, of {','.join(PHASES)} (default: all)",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
