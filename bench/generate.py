@@ -49,6 +49,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "shop_product": _columns("id created_at updated_at title sku stock price is_active"),
     "shop_variant": _columns("id created_at updated_at title sku stock price product_id"),
     "shop_option": _columns("id created_at updated_at title sku stock price variant_id"),
+    "shop_cart": _columns("id created_at updated_at currency checked_out_at customer_id"),
+    "shop_cartitem": _columns(
+        "id created_at updated_at cart_id product_id variant_id option_id quantity"
+    ),
     "orders_order": _columns(
         "id created_at updated_at order_number customer_id cart_id customer_name customer_email "
         "customer_phone shipping_recipient_name shipping_phone shipping_postal_code "
@@ -77,6 +81,18 @@ TABLES: dict[str, tuple[str, ...]] = {
         "id created_at updated_at return_id order_item_id quantity restock_quantity"
     ),
 }
+
+# The tables that order rows go to (the others are the customers and the catalog).
+ORDER_TABLES = [
+    t for t in TABLES if t.startswith(("shop_cart", "orders_", "fulfillment_", "returns_"))
+]
+# Where each Counters field takes its next id from.
+COUNTED = {
+    "cart": "shop_cart", "cart_item": "shop_cartitem", "item": "orders_orderitem",
+    "txn": "orders_transaction", "fulfillment": "fulfillment_fulfillment",
+    "fulfillment_item": "fulfillment_fulfillmentitem", "ret": "returns_return",
+    "return_item": "returns_returnitem",
+}  # fmt: skip
 
 FIRST_NAMES = [
     "Minji", "Junho", "Seoyeon", "Hyunwoo", "Yuna", "Jiwoo", "Dohyun", "Sumin", "Alex", "Sam",
@@ -130,6 +146,8 @@ STATUS_BY_AGE: list[tuple[float, list[tuple[str, float]]]] = [
               ("failed", 2), ("pending", 0.3), ("paid", 0.05)]),
 ]  # fmt: skip
 
+CART_SHARE = 0.6  # orders checked out from a cart; the others were created by a server
+
 DELIVERED_FAMILY = {"delivered", "confirmed", "return_requested", "return_processing", "returned"}
 
 
@@ -160,6 +178,10 @@ class Unit:
 
 @dataclass
 class Counters:
+    """The last id given in each table the order rows go to."""
+
+    cart: int = 0
+    cart_item: int = 0
     item: int = 0
     txn: int = 0
     fulfillment: int = 0
@@ -355,7 +377,9 @@ def order_chunks(
     ``n + number_offset``; order ``index_base`` is the oldest.
     """
     forced = status
-    out: dict[str, list[tuple]] = {t: [] for t in TABLES if t.split("_")[0] != "shop"}
+    out: dict[str, list[tuple]] = {t: [] for t in ORDER_TABLES}
+    carts = out["shop_cart"]
+    cart_items = out["shop_cartitem"]
     orders = out["orders_order"]
     items_rows = out["orders_orderitem"]
     txns = out["orders_transaction"]
@@ -388,6 +412,14 @@ def order_chunks(
             snap = customer_contact(customer_id)
         postal, address1, address2 = ADDRESSES[rng.randrange(len(ADDRESSES))]
 
+        # Where from: most orders are a storefront cart checked out, the rest come from a server.
+        cart_id = None
+        if rng.random() < CART_SHARE:
+            counters.cart += 1
+            cart_id = counters.cart
+            filled = created - timedelta(seconds=rng.randrange(60, 7200))
+            carts.append((cart_id, filled, created, "KRW", created, customer_id))
+
         # What: 1–5 lines (2.5 on average), 1–3 units each.
         r = rng.random()
         n_lines = 1 if r < 0.3 else 2 if r < 0.55 else 3 if r < 0.75 else 4 if r < 0.9 else 5
@@ -404,6 +436,10 @@ def order_chunks(
                 unit.option_id, unit.title, unit.sku, unit.price, quantity, total_price,
             ))  # fmt: skip
             lines.append((counters.item, unit.price, quantity))
+            if cart_id is not None:
+                counters.cart_item += 1
+                cart_items.append((counters.cart_item, created, created, cart_id, unit.product_id,
+                                   unit.variant_id, unit.option_id, quantity))  # fmt: skip
         shipping = 0 if subtotal >= 50000 else 3000
         discount = (subtotal // 10 // 100 * 100) if rng.random() < 0.1 else 0
         total_amount = subtotal + shipping - discount
@@ -411,7 +447,7 @@ def order_chunks(
         local_day = created.astimezone(LOCAL_TZ)
         orders.append((
             oid, created, updated, f"{local_day:%y%m%d}-{oid + number_offset:08d}", customer_id,
-            None,
+            cart_id,
             snap[0], snap[1], snap[2], snap[0], snap[2] or "010-0000-0000", postal, address1,
             address2, status, "KRW", subtotal, shipping, discount, total_amount, "",
         ))  # fmt: skip
@@ -647,22 +683,18 @@ def append_orders(url: str, count: int, *, status: str, seed: int = 7, age_days:
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         # Lock the tables we add to, so ids and numbers cannot be taken under us.
         cur.execute(
-            "LOCK TABLE orders_order, orders_orderitem, orders_transaction, "
-            "fulfillment_fulfillment, fulfillment_fulfillmentitem, returns_return, "
-            "returns_returnitem IN SHARE ROW EXCLUSIVE MODE"
+            sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
+                sql.SQL(", ").join(map(sql.Identifier, ORDER_TABLES))
+            )
         )
-        maxima = cur.execute(
-            "SELECT (SELECT coalesce(max(id), 0) FROM orders_order), "
-            "(SELECT coalesce(max(id), 0) FROM orders_orderitem), "
-            "(SELECT coalesce(max(id), 0) FROM orders_transaction), "
-            "(SELECT coalesce(max(id), 0) FROM fulfillment_fulfillment), "
-            "(SELECT coalesce(max(id), 0) FROM fulfillment_fulfillmentitem), "
-            "(SELECT coalesce(max(id), 0) FROM returns_return), "
-            "(SELECT coalesce(max(id), 0) FROM returns_returnitem), "
-            "(SELECT count(*) FROM shop_customer)"
-        ).fetchone()
-        counters = Counters(*maxima[1:7])
-        first = maxima[0] + 1
+
+        def last_id(table: str) -> int:
+            query = sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(table))
+            return cur.execute(query).fetchone()[0]
+
+        counters = Counters(**{name: last_id(table) for name, table in COUNTED.items()})
+        customer_count = cur.execute("SELECT count(*) FROM shop_customer").fetchone()[0]
+        first = last_id("orders_order") + 1
         number_start = cur.execute("SELECT nextval('orders_order_number_seq')").fetchone()[0]
         cur.execute("SELECT setval('orders_order_number_seq', %s)", [number_start + count])
         units = [
@@ -676,7 +708,7 @@ def append_orders(url: str, count: int, *, status: str, seed: int = 7, age_days:
         ]
         rows = order_chunks(
             rng, now, first=first, last=first + count - 1, total=count,
-            span=timedelta(days=age_days), customer_count=max(maxima[7], 1), units=units,
+            span=timedelta(days=age_days), customer_count=max(customer_count, 1), units=units,
             counters=counters, status=status, number_offset=number_start - first,
             index_base=first,
         )  # fmt: skip

@@ -889,7 +889,7 @@ def run(args: argparse.Namespace) -> dict:
     with psycopg.connect(url) as conn:
         result["orders"] = conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
         result["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
-        samples = pick_samples(conn, rng)
+        samples = pick_samples(conn, rng, args.samples)
 
     env = dict(
         os.environ,
@@ -1004,6 +1004,7 @@ def main(argv: list[str] | None = None) -> dict:
         help="a database URL on the PostgreSQL server to use (env BENCH_SERVER_URL)",
     )
     parser.add_argument("--repeat", type=int, default=100, help="requests per endpoint and side")
+    parser.add_argument("--samples", type=int, default=25, help="customers and orders asked about")
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers per server")
     parser.add_argument("--clients", type=int, default=8, help="concurrent checkout clients")
     parser.add_argument("--checkout-orders", type=int, default=2000)
@@ -1039,14 +1040,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 5 repetitions, 20 checkouts, 100 import rows",
+        help="a smoke run: 5 samples, 5 repetitions, 20 checkouts, 100 import rows",
     )
     args = parser.parse_args(argv)
     if args.table:
         print(markdown(json.loads(args.table.read_text())))
         return {}
     if args.quick:
-        args.repeat, args.checkout_orders, args.import_rows = 5, 20, 100
+        args.samples, args.repeat, args.checkout_orders, args.import_rows = 5, 5, 20, 100
     result = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"{result['date'][:10]}-{result['orders']}"
