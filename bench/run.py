@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
@@ -261,13 +261,15 @@ def create_api_key() -> tuple[str | None, str]:
 
     out = StringIO()
     try:
-        call_command("createapikey", f"bench-{secrets.token_hex(3)}", stdout=out)
+        with redirect_stdout(out):  # whether the command writes to self.stdout or prints
+            call_command("createapikey", f"bench-{secrets.token_hex(3)}", stdout=out)
     except CommandError as error:
         return None, f"no API key: {error}"
     except Exception as error:  # the command exists but failed: say so, use the session
         return None, f"no API key: createapikey failed ({type(error).__name__}: {error})"
     try:
-        return json.loads(out.getvalue())["secretKey"], "API key (createapikey)"
+        printed = out.getvalue()
+        return json.loads(printed[printed.index("{") :])["secretKey"], "API key (createapikey)"
     except (ValueError, KeyError):
         return None, "no API key: createapikey printed no secretKey"
 
