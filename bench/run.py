@@ -370,11 +370,14 @@ def pick_samples(conn: psycopg.Connection, rng: random.Random, count: int = 25) 
         "SELECT customer_id FROM orders_order WHERE customer_id IS NOT NULL "
         "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1"
     ).fetchone()
+    # Two orders that differ only in how many children they have: both with a customer and a
+    # cart (a missing relation is rightly one query fewer), one line against the most lines.
     few_items, many_items = conn.execute(
-        "SELECT (SELECT order_id FROM orders_orderitem GROUP BY order_id "
-        "        HAVING count(*) = 1 LIMIT 1), "
-        "       (SELECT order_id FROM orders_orderitem GROUP BY order_id "
-        "        ORDER BY count(*) DESC LIMIT 1)"
+        "WITH lines AS (SELECT i.order_id, count(*) AS n FROM orders_orderitem i "
+        "  JOIN orders_order o ON o.id = i.order_id "
+        "  WHERE o.customer_id IS NOT NULL AND o.cart_id IS NOT NULL GROUP BY i.order_id) "
+        "SELECT (SELECT order_id FROM lines WHERE n = 1 LIMIT 1), "
+        "       (SELECT order_id FROM lines ORDER BY n DESC LIMIT 1)"
     ).fetchone()
     numbers = conn.execute(
         "SELECT order_number FROM orders_order WHERE id = ANY(%s)", [orders[:5]]
@@ -728,6 +731,17 @@ def measure_import(url: str, rows: int, user) -> dict:
 # Report
 
 
+def code_version() -> str:
+    """The commit the measured code is at, when it is a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+
+
 def machine() -> dict:
     cpu = platform.processor()
     try:
@@ -831,7 +845,8 @@ def markdown(result: dict) -> str:
         f"{m['memory_gib']} GiB, Python {m['python']}, Django {m['django']}, "
         f"{result['settings']['workers']} gunicorn workers a server, "
         f"{result['settings']['repeat']} requests per endpoint and side, "
-        f"load average {m.get('load_average_1m', '?')} at the end. Auth: {result['auth']}.",
+        f"load average {m.get('load_average_1m', '?')} at the end. Auth: {result['auth']}. "
+        f"Code: {result.get('code', 'unknown')}.",
         "",
         "| endpoint | product median (p95), ms | floor median (p95), ms | ratio | SQL queries, "
         "product (+ auth) / floor |",
@@ -845,6 +860,16 @@ def markdown(result: dict) -> str:
             f"| {e['title']} | {product} | {f['median_ms']:.1f} ({f['p95_ms']:.1f}) | {ratio} "
             f"| {_or_dash(p.get('queries'))}{_auth(p)} / {_or_dash(f.get('queries'))} |"
         )
+    flat = result.get("query_count_flatness")
+    if flat:
+        verdict = {True: "the same", False: "NOT the same", None: "not measured"}[flat["flat"]]
+        lines += [
+            "",
+            f"Data queries of the product with `limit` 10 and 100 (busiest customer, depth 1): "
+            f"{flat['limit_10']} and {flat['limit_100']}; for an order with one line and one "
+            f"with the most lines (depth 1): {flat.get('order_1_item')} and "
+            f"{flat.get('order_most_items')}: {verdict}.",
+        ]
     lines += ["", "| measurement | result |", "|---|---|"]
     for page in result["admin"]:
         value = page.get("missing") or (
@@ -883,7 +908,10 @@ def markdown(result: dict) -> str:
 def run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     url = database_url(args.server, args.database)
-    result: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    result: dict = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code": args.code or code_version(),
+    }
     if args.generate:
         result["generation"] = generate(
             orders=args.orders, database=args.database, server=args.server
@@ -1021,6 +1049,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--port", type=int, default=0, help="product port (default: a free one)")
     parser.add_argument("--floor-port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--code", default="", help="what code is measured (default: the git commit, if any)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument(
         "--only",
