@@ -614,7 +614,15 @@ def test_run_reports_every_item_and_writes_json(bench_db, tmp_path):
     ]
     for read in saved["reads"]:
         assert read["floor"]["n"] == 5 and read["floor"]["median_ms"] > 0
-        assert "median_ms" in read["product"] or "missing" in read["product"]
+        product = read["product"]
+        assert "median_ms" in product or "missing" in product
+        if "missing" not in product:
+            # The floor is only a yardstick while it answers exactly what the product answers.
+            assert product["same_json_as_floor"], product.get("json_differences")
+    checkout = saved["checkout"]
+    if "missing" not in checkout:
+        assert (checkout["errors_5xx"], checkout["duplicates"]) == (0, 0)
+        assert checkout["orders_in_db"] == checkout["requests"] == 20
     assert len(saved["admin"]) == 3
     assert {"checkout", "tracking_import", "machine"} <= set(saved)
     assert "1. my orders, depth 0" in done.stdout and "Raw figures" in done.stdout
