@@ -5,6 +5,7 @@ Locking: a service that changes anything under an order locks the order row firs
 so concurrent services on one order queue behind each other and never deadlock.
 """
 
+import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
@@ -75,12 +76,14 @@ def generate_order_number() -> str:
 def _as_int(value: Any, field: str) -> int:
     if isinstance(value, bool):
         raise DomainError(f"{field} must be a whole number.", field=field)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+        value = int(value.strip())
     if isinstance(value, int):
+        if abs(value) >= 2**63:
+            raise DomainError(f"{field} is too large.", field=field)
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     raise DomainError(f"{field} must be a whole number, not {value!r}.", field=field)
 
 
@@ -151,7 +154,9 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
         if unit_price is not None:
             unit_price = _as_int(unit_price, "unitPrice")
             if unit_price < 0:
-                raise DomainError(f"Item {index + 1}: unitPrice cannot be negative.", "unitPrice")
+                raise DomainError(
+                    f"Item {index + 1}: unitPrice cannot be negative.", field="unitPrice"
+                )
         parsed.append(
             (
                 product_id,
