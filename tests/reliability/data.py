@@ -1,5 +1,8 @@
 """Orders and carts for the reliability tests, made through the real services and factories."""
 
+from django.contrib.contenttypes.models import ContentType
+
+from orders.models import TransitionLog
 from shop.models import Option
 from tests.api.shop_data import cart_with_options
 from tests.helpers import ADDRESS
@@ -45,3 +48,10 @@ def order_body(cart, *, payment_id=None) -> dict:
     if payment_id:
         body["paymentId"] = payment_id
     return body
+
+
+def transitions(obj, name: str) -> int:
+    """How many times the transition ``name`` ran on ``obj`` (by the transition log)."""
+    return TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, transition=name
+    ).count()

@@ -8,16 +8,15 @@ success, the rest a 409 naming what won) and that the database holds the work ex
 import itertools
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Sum
 
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentItem
-from orders.models import Order, OrderItem, Transaction, TransitionLog
+from orders.models import Order, OrderItem, Transaction
 from returns import services as return_services
 from returns.models import Return
 from tests.helpers import ADDRESS, deliver_everything, place_order
-from tests.reliability.data import option_stock, order_body, stocked_cart
+from tests.reliability.data import option_stock, order_body, stocked_cart, transitions
 from tests.reliability.http import at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -27,12 +26,6 @@ _ids = itertools.count(1)
 
 def statuses(answers) -> list[int]:
     return sorted(answer.status for answer in answers)
-
-
-def transitions(obj, name: str) -> int:
-    return TransitionLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, transition=name
-    ).count()
 
 
 def test_twenty_checkouts_of_one_cart_make_one_order_and_name_it_to_the_others(http):

@@ -11,7 +11,7 @@ from orders.models import Order, TransitionLog
 from returns import services as return_services
 from shop.models import Customer
 from tests.helpers import deliver_everything, place_order
-from tests.reliability.data import order_body, stocked_cart
+from tests.reliability.data import order_body, stocked_cart, transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +152,7 @@ def test_shipping_a_shipped_parcel_again_is_a_409_but_a_corrected_number_is_an_e
     assert answer["errors"][0]["data"] == {"status": "shipped", "allowed": ["delivered", "failed"]}
     status, answer = send(staff_client, "PATCH", path, {**ship, "trackingNumber": "6402"})
     assert status == 200 and answer["doc"]["trackingNumber"] == "6402"
-    assert TransitionLog.objects.filter(object_id=parcel.pk, transition="ship").count() == 1
+    assert transitions(parcel, "ship") == 1
 
 
 def test_approving_an_approved_return_again_is_a_409(staff_client):
