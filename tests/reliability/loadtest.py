@@ -132,7 +132,7 @@ def seed(size: int) -> Shop:
     for p in range(size):
         product = Product.objects.create(title=f"Product {p}", sku=f"LP-{p}", price=1000 * (p + 1))
         if p % 3 == 0:  # stock kept on the product itself
-            Product.objects.filter(pk=product.pk).update(stock=rng.choice([5, 50, 500]))
+            Product.objects.filter(pk=product.pk).update(stock=rng.choice([5, 500, 5000, 5000]))
             lines.append({"product": product.pk})
             continue
         for v in range(2):
@@ -142,7 +142,7 @@ def seed(size: int) -> Shop:
                     variant=variant,
                     title=f"O{o}",
                     sku=f"LP-{p}-{v}-{o}",
-                    stock=rng.choice([3, 20, 200, None]),
+                    stock=rng.choice([3, 300, 300, 3000, 3000, 3000, None, None]),
                 )
                 lines.append({"product": product.pk, "variant": variant.pk, "option": option.pk})
     for model in (Product, Variant, Option):
@@ -163,6 +163,7 @@ class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    refusals: Counter = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     total: int = 0
@@ -172,10 +173,19 @@ class Stats:
             self.total += 1
             self.latencies[kind].append(seconds)
             self.statuses[kind][status] += 1
+            if status in OK_REFUSALS and isinstance(body, dict) and body.get("errors"):
+                reason = str(body["errors"][0].get("message", ""))
+                self.refusals[(status, reason_of(reason))] += 1
             if status >= 500:
                 self.server_errors.append(f"{status} {method} {path}: {str(body)[:200]}")
             elif status not in OK_REFUSALS and not 200 <= status < 300:
                 self.unexpected.append(f"{status} {method} {path}: {str(body)[:200]}")
+
+
+def reason_of(message: str) -> str:
+    """A refusal's message without its numbers and names, to count refusals by kind."""
+    words = [w for w in message.split() if not any(c.isdigit() for c in w)]
+    return " ".join(words)[:70]
 
 
 class Stop(Exception):
@@ -492,6 +502,9 @@ def report(stats: Stats, seconds: float, args, shop_size: int) -> None:
             f"{kind:<11}{len(values):>9}{percentile(values, 0.5) * 1000:>9.1f}"
             f"{percentile(values, 0.95) * 1000:>9.1f}  {codes}"
         )
+    print("most frequent refusals (expected: stock, states, duplicates):")
+    for (status, reason), count in stats.refusals.most_common(6):
+        print(f"  {count:>6} × {status} {reason}")
     print(f"5xx: {len(stats.server_errors)}")
     for line in stats.server_errors[:20]:
         print(f"  {line}")

@@ -21,6 +21,8 @@ from django.db import close_old_connections
 from django.test.utils import override_settings
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.core.parameters import ParameterLocation
 
 from fulfillment.models import Fulfillment
 from orders.models import Order, OrderItem
@@ -48,6 +50,21 @@ CONFIG = SchemathesisConfig.from_dict(
 
 with override_settings(ALLOWED_HOSTS=["localhost"]):  # schemathesis' WSGI client's host
     schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", application, config=CONFIG)
+
+
+@schema.hook
+def filter_failure(context, failure, case, response) -> bool:
+    """Keep every failure except "invalid data accepted" when only the query string was made
+    invalid: a query string is all text, and schemathesis' invalid query values (a number for a
+    text parameter, an empty array) often reach the wire as text the schema allows (its issues
+    #2312 and #3056). The query rules are held by test_query_fuzz and test_bad_input instead."""
+    if not isinstance(failure, AcceptedNegativeData) or case.meta is None:
+        return True
+    negative = {
+        location for location, part in case.meta.components.items() if part.mode.is_negative
+    }
+    return negative != {ParameterLocation.QUERY}
+
 
 # Body keys that name a row, and the model of that row.
 RELATIONS = {
