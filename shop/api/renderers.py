@@ -26,7 +26,7 @@ class ORJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
-        if not raw.strip():
+        if not raw:  # no body at all: nothing sent (whitespace alone is not JSON)
             return {}
         try:
             data = orjson.loads(raw)

@@ -192,3 +192,13 @@ def test_the_schema_lists_only_offered_methods_and_never_wraps_lists_in_an_array
     assert depth["allowEmptyValue"] is True and "maximum" not in depth["schema"]
     retrieve = paths["/api/orders/{id}"]["get"]["responses"]
     assert "400" in retrieve  # a bad depth or joins
+
+
+def test_a_body_of_whitespace_is_invalid_json_while_no_body_is_nothing_sent(staff_client):
+    order = place_order()
+    path = f"/api/orders/{order.pk}"
+    blank = staff_client.generic("PATCH", path, data="\n", content_type="application/json")
+    assert blank.status_code == 400
+    assert blank.json() == {"errors": [{"message": "Invalid JSON"}]}
+    empty = staff_client.generic("PATCH", path, data="", content_type="application/json")
+    assert empty.status_code == 200
