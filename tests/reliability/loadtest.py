@@ -591,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         if tracebacks:
             print(f"gunicorn logged {tracebacks} traceback(s): {log}")
         failed = stats.server_errors or stats.unexpected or broken or tracebacks
+        if not failed and not args.keep:
+            log.unlink(missing_ok=True)  # kept when something went wrong, for its tracebacks
         return 1 if failed else 0
     finally:
         if server is not None and server.poll() is None:
