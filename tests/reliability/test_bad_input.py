@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from fulfillment import services as fulfillment_services
+from fulfillment.imports import import_tracking
 from orders.models import Order, TransitionLog
 from returns import services as return_services
 from shop.models import Customer
@@ -202,3 +203,11 @@ def test_a_body_of_whitespace_is_invalid_json_while_no_body_is_nothing_sent(staf
     assert blank.json() == {"errors": [{"message": "Invalid JSON"}]}
     empty = staff_client.generic("PATCH", path, data="", content_type="application/json")
     assert empty.status_code == 200
+
+
+@pytest.mark.parametrize("quantity", ["³", "١", "-1", "x"])
+def test_a_tracking_import_row_with_a_strange_quantity_is_that_rows_error(quantity):
+    order = place_order()
+    report = import_tracking(f"{order.order_number},cj,6401,SKU-1,{quantity}", dry_run=True)
+    (row,) = report.rows
+    assert "Quantity must be a whole number" in row.message
