@@ -79,10 +79,17 @@ class IdempotencyMiddleware:
         fingerprint = request_fingerprint(request)
         now = timezone.now()
         ttl = timedelta(seconds=settings.SHOP_IDEMPOTENCY_TTL)
-        IdempotencyKey.objects.filter(caller=caller, key=key).filter(
+        IdempotencyKey.objects.filter(
+            # Every caller's expired keys go (an index range on created_at: the table stays
+            # the size of one TTL of traffic), and this key if its first request never
+            # finished (its worker was killed).
             Q(created_at__lt=now - ttl)
-            # A first request that never finished (its worker was killed): free the key.
-            | Q(status_code__isnull=True, created_at__lt=now - ABANDONED_AFTER)
+            | Q(
+                caller=caller,
+                key=key,
+                status_code__isnull=True,
+                created_at__lt=now - ABANDONED_AFTER,
+            )
         ).delete()
         try:
             with transaction.atomic():

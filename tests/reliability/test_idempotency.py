@@ -70,6 +70,14 @@ def test_a_server_error_frees_the_key_for_a_retry(client):
     assert not IdempotencyKey.objects.exists()
 
 
+def test_expired_keys_of_every_caller_are_removed_as_new_ones_come(client):
+    post(client, {"email": "a@example.com"}, key="old", HTTP_AUTHORIZATION="Basic b25lOjE=")
+    post(client, {"email": "b@example.com"}, key="recent")
+    IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=2))
+    post(client, {"email": "c@example.com"}, key="new")
+    assert sorted(IdempotencyKey.objects.values_list("key", flat=True)) == ["new", "recent"]
+
+
 @override_settings(SHOP_IDEMPOTENCY_TTL=0)
 def test_keys_expire(client):
     post(client, {"email": "a@example.com"}, key="old")
