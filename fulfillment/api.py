@@ -5,6 +5,7 @@ from django.db import transaction
 from fulfillment import services
 from fulfillment.carriers import find_carrier, tracking_link
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from orders.transitions import refused
 from shop.api import access
 from shop.api.collections import (
     Choice,
@@ -135,8 +136,15 @@ def update_fulfillment(request, pk: int, data) -> None:
     body.check()
     actor = access.actor(request)
     with transaction.atomic():
-        current = Fulfillment.objects.values_list("status", flat=True).get(pk=pk)
-        moving = status is not None and status != current
+        # Decide under the locks (order, then parcel): of two equal moves sent at once, the
+        # second sees the first's result and is refused, never run twice.
+        _order, parcel = services.lock_fulfillment(pk)
+        if status is not None and status == parcel.status:
+            edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
+            if all(v is None or v == getattr(parcel, k) for k, v in edits.items()):
+                raise refused(parcel, status)  # the same move again, nothing else to change
+            status = None  # the document sent back with corrections: an edit, not a move
+        moving = status is not None
         shipping = moving and status == FulfillmentStatus.SHIPPED
         details = {"carrier": carrier, "tracking_number": tracking_number}
         if shipping:

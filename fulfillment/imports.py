@@ -144,7 +144,7 @@ def _row(number: int, cells: list[str]) -> Row:
     if not order_number or not tracking:
         row.error = _("Expected: order number, carrier, tracking number[, SKU, quantity].")
     elif quantity:
-        if not quantity.isdigit() or int(quantity) < 1:
+        if not (quantity.isascii() and quantity.isdigit()) or int(quantity) < 1:
             row.error = _("Quantity must be a whole number of at least 1, not %(value)s.") % {
                 "value": quantity
             }

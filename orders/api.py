@@ -302,11 +302,13 @@ def update_order(request, pk: int, data) -> None:
             return
         access.check_transition(request, orders, status)
         order = order_services.lock_order(pk)
-        if status == order.status:
-            return
+        if status == order.status and ("staffNote" in body or "shippingAddress" in body):
+            return  # the document sent back with edits: its unchanged status is no move
         allowed = [t for t in allowed_targets(order) if t in STATUS_SERVICES]
         if status not in allowed:
-            if status in FOLLOWED:
+            if status == order.status:
+                message = f"Order {order.pk} is already {status}."
+            elif status in FOLLOWED:
                 message = (
                     f"An order becomes {status} by itself as its {FOLLOWED[status]} progress: "
                     f"change those instead (order {order.pk} is {order.status})."

@@ -78,19 +78,20 @@ MAX_AMOUNT = 2**53 - 1
 MAX_QUANTITY = 2**31 - 1
 # Free-text notes and reasons: long enough for any real note, short enough to refuse junk.
 MAX_NOTE = 10_000
-_WHOLE_NUMBER = re.compile(r"-?\d+")
 
 
 def _as_int(value: Any, field: str) -> int:
     """A whole number from JSON or a form: an int, an integral float or a numeric string."""
     if isinstance(value, bool):
         raise DomainError(f"{field} must be a whole number.", field=field)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+        value = int(value.strip())
     if isinstance(value, int):
+        if abs(value) >= 2**63:
+            raise DomainError(f"{field} is too large.", field=field)
         return value
-    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
-        return int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     raise DomainError(f"{field} must be a whole number, not {value!r}.", field=field)
 
 
@@ -503,6 +504,7 @@ def _checkout_cart(
         raise Conflict(
             f"Payment {payment_id} already paid order {result.order.order_number}.",
             field="paymentId",
+            data={"id": result.order.pk, "orderNumber": result.order.order_number},
         )
     Cart.objects.filter(pk=cart.pk).update(checked_out_at=timezone.now())
     return result

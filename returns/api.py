@@ -190,10 +190,10 @@ def _update(collection, model, moves: dict, extra_fields: list[str]):
             return
         actor = access.actor(request)
         with transaction.atomic():
-            current = model.objects.select_for_update().get(pk=pk)
-            if status == current.status:
-                return
-            if status not in moves:
+            # The order's lock first, then the request's (the services' order): a move sent
+            # twice at once runs once and the second is refused.
+            _order, current = services._lock_request(model, pk)
+            if status not in moves or status == current.status:
                 raise refused(current, status)
             service, arguments = moves[status]
             kwargs = {name: value for name, value in arguments(body, rejection).items()}

@@ -9,7 +9,8 @@ from django.db import OperationalError, connection, transaction
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
-def _is_retryable(error: OperationalError) -> bool:
+def is_retryable(error: OperationalError) -> bool:
+    """A deadlock or serialization failure: the whole transaction may simply run again."""
     cause = error.__cause__
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
@@ -29,7 +30,7 @@ def service(func=None, *, attempts: int = 3):
                     with transaction.atomic():
                         return fn(*args, **kwargs)
                 except OperationalError as error:
-                    if attempt == attempts or not _is_retryable(error):
+                    if attempt == attempts or not is_retryable(error):
                         raise
                     time.sleep(0.01 * attempt)
             raise AssertionError("unreachable")

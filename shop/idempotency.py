@@ -4,11 +4,14 @@ the same key with another body is a 422; a retry while the first is still runnin
 Keys are kept per caller (API key, customer, staff user or session) for SHOP_IDEMPOTENCY_TTL.
 """
 
+import contextlib
 import hashlib
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -17,12 +20,25 @@ from shop.models import IdempotencyKey
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 MAX_KEY_LENGTH = 255
+# An unfinished first request older than this is taken for dead (gunicorn kills a worker after
+# 30 s by default), so a retry runs instead of waiting for it for the whole TTL.
+ABANDONED_AFTER = timedelta(minutes=5)
 
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse(
         {"errors": [{"name": "IdempotencyError", "message": message}]}, status=status
     )
+
+
+def request_fingerprint(request: HttpRequest) -> str:
+    """What makes two requests "the same": method, path and query, and the body (a JSON body
+    compared as data, so key order and spacing do not matter)."""
+    body = request.body
+    with contextlib.suppress(orjson.JSONDecodeError):  # not JSON: compared byte for byte
+        body = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else body
+    parts = [request.method.encode(), request.get_full_path().encode(), body]
+    return hashlib.sha256(b"\n".join(parts)).hexdigest()
 
 
 def caller_of(request: HttpRequest) -> str:
@@ -60,12 +76,20 @@ class IdempotencyMiddleware:
         if len(key) > MAX_KEY_LENGTH:
             return _error(400, f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.")
         caller = caller_of(request)
-        fingerprint = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.get_full_path().encode(), request.body])
-        ).hexdigest()
+        fingerprint = request_fingerprint(request)
+        now = timezone.now()
         ttl = timedelta(seconds=settings.SHOP_IDEMPOTENCY_TTL)
         IdempotencyKey.objects.filter(
-            caller=caller, key=key, created_at__lt=timezone.now() - ttl
+            # Every caller's expired keys go (an index range on created_at: the table stays
+            # the size of one TTL of traffic), and this key if its first request never
+            # finished (its worker was killed).
+            Q(created_at__lt=now - ttl)
+            | Q(
+                caller=caller,
+                key=key,
+                status_code__isnull=True,
+                created_at__lt=now - ABANDONED_AFTER,
+            )
         ).delete()
         try:
             with transaction.atomic():

@@ -9,6 +9,7 @@ from the same declaration, so a collection is described once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -21,6 +22,20 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 class CoercionError(ValueError):
     """A value that cannot be read as the field's type; the message says what was expected."""
+
+
+# A whole number as text: ASCII digits only (str.isdigit() also takes "³" and "١", which int()
+# refuses or reads), an optional sign, and few enough digits to fit a bigint column.
+_WHOLE_NUMBER = re.compile(r"[-+]?[0-9]{1,18}")
+BIGINT = 2**63
+
+
+def whole_number(text: Any) -> int | None:
+    """The integer ``text`` spells (surrounding spaces allowed), or None."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
 
 
 # Operators by the kind of field they make sense on (API.md, "where").
@@ -98,7 +113,10 @@ class Field:
             raise CoercionError("expected a single value")
         if isinstance(value, bool):
             return "true" if value else "false"
-        return str(value)
+        text = str(value)
+        if "\x00" in text:
+            raise CoercionError("text cannot contain NUL characters")
+        return text
 
     def schema(self) -> dict:
         schema = dict(self.openapi_type)
@@ -148,14 +166,16 @@ class Integer(Field):
     def coerce(self, value: Any) -> int:
         if isinstance(value, bool | dict | list):
             raise CoercionError("expected a whole number")
+        if isinstance(value, float) and value.is_integer() and abs(value) < BIGINT:
+            value = int(value)
         if isinstance(value, int):
+            if abs(value) >= BIGINT:
+                raise CoercionError("expected a whole number of at most 18 digits")
             return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        text = str(value).strip()
-        if text.lstrip("-").isdigit() and len(text) < 19:
-            return int(text)
-        raise CoercionError("expected a whole number")
+        number = whole_number(str(value))
+        if number is None:
+            raise CoercionError("expected a whole number")
+        return number
 
 
 class Id(Integer):

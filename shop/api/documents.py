@@ -174,7 +174,7 @@ def list_documents(request, collection: Collection, params: dict) -> dict:
 def parse_pk(value) -> int:
     """A document id from a URL; anything that is not one is a 404."""
     text = str(value)
-    if not text.isdigit() or len(text) > 18:
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise NotFound()
     return int(text)
 

@@ -11,12 +11,13 @@ import logging
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from shop.db import is_retryable
 from shop.errors import DomainError
 
 logger = logging.getLogger("shop.api")
@@ -147,6 +148,19 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         logger.warning("Integrity error answered with 409: %s", exc)
         return error_response(409, "The change conflicts with existing data.", "Conflict")
+    if isinstance(exc, DataError):
+        # A value the column cannot hold (a number out of range, bad text): the input's fault.
+        logger.warning("Data error answered with 400: %s", exc)
+        message = "A value is out of range or cannot be stored."
+        return error_response(400, message, "ValidationError")
+    if isinstance(exc, OperationalError) and is_retryable(exc):
+        # Still deadlocked or not serializable after the service's own retries.
+        logger.warning("Concurrency failure answered with 409: %s", exc)
+        response = error_response(
+            409, "The data changed at the same time as this request; retry it.", "Conflict"
+        )
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, drf.APIException):
         detail = exc.detail
         message = detail if isinstance(detail, str) else str(detail)

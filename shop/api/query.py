@@ -27,6 +27,7 @@ from shop.api.collections import (
     Id,
     Relation,
     registry,
+    whole_number,
 )
 from shop.api.errors import QueryError
 
@@ -141,8 +142,8 @@ def compile_where(collection: Collection, where: Any, *, public: bool = False) -
 def _as_list(value: Any, what: str) -> list:
     if isinstance(value, list):
         return value
-    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
-        return [value[k] for k in sorted(value, key=int)]
+    if isinstance(value, dict) and all(whole_number(str(k)) is not None for k in value):
+        return [value[k] for k in sorted(value, key=lambda k: whole_number(str(k)))]
     raise QueryError(f"{what} must be an array of conditions.")
 
 
@@ -203,8 +204,8 @@ def _values(path: str, found: Field, operator: str, value: Any) -> list:
         items = [] if value == "" else [part.strip() for part in value.split(",")]
     elif isinstance(value, list):
         items = value
-    elif isinstance(value, dict) and all(str(k).isdigit() for k in value):
-        items = [value[k] for k in sorted(value, key=int)]
+    elif isinstance(value, dict) and all(whole_number(str(k)) is not None for k in value):
+        items = [value[k] for k in sorted(value, key=lambda k: whole_number(str(k)))]
     elif isinstance(value, int | float) and not isinstance(value, bool):
         items = [value]
     else:
@@ -372,9 +373,9 @@ def _integer(params: dict, name: str, *, default: int, minimum: int = 0) -> int:
     if isinstance(value, dict):
         raise QueryError(f"{name} must be a whole number.", data=[{"path": name}])
     text = str(value).strip()
-    if not text.lstrip("-").isdigit() or len(text) > 9:
+    number = whole_number(text) if len(text) <= 9 else None
+    if number is None:
         raise QueryError(f"{name} must be a whole number, not {text!r}.", data=[{"path": name}])
-    number = int(text)
     if number < minimum:
         raise QueryError(f"{name} must be at least {minimum}, not {number}.", data=[{"path": name}])
     return number

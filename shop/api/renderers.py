@@ -5,6 +5,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
+from shop.api.errors import APIError
+
 
 class ORJSONRenderer(BaseRenderer):
     media_type = "application/json"
@@ -24,9 +26,39 @@ class ORJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
-        if not raw.strip():
+        if not raw:  # no body at all: nothing sent (whitespace alone is not JSON)
             return {}
         try:
-            return orjson.loads(raw)
+            data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise ParseError("Invalid JSON") from error
+        path = _nul_path(data)
+        if path is not None:
+            # PostgreSQL cannot store U+0000 in text: refuse it here rather than fail there.
+            message = "Text cannot contain NUL (\\u0000) characters."
+            raise APIError(
+                message,
+                name="ValidationError",
+                data={"collection": None, "errors": [{"path": path, "message": message}]},
+            )
+        return data
+
+
+def _nul_path(data) -> str | None:
+    """The dotted path of the first string (or key) holding U+0000, or None (no recursion:
+    a body may nest as deeply as the JSON parser allows)."""
+    stack = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                inner = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    return inner
+                stack.append((inner, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+    return None

@@ -24,22 +24,25 @@ WHERE_HELP = (
 )
 
 
-def _where_parameter() -> OpenApiParameter:
+def _where_parameter(*, required: bool = False) -> OpenApiParameter:
     return OpenApiParameter(
         "where",
         {"type": "object", "additionalProperties": True},
         style="deepObject",
         explode=True,
-        description=WHERE_HELP,
+        required=required,
+        description=WHERE_HELP
+        + (" Required: a bulk change without a where is refused." if required else ""),
     )
 
 
 def _depth_parameter() -> OpenApiParameter:
     return OpenApiParameter(
         "depth",
-        {"type": "integer", "minimum": 0, "maximum": MAX_DEPTH, "default": DEFAULT_DEPTH},
-        description="Relations as ids (0) or documents populated this many levels. Joins are "
-        "included from depth 1 (at depth 0 only those named in joins, as ids).",
+        {"type": "integer", "minimum": 0, "default": DEFAULT_DEPTH},
+        description="Relations as ids (0) or documents populated this many levels, at most "
+        f"{MAX_DEPTH} (a larger depth counts as {MAX_DEPTH}). Joins are included from depth 1 "
+        "(at depth 0 only those named in joins, as ids).",
     )
 
 
@@ -140,7 +143,6 @@ def _errors(*codes: int) -> dict:
         400: "Invalid query or body (QueryError, ValidationError) or malformed JSON.",
         403: "Not allowed.",
         404: "No such document (or one the caller may not see).",
-        405: "The collection does not offer this method.",
         409: "A transition the state does not allow, or a duplicate.",
     }
     from drf_spectacular.utils import OpenApiResponse
@@ -160,6 +162,19 @@ class CollectionSchema(AutoSchema):
         return getattr(self.view, "collection", None) or getattr(
             getattr(self.view, "action", None), "collection", None
         )
+
+    def _is_list_view(self, serializer=None) -> bool:
+        # Every answer is one JSON object (a list is the paginated envelope), never an array.
+        return False
+
+    def is_excluded(self) -> bool:
+        """Leave out the methods a collection does not offer (they answer 405)."""
+        from shop.api.views import offers
+
+        collection = self.collection
+        if collection is None or self._action == "server_action":
+            return False
+        return not offers(collection, self._action)
 
     @property
     def _action(self) -> str:
@@ -214,7 +229,7 @@ class CollectionSchema(AutoSchema):
             return [_depth_parameter()]
         if action in ("bulk_update", "bulk_destroy"):
             return [
-                _where_parameter(),
+                _where_parameter(required=True),
                 OpenApiParameter("limit", int, description="At most this many documents."),
                 _depth_parameter(),
             ]
@@ -247,20 +262,19 @@ class CollectionSchema(AutoSchema):
         if collection is None:
             return {404: ERROR_REF}
         action = self._action
-        refused = (403, 405) if action in ("create", "partial_update", "bulk_update") else (403,)
         if action == "list":
             return {200: envelope(_ref(collection)), **_errors(400, 403)}
         if action == "count":
             count = {"type": "object", "properties": {"totalDocs": {"type": "integer"}}}
             return {200: count, **_errors(400, 403)}
         if action == "retrieve":
-            return {200: _ref(collection), **_errors(403, 404)}
+            return {200: _ref(collection), **_errors(400, 403, 404)}
         if action == "create":
-            return {201: _written(collection), **_errors(400, *refused, 404, 409)}
+            return {201: _written(collection), **_errors(400, 403, 404, 409)}
         if action in ("partial_update", "destroy"):
-            return {200: _written(collection), **_errors(400, *refused, 404, 409)}
+            return {200: _written(collection), **_errors(400, 403, 404, 409)}
         if action in ("bulk_update", "bulk_destroy"):
-            return {200: _bulk(collection), **_errors(400, *refused)}
+            return {200: _bulk(collection), **_errors(400, 403)}
         return {200: {"type": "object"}}
 
 
@@ -317,9 +331,16 @@ ERROR_SCHEMA = {
 
 
 def add_collection_components(result, generator, request, public):
-    """Postprocessing hook: every collection's document schema and the error schema."""
+    """Postprocessing hook: every collection's document schema and the error schema; query
+    parameters may be sent empty."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for collection in registry.collections():
         schemas[schema_name(collection.slug)] = document_schema(collection)
     schemas["Error"] = ERROR_SCHEMA
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    # "depth=" or "where=" (as qs writes an empty value) means "not given".
+                    parameter["allowEmptyValue"] = True
     return result

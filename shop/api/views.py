@@ -2,19 +2,19 @@
 
 Every action asks ``access`` first (may the caller do this?), scopes rows by the caller before
 any ``where``, and answers in Payload's shapes. Writes call the collection's writer, which calls
-the owning app's services.
+the owning app's services, as one ``shop.db.service`` call: one transaction, run again from the
+start on a deadlock or serialization failure.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
 from rest_framework import status as http
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from shop.api import access
-from shop.api.collections import Collection, registry
+from shop.api.collections import Collection, registry, whole_number
 from shop.api.documents import (
     base_queryset,
     get_document,
@@ -31,6 +31,7 @@ from shop.api.query import (
     parse_sort,
     parse_where_value,
 )
+from shop.db import service
 from shop.errors import DomainError
 
 
@@ -49,11 +50,39 @@ def body(request, collection: Collection) -> dict:
     return data
 
 
+# The collection attribute that writes for each view action.
+WRITERS = {
+    "create": "create",
+    "partial_update": "update",
+    "bulk_update": "update",
+    "destroy": "delete",
+    "bulk_destroy": "delete",
+}
+
+
+def offers(collection: Collection, action: str) -> bool:
+    """Whether the collection answers ``action`` at all (else it is a 405, left out of the
+    schema and of the Allow header). A delete of what is never deleted is offered: a 403."""
+    writer = WRITERS.get(action)
+    if writer is None or getattr(collection, writer) is not None:
+        return True
+    return writer == "delete" and not collection.deletable
+
+
 class CollectionViewSet(ViewSet):
     """``/api/<slug>``, ``/api/<slug>/count`` and ``/api/<slug>/<id>`` for one collection."""
 
     collection: Collection
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        actions = getattr(self, "action_map", None) or {}
+        return [
+            method
+            for method in super().allowed_methods
+            if offers(self.collection, actions.get(method.lower(), ""))
+        ]
 
     # Reads
 
@@ -100,7 +129,7 @@ class CollectionViewSet(ViewSet):
         writer = self._writer("create")
         data = body(request, self.collection)
         depth = self._depth(request)
-        pk = writer(request, data)
+        pk = service(writer)(request, data)
         doc = get_document(request, self.collection, pk, depth=depth)
         message = f"{self.collection.singular} successfully created."
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
@@ -111,7 +140,7 @@ class CollectionViewSet(ViewSet):
         data = body(request, self.collection)
         depth = self._depth(request)
         pk = self._visible_pk(request, pk)
-        writer(request, pk, data)
+        service(writer)(request, pk, data)
         doc = get_document(request, self.collection, pk, depth=depth)
         return Response({"doc": doc, "message": "Updated successfully."})
 
@@ -121,7 +150,7 @@ class CollectionViewSet(ViewSet):
         depth = self._depth(request)
         pk = self._visible_pk(request, pk)
         doc = get_document(request, self.collection, pk, depth=depth)
-        writer(request, pk)
+        service(writer)(request, pk)
         return Response({"doc": doc, "message": "Deleted successfully."})
 
     def _bulk_targets(self, request) -> tuple[list[int], int]:
@@ -130,9 +159,8 @@ class CollectionViewSet(ViewSet):
             raise QueryError("A bulk change needs a where.")
         public = not access.sees_private_fields(request)
         where = compile_where(self.collection, params.get("where"), public=public)
-        limit = params.get("limit")
-        limit = int(limit) if isinstance(limit, str) and limit.isdigit() and limit != "0" else 0
-        limit = min(limit or max_limit(), max_limit())
+        limit = whole_number(params.get("limit")) or 0
+        limit = min(limit, max_limit()) if limit > 0 else max_limit()
         queryset = base_queryset(request, self.collection).filter(where)
         queryset = queryset.order_by(
             *parse_sort(self.collection, params.get("sort"), public=public)
@@ -146,8 +174,7 @@ class CollectionViewSet(ViewSet):
             before = {d["id"]: d for d in get_documents(request, self.collection, pks, depth=depth)}
         for pk in pks:
             try:
-                with transaction.atomic():
-                    run(pk)
+                service(run)(pk)
             except (APIError, DomainError) as error:
                 errors.append({"id": pk, "message": getattr(error, "message", str(error))})
             else:
@@ -195,7 +222,7 @@ class ActionView(APIView):
         access.check(request, collection, "add")
         data = body(request, collection)
         depth = parse_depth(query_params(request))
-        pk = self.action.run(request, data)
+        pk = service(self.action.run)(request, data)
         doc = get_document(request, collection, pk, depth=depth)
         message = f"{collection.singular} successfully created."
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
