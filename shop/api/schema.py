@@ -143,6 +143,7 @@ def _errors(*codes: int) -> dict:
         400: "Invalid query or body (QueryError, ValidationError) or malformed JSON.",
         403: "Not allowed.",
         404: "No such document (or one the caller may not see).",
+        405: "Not offered at this path (e.g. a change sent to `/<collection>/count`).",
         409: "A transition the state does not allow, or a duplicate.",
     }
     from drf_spectacular.utils import OpenApiResponse
@@ -272,7 +273,8 @@ class CollectionSchema(AutoSchema):
         if action == "create":
             return {201: _written(collection), **_errors(400, 403, 404, 409)}
         if action in ("partial_update", "destroy"):
-            return {200: _written(collection), **_errors(400, 403, 404, 409)}
+            # The id ``count`` names the count path, which only answers GET.
+            return {200: _written(collection), **_errors(400, 403, 404, 405, 409)}
         if action in ("bulk_update", "bulk_destroy"):
             return {200: _bulk(collection), **_errors(400, 403)}
         return {200: {"type": "object"}}
