@@ -17,6 +17,7 @@ from shop.api import access
 from shop.api.collections import Collection, registry
 from shop.api.documents import (
     base_queryset,
+    count_documents,
     get_document,
     get_documents,
     list_documents,
@@ -70,8 +71,7 @@ class CollectionViewSet(ViewSet):
         params = query_params(request)
         public = not access.sees_private_fields(request)
         where = compile_where(self.collection, params.get("where"), public=public)
-        total = base_queryset(request, self.collection).filter(where).count()
-        return Response({"totalDocs": total})
+        return Response({"totalDocs": count_documents(request, self.collection, where)})
 
     # Writes
 
