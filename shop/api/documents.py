@@ -15,12 +15,21 @@ caller's own id and the ids and ``where`` values are the statement's parameters.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 
 from shop.api import access, statements
-from shop.api.collections import COMPUTED, GROUP, RELATION, SCALAR, Collection, registry
+from shop.api.collections import (
+    COMPUTED,
+    GROUP,
+    RELATION,
+    SCALAR,
+    Collection,
+    iso_timestamp,
+    registry,
+)
 from shop.api.errors import NotFound
 from shop.api.pagination import fetch_page
 from shop.api.query import (
@@ -278,3 +287,90 @@ def get_documents(request, collection: Collection, pks: list[int], *, depth: int
     ordered = [by_id[pk] for pk in pks if pk in by_id]
     joins = parse_joins(collection, {})
     return DocumentBuilder(request).build(collection, ordered, depth=depth, joins=joins)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answering a write with what it stored
+
+
+@dataclass
+class Written:
+    """A document a write has just stored, with the rows it points to and every join's
+    children, as the write stored them (its answer need not read them back)."""
+
+    instance: object
+    related: list = field(default_factory=list)
+    joins: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def pk(self) -> int:
+        return self.instance.pk
+
+
+def row_of(collection: Collection, instance) -> dict:
+    """The row ``collection.values()`` reads for ``instance``, from the instance itself."""
+    row = {column: getattr(instance, column) for column in collection.columns}
+    for alias, expression in collection.expressions.items():
+        value = getattr(instance, expression.source_expressions[0].name)
+        row[alias] = None if value is None else iso_timestamp(value)
+    return row
+
+
+def written_document(request, collection: Collection, written, *, depth: int) -> dict:
+    """The answer to a write: the document as ``get_document`` reads it. A ``Written`` is
+    rendered from what the write holds when that is the whole document (depth 0 or 1, the
+    default joins, a caller who sees every row of every collection involved); anything else,
+    and a bare id, is read back."""
+    if isinstance(written, Written):
+        doc = _render_written(request, collection, written, depth)
+        if doc is not None:
+            return doc
+    pk = written.pk if isinstance(written, Written) else written
+    return get_document(request, collection, pk, depth=depth)
+
+
+def _render_written(request, collection: Collection, written: Written, depth: int):
+    if depth > 1:
+        return None
+    joins = parse_joins(collection, {})
+    involved = {collection.slug: collection}
+    for kind, _key, _column, target in collection.plan:
+        if kind == RELATION:
+            involved[target] = registry.get(target)
+    for name in joins:
+        child = registry.get(collection.joins_by_name[name].to)
+        involved[child.slug] = child
+    if any(access.scope_rule(request, c)[0] != access.ALL for c in involved.values()):
+        return None
+    related = {(type(obj), obj.pk): obj for obj in written.related}
+    builder = DocumentBuilder(request)
+    doc = builder.render(collection, row_of(collection, written.instance), depth)
+    pending, builder.pending = builder.pending, defaultdict(list)
+    for slug, wanted in pending.items():
+        target = registry.get(slug)
+        for remaining, pk, holder, key in wanted:
+            obj = related.get((target.model, pk))
+            if obj is None or remaining > 0:
+                return None
+            holder[key] = builder.render(target, row_of(target, obj), remaining)
+    if depth < 1:
+        return doc
+    for name, options in joins.items():
+        if name not in written.joins:
+            return None
+        join = collection.joins_by_name[name]
+        child = registry.get(join.to)
+        children = list(written.joins[name])
+        for term in reversed(options.sort or parse_sort(child, join.sort)):
+            attribute = term.lstrip("-")
+            if any(getattr(c, attribute) is None for c in children):
+                return None
+            children.sort(key=lambda c, a=attribute: getattr(c, a), reverse=term[0] == "-")
+        has_next = bool(options.limit) and len(children) > options.limit
+        if options.limit:
+            children = children[: options.limit]
+        doc[name] = {
+            "docs": [builder.render(child, row_of(child, c), depth - 1) for c in children],
+            "hasNextPage": has_next,
+        }
+    return doc

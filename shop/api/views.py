@@ -22,6 +22,7 @@ from shop.api.documents import (
     get_documents,
     list_documents,
     parse_pk,
+    written_document,
 )
 from shop.api.errors import APIError, Forbidden, NotFound, QueryError, ValidationError
 from shop.api.query import (
@@ -100,8 +101,8 @@ class CollectionViewSet(ViewSet):
         writer = self._writer("create")
         data = body(request, self.collection)
         depth = self._depth(request)
-        pk = writer(request, data)
-        doc = get_document(request, self.collection, pk, depth=depth)
+        written = writer(request, data)
+        doc = written_document(request, self.collection, written, depth=depth)
         message = f"{self.collection.singular} successfully created."
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
 
@@ -195,8 +196,8 @@ class ActionView(APIView):
         access.check(request, collection, "add")
         data = body(request, collection)
         depth = parse_depth(query_params(request))
-        pk = self.action.run(request, data)
-        doc = get_document(request, collection, pk, depth=depth)
+        written = self.action.run(request, data)
+        doc = written_document(request, collection, written, depth=depth)
         message = f"{collection.singular} successfully created."
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
 
