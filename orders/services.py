@@ -746,17 +746,26 @@ def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) 
 # The order follows its children
 
 
-def sync_order_after_shipping(order: Order, *, actor: Actor) -> None:
-    """Move the order forward as its parcels move: preparing → shipped → delivered."""
+def sync_order_after_shipping(
+    order: Order,
+    *,
+    actor: Actor,
+    quantities: dict | None = None,
+    logs: list | None = None,
+    save: bool = True,
+) -> None:
+    """Move the order forward as its parcels move: preparing → shipped → delivered.
+
+    ``quantities`` are the order's units as they now are when the caller already knows them
+    (it holds the order's lock); ``logs`` and ``save`` are passed on to ``run_transition``."""
     if order.status not in (OrderStatus.PREPARING, OrderStatus.SHIPPED):
         return
-    quantities = item_quantities(order).values()
-    if order.status == OrderStatus.PREPARING and all(q.shipped >= q.ordered for q in quantities):
-        run_transition(order, "ship", actor=actor, order_id=order.pk, reason="every unit shipped")
-    if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in quantities):
-        run_transition(
-            order, "deliver", actor=actor, order_id=order.pk, reason="every unit delivered"
-        )
+    units = (item_quantities(order) if quantities is None else quantities).values()
+    moves = {"actor": actor, "order_id": order.pk, "logs": logs, "save": save}
+    if order.status == OrderStatus.PREPARING and all(q.shipped >= q.ordered for q in units):
+        run_transition(order, "ship", reason="every unit shipped", **moves)
+    if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in units):
+        run_transition(order, "deliver", reason="every unit delivered", **moves)
 
 
 def sync_order_after_requests(order: Order, *, actor: Actor, reason: str = "") -> None:

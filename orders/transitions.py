@@ -38,6 +38,7 @@ def run_transition(
     reason: str = "",
     update_fields: list[str] | None = None,
     logs: list[TransitionLog] | None = None,
+    save: bool = True,
 ) -> TransitionLog:
     """Run ``obj.<name>()``, save and log it. The caller holds the row lock and the transaction.
 
@@ -45,7 +46,9 @@ def run_transition(
     INSERT instead of an INSERT and an UPDATE); a new order running its own first transition
     passes ``order_id=None`` and is logged under its id once inserted. With ``logs``, the log
     entry is appended there instead of being inserted at once: the caller writes the list with
-    ``write_logs`` before its transaction ends, in the order the transitions ran.
+    ``write_logs`` before its transaction ends, in the order the transitions ran. With
+    ``save=False`` the row is not written: a service that moves one row through several states
+    saves it once, in its last state (``save_status``).
     """
     method = getattr(obj, name)
     meta = method._django_fsm
@@ -54,7 +57,9 @@ def run_transition(
     if not can_proceed(method):
         raise refused(obj, next(iter(meta.transitions.values())).target, field)
     method()
-    if obj._state.adding:
+    if not save:
+        pass
+    elif obj._state.adding:
         obj.save()
     else:
         obj.save(update_fields=[field, "updated_at", *(update_fields or [])])
@@ -75,6 +80,11 @@ def run_transition(
     else:
         logs.append(log)
     return log
+
+
+def save_status(obj: models.Model, field: str = "status") -> None:
+    """Write a row ``run_transition(..., save=False)`` moved (its state and ``updated_at``)."""
+    obj.save(update_fields=[field, "updated_at"])
 
 
 def write_logs(logs: list[TransitionLog]) -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from shop.api import statements
+from shop import statements
 from shop.errors import DomainError
 from shop.models import ApiKey, Customer, LoginFailure
 
@@ -70,7 +70,7 @@ def key_for_secret(secret: str) -> ApiKey | None:
 
 def _active_keys(digest: str) -> list[ApiKey]:
     """The active key with this digest (at most one: digests are unique). Every request a
-    server makes asks this, so its statement is compiled once (``shop.api.statements``)."""
+    server makes asks this, so its statement is compiled once (``shop.statements``)."""
     return statements.fetch_instances(
         ("active-api-key",),
         ApiKey,

@@ -8,7 +8,7 @@ collections involved, never on the row count. A join (an order's items, transact
 query for all parents on the page, limited per parent with a window function.
 
 Each of these queries is built by the ORM once per shape and process and then run with the
-request's values (``shop.api.statements``): the caller's scope is part of the shape, the
+request's values (``shop.statements``): the caller's scope is part of the shape, the
 caller's own id and the ids and ``where`` values are the statement's parameters.
 """
 
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 
-from shop.api import access, statements
+from shop import statements
+from shop.api import access
 from shop.api.collections import (
     COMPUTED,
     GROUP,

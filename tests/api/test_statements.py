@@ -1,4 +1,4 @@
-"""Read statements compiled once per shape (``shop.api.statements``): the same answers as the ORM,
+"""Read statements compiled once per shape (``shop.statements``): the same answers as the ORM,
 the caller's scope kept apart in the shape, nothing kept between calls but the SQL, and on
 PostgreSQL one statement text (prepared once per connection) whatever the values."""
 
@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order, OrderStatus
-from shop.api import statements
+from shop import statements
 from tests.auth.world import build_world
 from tests.factories import CustomerFactory
 from tests.helpers import place_order
@@ -190,7 +190,7 @@ def test_statements_are_prepared_once_per_connection(settings):
         statements.fetch(("prepared",), orders_of, [customer.pk])
     assert prepared() == before + 1
 
-    settings.API_PREPARED_STATEMENTS = False
+    settings.DATABASE_PREPARED_STATEMENTS = False
     statements._shapes.clear()
 
     def unprepared(customer_id):

@@ -1,8 +1,9 @@
-"""Read statements compiled once per shape, then run with each request's values (PostgreSQL).
+"""Read statements compiled once per shape, then run with each call's values (PostgreSQL).
 
 The API asks the same few queries over and over with other values: a page of a collection for a
 ``where`` of a given shape, the rows a level of relations needs by id, a join's children by
-parent id. Django compiles a QuerySet to SQL every time one is evaluated, and for these indexed
+parent id, the key a server calls with; services ask where an order's units are on every
+change. Django compiles a QuerySet to SQL every time one is evaluated, and for these indexed
 queries compiling costs more than PostgreSQL takes to answer them. ``fetch`` compiles the ORM
 query of a shape once per process and runs that SQL again with the new values:
 
@@ -14,7 +15,10 @@ query of a shape once per process and runs that SQL again with the new values:
   shape reused; anything else (a value the ORM rewrites, like ``%word%`` for ``contains``, or
   SQL that depends on a value) runs through the ORM every time, as before;
 - a list of ids is one array parameter (``id = ANY(%s)``, the ``any_of`` lookup), so a shape's
-  SQL is the same for any number of ids.
+  SQL is the same for any number of ids;
+- each statement is prepared once per database connection (server-side parameters), so
+  PostgreSQL parses and plans it once too; ``DATABASE_PREPARED_STATEMENTS=false`` turns that
+  off (a connection pooler in transaction mode that does not keep prepared statements).
 
 Other databases (SQLite, the first-run default) run the ORM every time.
 """
@@ -200,7 +204,7 @@ def _prepared_cursor(connection):
     """A Django cursor (logged, counted and error-wrapped as any other) whose statements
     PostgreSQL parses and plans once per connection: server-side parameters, prepared on first
     use. Django's own cursors bind on the client and never prepare, so nothing else changes."""
-    if not getattr(settings, "API_PREPARED_STATEMENTS", True):
+    if not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True):
         return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
