@@ -200,29 +200,44 @@ def _shape(key: tuple, kinds: tuple, build, using: str):
     return found
 
 
-def _prepared_cursor(connection):
-    """A Django cursor (logged, counted and error-wrapped as any other) whose statements
-    PostgreSQL parses and plans once per connection: server-side parameters, prepared on first
-    use. Django's own cursors bind on the client and never prepare, so nothing else changes."""
+def _execute(connection, sql: str, params: list) -> list[tuple]:
+    """Run a statement and return its rows, logged, counted and error-wrapped as Django does
+    every query. On PostgreSQL it is prepared on first use: server-side parameters, so
+    PostgreSQL parses and plans it once per connection (Django's own cursors bind on the client
+    and never prepare, so nothing else changes)."""
     if not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True):
-        return connection.cursor()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = connection.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = 0  # only server-side-binding cursors prepare: ours
-    cursor = ServerBindingCursor(raw)
+    if connection.queries_logged or connection.execute_wrappers:
+        # Through Django's cursor wrapper: query logs, counts and execute wrappers see it.
+        cursor = ServerBindingCursor(raw)
+        with connection.wrap_database_errors:
+            if connection.queries_logged:
+                wrapped = PreparedDebugWrapper(cursor, connection)
+            else:
+                wrapped = connection.make_cursor(cursor)
+        with wrapped:
+            wrapped.execute(sql, params)
+            return wrapped.fetchall()
+    # What Django's wrapper does, without building one per statement: one cursor a connection.
+    cached = connection.__dict__.get("_statement_cursor")
+    if cached is None or cached[0] is not raw:
+        cached = connection.__dict__["_statement_cursor"] = (raw, ServerBindingCursor(raw))
+    connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
-        if connection.queries_logged:
-            return PreparedDebugWrapper(cursor, connection)
-        return connection.make_cursor(cursor)
+        cached[1].execute(sql, params)
+        return cached[1].fetchall()
 
 
 def _run(connection, compiled: Compiled, sql: str, params: list) -> list[tuple]:
-    with _prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _execute(connection, sql, params)
     if compiled.converters:
         converted = []
         for row in rows:
@@ -297,9 +312,7 @@ def count(
     if compiled is None or compiled is UNCACHEABLE:
         return build(*args).count()
     sql = f'SELECT COUNT(*) FROM ({compiled.sql}) "counted"'
-    with connection.cursor() as cursor:
-        cursor.execute(sql, compiled.bind(args))
-        return cursor.fetchone()[0]
+    return _execute(connection, sql, compiled.bind(args))[0][0]
 
 
 # ---------------------------------------------------------------------------------------------

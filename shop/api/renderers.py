@@ -2,6 +2,7 @@
 
 import orjson
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
@@ -30,3 +31,22 @@ class ORJSONParser(BaseParser):
             return orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise ParseError("Invalid JSON") from error
+
+
+class JSONNegotiation(DefaultContentNegotiation):
+    """The API answers JSON only. A request that accepts anything or JSON, with no ``format``
+    override, gets it without parsing its Accept header and query string again; anything else
+    goes through DRF's negotiation (which answers 406 to what it cannot serve)."""
+
+    PLAIN = frozenset({"", "*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        meta = request.META
+        if (
+            len(renderers) == 1
+            and format_suffix is None
+            and meta.get("HTTP_ACCEPT", "").strip() in self.PLAIN
+            and "format=" not in meta.get("QUERY_STRING", "")
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)

@@ -33,6 +33,7 @@ from shop.api.query import (
     parse_sort,
     parse_where_value,
 )
+from shop.api.renderers import JSONNegotiation
 from shop.errors import DomainError
 
 
@@ -55,6 +56,7 @@ class CollectionViewSet(ViewSet):
     """``/api/<slug>``, ``/api/<slug>/count`` and ``/api/<slug>/<id>`` for one collection."""
 
     collection: Collection
+    content_negotiation_class = JSONNegotiation
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     # Reads
@@ -190,6 +192,7 @@ class ActionView(APIView):
     """A server API endpoint (``POST /api/checkout``): creates a document, answers like a create."""
 
     action = None
+    content_negotiation_class = JSONNegotiation
 
     def post(self, request):
         collection = self.action.collection
@@ -204,6 +207,8 @@ class ActionView(APIView):
 
 class TimelineView(APIView):
     """``GET /api/orders/<id>/timeline``: the order's transition log, newest first."""
+
+    content_negotiation_class = JSONNegotiation
 
     def get(self, request, pk=None):
         orders = registry.get("orders")

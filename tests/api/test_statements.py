@@ -200,3 +200,29 @@ def test_statements_are_prepared_once_per_connection(settings):
         rows = statements.fetch(("unprepared",), unprepared, [customer.pk])
     assert len(rows) == 1 and len(captured) == 1
     assert prepared() == before + 1
+
+
+@postgres_only
+def test_execute_wrappers_and_broken_transactions_apply_to_statements_too():
+    from django.db import DatabaseError, transaction
+
+    customer = CustomerFactory()
+    place_order(customer=customer)
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert len(statements.fetch(("spied",), orders_of, [customer.pk])) == 1
+    assert len(seen) == 1 and '"orders_order"' in seen[0]
+
+    with pytest.raises(transaction.TransactionManagementError), transaction.atomic():
+        with (
+            pytest.raises(DatabaseError),
+            transaction.atomic(savepoint=False),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT 1/0")
+        statements.fetch(("after error",), orders_of, [customer.pk])
