@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Field, ForeignObject, Lookup, Q, QuerySet
 
 try:
@@ -204,12 +204,38 @@ def _execute(connection, sql: str, params: list) -> list[tuple]:
     """Run a statement and return its rows, logged, counted and error-wrapped as Django does
     every query. On PostgreSQL it is prepared on first use: server-side parameters, so
     PostgreSQL parses and plans it once per connection (Django's own cursors bind on the client
-    and never prepare, so nothing else changes)."""
+    and never prepare, so nothing else changes).
+
+    With ``CONN_HEALTH_CHECKS``, the first statement of a request outside a transaction is its
+    own health check: instead of a ``SELECT 1`` first, a statement that finds the connection
+    broken (the server restarted, a proxy closed it) reconnects and runs again, which is what
+    the check is for. Statements here only read, so running one again is safe."""
     if not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
-    connection.close_if_health_check_failed()
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+        or not connection.autocommit
+    ):
+        connection.close_if_health_check_failed()
+        return _execute_prepared(connection, sql, params)
+    try:
+        rows = _execute_prepared(connection, sql, params)
+    except DatabaseError:
+        raw = connection.connection
+        if raw is not None and not (raw.closed or raw.broken):
+            raise
+        connection.close()
+        rows = _execute_prepared(connection, sql, params)
+    connection.health_check_done = True
+    return rows
+
+
+def _execute_prepared(connection, sql: str, params: list) -> list[tuple]:
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = connection.connection

@@ -226,3 +226,53 @@ def test_execute_wrappers_and_broken_transactions_apply_to_statements_too():
         ):
             cursor.execute("SELECT 1/0")
         statements.fetch(("after error",), orders_of, [customer.pk])
+
+
+def _drop_server_side(conn) -> None:
+    """Have PostgreSQL end this connection, as a restart or a proxy would."""
+    import psycopg
+
+    params = conn.get_connection_params()
+    wanted = {k: params[k] for k in ("dbname", "user", "host", "port", "password") if k in params}
+    pid = conn.connection.info.backend_pid
+    with psycopg.connect(**wanted, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_first_statement_of_a_request_is_its_own_health_check(monkeypatch):
+    """A broken connection is reopened and the statement run again, as Django's health check
+    would have done, without a ``SELECT 1`` before every request's first statement."""
+    customer = CustomerFactory()
+    place_order(customer=customer)
+    connection.ensure_connection()
+    assert connection.health_check_enabled  # CONN_HEALTH_CHECKS, as the product runs
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+
+    connection.health_check_done = False  # a new request
+    _drop_server_side(connection)
+    rows = statements.fetch(("healthy",), orders_of, [customer.pk])
+    assert [row["id"] for row in rows] == list(orders_of(customer.pk).values_list("id", flat=True))
+    assert connection.health_check_done and checks == []
+
+    connection.health_check_done = False  # the next request, on a healthy connection
+    assert len(statements.fetch(("healthy",), orders_of, [customer.pk])) == 1
+    assert checks == []
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_connection_is_checked_first(monkeypatch):
+    from django.db import transaction
+
+    customer = CustomerFactory()
+    place_order(customer=customer)
+    connection.ensure_connection()
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    connection.health_check_done = False
+    with transaction.atomic():
+        assert len(statements.fetch(("checked",), orders_of, [customer.pk])) == 1
+    assert checks == [1]
