@@ -33,3 +33,12 @@ lint: install
 format: install
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
+
+## The full benchmark: build 1,000,000 orders into the PostgreSQL database "bench", then measure
+## (a few minutes; see bench/README.md). BENCH_ARGS passes options, e.g. BENCH_ARGS=--profile.
+bench: install
+	$(UV) run python -m bench.run --orders 1000000 --generate $(BENCH_ARGS)
+
+## The benchmark's smoke, as CI runs it: 1,000 orders in a throw-away database, end to end.
+bench-smoke: install
+	$(UV) run pytest -q tests/bench

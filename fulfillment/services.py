@@ -4,6 +4,7 @@ Each service locks the order first, then the parcel, and moves the order along w
 parcels (``orders.services.sync_order_after_shipping``) in the same transaction.
 """
 
+from dataclasses import replace
 from typing import Any
 
 from django.utils import timezone
@@ -21,7 +22,7 @@ from orders.services import (
     sync_order_after_requests,
     sync_order_after_shipping,
 )
-from orders.transitions import refused, run_transition
+from orders.transitions import refused, run_transition, save_status, write_logs
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
@@ -287,19 +288,34 @@ def ship_new_fulfillment(
     if not tracking_number:
         raise DomainError("A parcel needs a tracking number to ship.", field="trackingNumber")
     _check_fulfillable(order)
-    wanted = _wanted_units(order, items, item_quantities(order))
-    parcel = Fulfillment.objects.create(
+    quantities = item_quantities(order)
+    wanted = _wanted_units(order, items, quantities)
+    # The parcel is inserted shipped, the order is written once in the state it ends in, and
+    # the log entries go in together, in the order the moves ran.
+    logs: list = []
+    moves = {"actor": actor, "order_id": order.pk, "logs": logs}
+    before = order.status
+    if order.status == OrderStatus.PAID:
+        run_transition(order, "start_preparing", save=False, **moves)
+    parcel = Fulfillment(
         order=order,
         carrier=_as_text(carrier, "carrier", CARRIER_MAX),
         tracking_number=tracking_number,
         shipped_at=timezone.now(),
     )
+    run_transition(parcel, "ship", **moves)
     FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=qty)
         for pk, qty in wanted.items()
     )
-    if order.status == OrderStatus.PAID:
-        run_transition(order, "start_preparing", actor=actor, order_id=order.pk)
-    run_transition(parcel, "ship", actor=actor, order_id=order.pk)
-    sync_order_after_shipping(order, actor=actor)
+    # The order is locked: its units are what was read plus this parcel's, shipped.
+    now = {
+        pk: replace(q, allocated=q.allocated + sent, shipped=q.shipped + sent)
+        for pk, q in quantities.items()
+        for sent in [wanted.get(pk, 0)]
+    }
+    sync_order_after_shipping(order, actor=actor, quantities=now, logs=logs, save=False)
+    if order.status != before:
+        save_status(order)
+    write_logs(logs)
     return parcel

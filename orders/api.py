@@ -1,5 +1,7 @@
 """REST collections of the orders app: orders, order items (alias order-products), transactions."""
 
+from contextlib import nullcontext
+
 from django.db import transaction
 
 from orders import services as order_services
@@ -25,6 +27,7 @@ from shop.api.collections import (
     registry,
     timestamps,
 )
+from shop.api.documents import Written
 from shop.api.errors import ValidationError
 from shop.api.writes import Body, body_schema
 from shop.errors import Conflict, TransitionError
@@ -203,11 +206,20 @@ def _text(body: Body, key: str) -> str | None:
     return str(value)
 
 
-def _created(result: order_services.OrderResult, *, cart_id=None) -> int:
-    """The new order's id; a replay of a checkout or payment is a 409 naming the order."""
+def _created(result: order_services.OrderResult, *, cart_id=None) -> Written:
+    """The new order as stored, with its lines and payment (the answer is rendered from them);
+    a replay of a checkout or payment is a 409 naming the order."""
     order = result.order
     if result.created:
-        return order.pk
+        related = [
+            getattr(order, name)
+            for name in ("customer", "cart")
+            if Order._meta.get_field(name).is_cached(order) and getattr(order, name) is not None
+        ]
+        # A new order has no parcel, return or exchange yet.
+        joins = {"items": result.items, "transactions": result.transactions}
+        joins.update(fulfillments=[], returns=[], exchanges=[])
+        return Written(order, related=related, joins=joins)
     data = {"id": order.pk, "orderNumber": order.order_number}
     if cart_id is not None and order.cart_id == cart_id:
         message = f"Cart {cart_id} has already been checked out as order {order.order_number}."
@@ -216,10 +228,11 @@ def _created(result: order_services.OrderResult, *, cart_id=None) -> int:
     raise Conflict(message, field="paymentId", data=data)
 
 
-def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> int:
+def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> Written:
     from shop.models import Cart
 
-    with transaction.atomic():
+    # Only claiming a guest cart needs a transaction around the checkout's own.
+    with transaction.atomic() if customer_id is not None else nullcontext():
         if customer_id is not None:
             cart = Cart.objects.select_for_update().get(pk=cart_id)
             if cart.customer_id is None:
@@ -243,7 +256,7 @@ def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> int
     return _created(result, cart_id=cart_id)
 
 
-def create_order(request, data) -> int:
+def create_order(request, data) -> Written:
     """POST /api/orders: the current seed's createOrder body (lines with prices), or the
     previous seed's {customer, cart, shippingAddress} (lines, prices and totals from the cart)."""
     body = Body(request, orders, data, accepts=CREATE_FIELDS, action="add")
@@ -274,7 +287,7 @@ def create_order(request, data) -> int:
     return _created(result)
 
 
-def checkout(request, data) -> int:
+def checkout(request, data) -> Written:
     """POST /api/checkout: the current seed's checkout body."""
     body = Body(request, orders, data, accepts=CHECKOUT_FIELDS, action="add")
     cart_id = body.value("cartId", Relation("cartId", "cart", to="carts"), required=True)

@@ -15,6 +15,7 @@ from orders.models import (
     TransactionStatus,
     TransitionLog,
 )
+from shop import statements
 
 
 @dataclass
@@ -48,14 +49,30 @@ def _units(model, *, statuses=None, **filters) -> Coalesce:
 
 def item_quantities(order: Order) -> dict[int, ItemQuantities]:
     """Per order item id, in one query whatever the number of items: each figure is a
-    subquery on the child rows of one order line (indexed by their order item)."""
+    subquery on the child rows of one order line (indexed by their order item). Every change
+    to an order's units asks this, so its statement is compiled once (``shop.statements``)."""
+    rows = statements.fetch(("item_quantities",), _quantities_query, [order.pk])
+    return {
+        row["pk"]: ItemQuantities(
+            ordered=row["quantity"],
+            allocated=row["allocated"],
+            shipped=row["shipped"],
+            delivered=row["delivered"],
+            claimed=row["returns_claimed"] + row["exchanges_claimed"],
+            returned=row["returned"],
+        )
+        for row in rows
+    }
+
+
+def _quantities_query(order_id: int):
     from fulfillment.models import FulfillmentItem, FulfillmentStatus
     from returns.models import COUNTED_STATUSES, ExchangeItem, RequestStatus, ReturnItem
 
     sent = (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
     own_parcels = {"fulfillment__exchange__isnull": True}
-    rows = (
-        OrderItem.objects.filter(order=order)
+    return (
+        OrderItem.objects.filter(order_id=order_id)
         .order_by()
         .annotate(
             allocated=_units(FulfillmentItem, **own_parcels),
@@ -88,17 +105,6 @@ def item_quantities(order: Order) -> dict[int, ItemQuantities]:
             "exchanges_claimed",
         )
     )
-    return {
-        row["pk"]: ItemQuantities(
-            ordered=row["quantity"],
-            allocated=row["allocated"],
-            shipped=row["shipped"],
-            delivered=row["delivered"],
-            claimed=row["returns_claimed"] + row["exchanges_claimed"],
-            returned=row["returned"],
-        )
-        for row in rows
-    }
 
 
 @dataclass

@@ -7,7 +7,7 @@ so concurrent services on one order queue behind each other and never deadlock.
 
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from orders.models import (
     TransactionStatus,
 )
 from orders.selectors import item_quantities, order_money
-from orders.transitions import refused, run_transition
+from orders.transitions import refused, run_transition, write_logs
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
@@ -177,7 +177,8 @@ class Line:
 
 
 def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[Line]:
-    """Check every requested line against the catalog, in three queries for any number of lines."""
+    """Check every requested line against the catalog, in at most three queries for any number
+    of lines (one when every line names an option)."""
     if not isinstance(raw_lines, list) or not raw_lines:
         raise DomainError("An order needs at least one item.", field="orderProducts")
     parsed = []
@@ -200,9 +201,15 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
                 unit_price,
             )
         )
-    products = Product.objects.in_bulk({p[0] for p in parsed})
-    variants = Variant.objects.in_bulk({p[1] for p in parsed if p[1]})
-    options = Option.objects.in_bulk({p[2] for p in parsed if p[2]})
+    # Options come with their variant and product; only what they do not bring is read apart.
+    options = Option.objects.select_related("variant__product").in_bulk(
+        {p[2] for p in parsed if p[2]}
+    )
+    variants = {option.variant_id: option.variant for option in options.values()}
+    wanted = {p[1] for p in parsed if p[1]} - variants.keys()
+    variants.update(Variant.objects.select_related("product").in_bulk(wanted))
+    products = {variant.product_id: variant.product for variant in variants.values()}
+    products.update(Product.objects.in_bulk({p[0] for p in parsed} - products.keys()))
     lines = []
     for product_id, variant_id, option_id, quantity, unit_price in parsed:
         product = products.get(product_id)
@@ -249,6 +256,10 @@ def _clean_group(value: Any, fields: dict[str, str], name: str) -> dict[str, str
 class OrderResult:
     order: Order
     created: bool
+    # What a new order was stored with, as stored (the API answers with them without reading
+    # them back); empty for an order that already existed.
+    items: list[OrderItem] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
 
 
 def create_order(
@@ -267,36 +278,38 @@ def create_order(
     payment_method: str = "",
     currency: str | None = None,
     prices_from_catalog: bool = False,
+    look_up_payment_id: bool = True,
 ) -> OrderResult:
     """The server API's createOrder: lines with unit prices, totals checked, stock reserved.
 
     A payment id records a paid payment; a zero total is paid at once; otherwise the order waits
-    in ``pending``. The same payment id sent again returns the order it paid for (created=False).
+    in ``pending``. The same payment id sent again returns the order it paid for (created=False):
+    it is looked up first, so a replay is answered before anything else is checked, unless
+    ``look_up_payment_id`` is false (a cart's checkout, which its cart already makes
+    idempotent): then the payment's unique constraint refuses it, the attempt is rolled back,
+    and the order it paid for is the answer all the same.
     """
     payment_id = _clean_payment_id(payment_id)
-    if payment_id:
+    if payment_id and look_up_payment_id:
         existing = _order_for_payment_id(payment_id)
         if existing is not None:
             return OrderResult(existing, created=False)
     try:
-        return OrderResult(
-            _create_order(
-                items=items,
-                actor=actor,
-                order_number=order_number,
-                customer=customer,
-                cart=cart,
-                customer_snapshot=customer_snapshot,
-                shipping_address=shipping_address,
-                total_amount=total_amount,
-                shipping_amount=shipping_amount,
-                discount_amount=discount_amount,
-                payment_id=payment_id,
-                payment_method=payment_method,
-                currency=currency,
-                prices_from_catalog=prices_from_catalog,
-            ),
-            created=True,
+        return _create_order(
+            items=items,
+            actor=actor,
+            order_number=order_number,
+            customer=customer,
+            cart=cart,
+            customer_snapshot=customer_snapshot,
+            shipping_address=shipping_address,
+            total_amount=total_amount,
+            shipping_amount=shipping_amount,
+            discount_amount=discount_amount,
+            payment_id=payment_id,
+            payment_method=payment_method,
+            currency=currency,
+            prices_from_catalog=prices_from_catalog,
         )
     except IntegrityError as error:
         # Lost a race (the service's savepoint is rolled back, so we can look again).
@@ -343,7 +356,7 @@ def _create_order(
     payment_method,
     currency,
     prices_from_catalog,
-) -> Order:
+) -> OrderResult:
     lines = resolve_lines(items, prices_from_catalog=prices_from_catalog)
     shipping_amount = _as_amount(shipping_amount or 0, "shippingAmount")
     discount_amount = _as_amount(discount_amount or 0, "discountAmount")
@@ -389,7 +402,7 @@ def _create_order(
     order_number = _as_text(order_number, "orderNumber", 40) or generate_order_number()
 
     stock.reserve((line.stock_unit, line.quantity) for line in lines)
-    order = Order.objects.create(
+    order = Order(
         order_number=order_number,
         customer=customer,
         cart=cart,
@@ -401,7 +414,15 @@ def _create_order(
         **snapshot,
         **address,
     )
-    OrderItem.objects.bulk_create(
+    # A paid order is inserted paid (its transition runs before the INSERT); the log entries
+    # go in together at the end, the payment's first, as the payment is what pays the order.
+    order_logs: list = []
+    if payment_id or computed_total == 0:
+        reason = "paid at creation" if payment_id else "nothing to pay"
+        run_transition(order, "pay", actor=actor, order_id=None, reason=reason, logs=order_logs)
+    else:
+        order.save()
+    order_items = OrderItem.objects.bulk_create(
         [
             OrderItem(
                 order=order,
@@ -417,14 +438,21 @@ def _create_order(
             for line in lines
         ]
     )
+    logs: list = []
+    payments = []
     if payment_id:
-        _record_paid(
-            order, actor=actor, amount=computed_total, payment_id=payment_id, method=payment_method
+        payments.append(
+            _record_paid(
+                order,
+                actor=actor,
+                amount=computed_total,
+                payment_id=payment_id,
+                method=payment_method,
+                logs=logs,
+            )
         )
-        run_transition(order, "pay", actor=actor, order_id=order.pk, reason="paid at creation")
-    elif computed_total == 0:
-        run_transition(order, "pay", actor=actor, order_id=order.pk, reason="nothing to pay")
-    return order
+    write_logs([*logs, *order_logs])
+    return OrderResult(order, created=True, items=order_items, transactions=payments)
 
 
 def checkout_cart(
@@ -476,9 +504,16 @@ def _checkout_cart(
     payment_method,
     total_amount,
 ) -> OrderResult:
-    cart = Cart.objects.select_for_update().filter(pk=cart_pk).first()
+    # The cart's row is locked; its customer comes along (not locked, only read).
+    cart = (
+        Cart.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(pk=cart_pk)
+        .first()
+    )
     if cart is None:
         raise NotFound(f"Cart {cart_pk} does not exist.", field="cartId")
+    # Read after the lock: a checkout of the same cart that got there first is seen here.
     existing = Order.objects.filter(cart=cart).first()
     if existing is not None:
         return OrderResult(existing, created=False)
@@ -498,6 +533,7 @@ def _checkout_cart(
         total_amount=total_amount,
         currency=cart.currency,
         prices_from_catalog=True,
+        look_up_payment_id=False,
     )
     if result.order.cart_id != cart.pk:
         # The payment id already paid another order: this cart stays open.
@@ -506,7 +542,8 @@ def _checkout_cart(
             field="paymentId",
             data={"id": result.order.pk, "orderNumber": result.order.order_number},
         )
-    Cart.objects.filter(pk=cart.pk).update(checked_out_at=timezone.now())
+    cart.checked_out_at = timezone.now()
+    Cart.objects.filter(pk=cart.pk).update(checked_out_at=cart.checked_out_at)
     return result
 
 
@@ -522,15 +559,17 @@ def _record_paid(
     payment_id: str | None,
     method: str,
     reason: str = "",
+    logs: list | None = None,
 ) -> Transaction:
-    txn = Transaction.objects.create(
+    """A paid payment: inserted in the state its ``mark_paid`` transition leaves it in."""
+    txn = Transaction(
         order=order,
         kind=TransactionKind.PAYMENT,
         amount=amount,
         payment_id=payment_id or None,
         payment_method=method or "",
     )
-    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk, reason=reason)
+    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk, reason=reason, logs=logs)
     return txn
 
 
@@ -709,17 +748,26 @@ def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) 
 # The order follows its children
 
 
-def sync_order_after_shipping(order: Order, *, actor: Actor) -> None:
-    """Move the order forward as its parcels move: preparing → shipped → delivered."""
+def sync_order_after_shipping(
+    order: Order,
+    *,
+    actor: Actor,
+    quantities: dict | None = None,
+    logs: list | None = None,
+    save: bool = True,
+) -> None:
+    """Move the order forward as its parcels move: preparing → shipped → delivered.
+
+    ``quantities`` are the order's units as they now are when the caller already knows them
+    (it holds the order's lock); ``logs`` and ``save`` are passed on to ``run_transition``."""
     if order.status not in (OrderStatus.PREPARING, OrderStatus.SHIPPED):
         return
-    quantities = item_quantities(order).values()
-    if order.status == OrderStatus.PREPARING and all(q.shipped >= q.ordered for q in quantities):
-        run_transition(order, "ship", actor=actor, order_id=order.pk, reason="every unit shipped")
-    if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in quantities):
-        run_transition(
-            order, "deliver", actor=actor, order_id=order.pk, reason="every unit delivered"
-        )
+    units = (item_quantities(order) if quantities is None else quantities).values()
+    moves = {"actor": actor, "order_id": order.pk, "logs": logs, "save": save}
+    if order.status == OrderStatus.PREPARING and all(q.shipped >= q.ordered for q in units):
+        run_transition(order, "ship", reason="every unit shipped", **moves)
+    if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in units):
+        run_transition(order, "deliver", reason="every unit delivered", **moves)
 
 
 def sync_order_after_requests(order: Order, *, actor: Actor, reason: str = "") -> None:

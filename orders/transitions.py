@@ -34,11 +34,22 @@ def run_transition(
     name: str,
     *,
     actor: Actor,
-    order_id: int,
+    order_id: int | None,
     reason: str = "",
     update_fields: list[str] | None = None,
+    logs: list[TransitionLog] | None = None,
+    save: bool = True,
 ) -> TransitionLog:
-    """Run ``obj.<name>()``, save and log it. The caller holds the row lock and the transaction."""
+    """Run ``obj.<name>()``, save and log it. The caller holds the row lock and the transaction.
+
+    A row not in the database yet is inserted in the state the transition leaves it in (one
+    INSERT instead of an INSERT and an UPDATE); a new order running its own first transition
+    passes ``order_id=None`` and is logged under its id once inserted. With ``logs``, the log
+    entry is appended there instead of being inserted at once: the caller writes the list with
+    ``write_logs`` before its transaction ends, in the order the transitions ran. With
+    ``save=False`` the row is not written: a service that moves one row through several states
+    saves it once, in its last state (``save_status``).
+    """
     method = getattr(obj, name)
     meta = method._django_fsm
     field = meta.field.name
@@ -46,10 +57,14 @@ def run_transition(
     if not can_proceed(method):
         raise refused(obj, next(iter(meta.transitions.values())).target, field)
     method()
-    fields = [field, "updated_at", *(update_fields or [])]
-    obj.save(update_fields=fields)
-    return TransitionLog.objects.create(
-        order_id=order_id,
+    if not save:
+        pass
+    elif obj._state.adding:
+        obj.save()
+    else:
+        obj.save(update_fields=[field, "updated_at", *(update_fields or [])])
+    log = TransitionLog(
+        order_id=obj.pk if order_id is None else order_id,
         content_type=ContentType.objects.get_for_model(obj),
         object_id=obj.pk,
         transition=name,
@@ -60,6 +75,22 @@ def run_transition(
         actor_label=actor.label,
         reason=reason,
     )
+    if logs is None:
+        log.save()
+    else:
+        logs.append(log)
+    return log
+
+
+def save_status(obj: models.Model, field: str = "status") -> None:
+    """Write a row ``run_transition(..., save=False)`` moved (its state and ``updated_at``)."""
+    obj.save(update_fields=[field, "updated_at"])
+
+
+def write_logs(logs: list[TransitionLog]) -> None:
+    """Insert log entries ``run_transition`` collected, in one statement and in their order."""
+    if logs:
+        TransitionLog.objects.bulk_create(logs)
 
 
 def refused(obj: models.Model, target: str, field: str = "status") -> TransitionError:

@@ -172,6 +172,9 @@ REST_FRAMEWORK = {
 }
 # Rows a list answers at most (limit=0 and larger limits are capped to it).
 API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
+# Statements run on every request are prepared once per database connection (shop/statements.py).
+# Turn off behind a connection pooler in transaction mode that does not keep them.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop backoffice API",
     "DESCRIPTION": "Payload CMS's REST dialect over orders, payments, fulfilments and returns.",

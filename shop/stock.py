@@ -9,7 +9,7 @@ does it in one ``change`` call so that it, too, locks every row once and in that
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 
 from shop.errors import DomainError
 from shop.models import Option, Product, Variant
@@ -49,6 +49,7 @@ def change(*, take: Lines = (), give: Lines = ()) -> None:
         if not wanted:
             continue
         rows = model.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        tracked = {}
         for row in rows.only("pk", "title", "sku", "stock"):
             if row.stock is None:
                 continue
@@ -59,7 +60,10 @@ def change(*, take: Lines = (), give: Lines = ()) -> None:
                     field="quantity",
                     data={"item": str(row), "stock": row.stock, "asked": -delta},
                 )
-            model.objects.filter(pk=row.pk).update(stock=F("stock") + delta)
+            tracked[row.pk] = delta
+        if tracked:  # every locked row in one statement
+            change = Case(*(When(pk=pk, then=Value(delta)) for pk, delta in tracked.items()))
+            model.objects.filter(pk__in=tracked).update(stock=F("stock") + change)
 
 
 def reserve(lines: Lines) -> None:

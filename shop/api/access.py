@@ -186,21 +186,39 @@ def check(request, collection: Collection, action: str) -> None:
         raise Forbidden()
 
 
-def scope(request, collection: Collection, queryset: QuerySet) -> QuerySet:
-    """The rows of ``collection`` the caller may see (before ``where`` is applied)."""
+# How a scope narrows a collection: every row, no row, or the rows of one customer.
+ALL, NONE, OWNER = "all", "none", "owner"
+
+
+def scope_rule(request, collection: Collection) -> tuple[str, str | None, int | None]:
+    """``(rule, path, customer id)``: how ``scope`` narrows the collection for the caller."""
     who = caller(request)
     slug = collection.slug
     if who.kind == SERVER:
-        return queryset
+        return ALL, None, None
     if who.kind == STAFF:
         if who.user.has_perm(_model_permission(collection, "view")):
-            return queryset
-        return queryset.none()
+            return ALL, None, None
+        return NONE, None, None
     if who.kind in (CUSTOMER, STOREFRONT) and slug in CATALOG:
-        return queryset
+        return ALL, None, None
     if who.kind == CUSTOMER and slug in CUSTOMER_OWNED:
-        return queryset.filter(**{CUSTOMER_OWNED[slug]: who.customer.pk})
+        return OWNER, CUSTOMER_OWNED[slug], who.customer.pk
+    return NONE, None, None
+
+
+def narrow(queryset: QuerySet, rule: str, path: str | None, owner: int | None) -> QuerySet:
+    """``queryset`` narrowed by a ``scope_rule``."""
+    if rule == ALL:
+        return queryset
+    if rule == OWNER:
+        return queryset.filter(**{path: owner})
     return queryset.none()
+
+
+def scope(request, collection: Collection, queryset: QuerySet) -> QuerySet:
+    """The rows of ``collection`` the caller may see (before ``where`` is applied)."""
+    return narrow(queryset, *scope_rule(request, collection))
 
 
 def writable_fields(request, collection: Collection, action: str) -> frozenset[str] | None:

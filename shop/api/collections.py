@@ -320,7 +320,8 @@ class Collection:
     default_sort: str = "-createdAt"
     description: str = ""
     # Writes. ``create(request, data)`` and ``update(request, instance_pk, data)`` return the
-    # pk of the written document; None means the method is not offered (405).
+    # pk of the written document (a create may return a ``documents.Written`` instead, to be
+    # answered without reading back what it stored); None means the method is not offered (405).
     create: Writer | None = None
     update: Writer | None = None
     delete: Writer | None = None

@@ -6,17 +6,31 @@ no serializer per row). Relations are collected level by level: every id a level
 collection is fetched in one ``id IN (…)`` query, so the query count depends on the depth and the
 collections involved, never on the row count. A join (an order's items, transactions…) is one
 query for all parents on the page, limited per parent with a window function.
+
+Each of these queries is built by the ORM once per shape and process and then run with the
+request's values (``shop.statements``): the caller's scope is part of the shape, the
+caller's own id and the ids and ``where`` values are the statement's parameters.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 
+from shop import statements
 from shop.api import access
-from shop.api.collections import COMPUTED, GROUP, RELATION, SCALAR, Collection, registry
+from shop.api.collections import (
+    COMPUTED,
+    GROUP,
+    RELATION,
+    SCALAR,
+    Collection,
+    iso_timestamp,
+    registry,
+)
 from shop.api.errors import NotFound
 from shop.api.pagination import fetch_page
 from shop.api.query import (
@@ -84,30 +98,33 @@ class DocumentBuilder:
             pending, self.pending = self.pending, defaultdict(list)
             for slug, wanted in pending.items():
                 target = registry.get(slug)
-                ids = {pk for _depth, pk, _holder, _key in wanted}
-                queryset = target.model.objects.filter(pk__in=ids).order_by()
-                queryset = access.scope(self.request, target, queryset)
-                rows = {row["id"]: row for row in target.values(queryset)}
+                ids = sorted({pk for _depth, pk, _holder, _key in wanted})
+                rule, scope_args = scope_of(self.request, target)
+
+                def build(ids, *owner, target=target, rule=rule):
+                    queryset = target.model.objects.filter(pk__any_of=ids).order_by()
+                    return target.values(scoped(queryset, rule, owner))
+
+                found = statements.fetch(("populate", slug, rule), build, [ids, *scope_args])
+                rows = {row["id"]: row for row in found}
                 for remaining, pk, holder, key in wanted:
                     row = rows.get(pk)
                     if row is not None:  # not visible to the caller: the id stays
                         holder[key] = self.render(target, row, remaining)
 
-    def attach_joins(
-        self, collection: Collection, docs: list[dict], depth: int, joins: dict[str, JoinOptions]
-    ) -> None:
-        parent_ids = [doc["id"] for doc in docs]
-        for name, options in joins.items():
-            if depth < 1 and not options.explicit:
-                continue  # at depth 0 a join costs a query only when the request names it
-            join = collection.joins_by_name[name]
-            child = registry.get(join.to)
-            fk_column = f"{join.fk}_id"
-            queryset = child.model.objects.filter(**{f"{join.fk}__in": parent_ids})
-            queryset = access.scope(self.request, child, queryset)
-            if options.where is not None:
+    @staticmethod
+    def _join_query(child, join, options: JoinOptions, depth: int, rule, order_by, where):
+        """The ORM query of a join's children: ``build(parent_ids, *owner, *where values)``."""
+        fk_column = f"{join.fk}_id"
+        owners = 1 if rule[0] == access.OWNER else 0
+
+        def build(parent_ids, *args):
+            queryset = child.model.objects.filter(**{f"{join.fk}__any_of": parent_ids})
+            queryset = scoped(queryset, rule, args[:owners])
+            if where is None:
                 queryset = queryset.filter(options.where)
-            order_by = options.sort or parse_sort(child, join.sort)
+            elif where[0]:
+                queryset = queryset.filter(statements.q_from_shape(where[0], args[owners:]))
             annotations = {}
             if options.limit:
                 annotations["join_rank"] = Window(
@@ -125,9 +142,31 @@ class DocumentBuilder:
             ordered = queryset.order_by(fk_column, *order_by)
             total = ["join_total"] if options.count else []
             if depth < 1:
-                rows = ordered.values("id", fk_column, *total)
-            else:
-                rows = ordered.values(*child.columns, *total, **child.expressions)
+                return ordered.values("id", fk_column, *total)
+            return ordered.values(*child.columns, *total, **child.expressions)
+
+        return build
+
+    def attach_joins(
+        self, collection: Collection, docs: list[dict], depth: int, joins: dict[str, JoinOptions]
+    ) -> None:
+        parent_ids = [doc["id"] for doc in docs]
+        for name, options in joins.items():
+            if depth < 1 and not options.explicit:
+                continue  # at depth 0 a join costs a query only when the request names it
+            join = collection.joins_by_name[name]
+            child = registry.get(join.to)
+            fk_column = f"{join.fk}_id"
+            order_by = tuple(options.sort or parse_sort(child, join.sort))
+            rule, scope_args = scope_of(self.request, child)
+            where = statements.q_shape(options.where) if options.where is not None else ((), [])
+            key = None
+            if where is not None:
+                key = ("join", collection.slug, name, depth >= 1, rule, order_by, where[0])
+                key += (options.limit, options.page, options.count)
+            build = self._join_query(child, join, options, depth, rule, order_by, where)
+            args = [parent_ids, *scope_args, *(where[1] if where else ())]
+            rows = statements.fetch(key, build, args)
             by_parent: dict[int, list[dict]] = defaultdict(list)
             for row in rows:
                 by_parent[row[fk_column]].append(row)
@@ -147,20 +186,61 @@ class DocumentBuilder:
                 doc[name] = entry
 
 
+def scope_of(request, collection: Collection) -> tuple[tuple, list]:
+    """The caller's scope of a collection as a statement's shape (rule and path) and its
+    arguments (the customer's id, when the rows are one customer's)."""
+    rule, path, owner = access.scope_rule(request, collection)
+    return (rule, path), ([owner] if rule == access.OWNER else [])
+
+
+def scoped(queryset, rule: tuple, owner) -> object:
+    """``queryset`` narrowed by a scope's rule; ``owner`` holds the customer's id for a rule
+    that keeps one customer's rows (the statement's parameter), else nothing."""
+    return access.narrow(queryset, *rule, owner[0] if owner else None)
+
+
 def base_queryset(request, collection: Collection):
     """The caller's rows of the collection, before any ``where``."""
     return access.scope(request, collection, collection.model.objects.all())
+
+
+def _matching(request, collection: Collection, where, order_by: list[str] | None):
+    """``(key, build, args)`` for the caller's rows of ``collection`` matching ``where``:
+    ``build(*args)`` is the QuerySet (ordered by ``order_by``, or not at all)."""
+    rule, scope_args = scope_of(request, collection)
+    owners = len(scope_args)
+    shape = statements.q_shape(where)
+    order = tuple(order_by or ())
+
+    def build(*args):
+        queryset = scoped(collection.model.objects.all(), rule, args[:owners])
+        queryset = queryset.filter(
+            where if shape is None else statements.q_from_shape(shape[0], args[owners:])
+        )
+        return queryset.order_by(*order)
+
+    if shape is None:
+        return None, build, scope_args
+    return (collection.slug, rule, shape[0], order), build, [*scope_args, *shape[1]]
+
+
+def count_documents(request, collection: Collection, where) -> int:
+    """How many of the caller's rows match ``where``."""
+    key, build, args = _matching(request, collection, where, None)
+    return statements.count(key, lambda *a: build(*a).values("pk"), args)
 
 
 def list_documents(request, collection: Collection, params: dict) -> dict:
     """``GET /api/<slug>``: the page of documents and Payload's envelope."""
     public = not access.sees_private_fields(request)
     options: ListParams = parse_list_params(collection, params, public=public)
-    queryset = base_queryset(request, collection).filter(options.where)
-    queryset = queryset.order_by(*options.order_by)
+    key, build, args = _matching(request, collection, options.where, options.order_by)
+    page_key = None if key is None else ("page", *key)
     rows, envelope = fetch_page(
-        queryset,
-        collection.values,
+        lambda limit, offset: statements.fetch(
+            page_key, lambda *a: collection.values(build(*a)), args, limit=limit, offset=offset
+        ),
+        lambda: statements.count(key, lambda *a: build(*a).order_by().values("pk"), args),
         limit=options.limit,
         page=options.page,
         pagination=options.pagination,
@@ -187,7 +267,13 @@ def get_document(
     pk = parse_pk(pk)
     depth = parse_depth(params) if depth is None else depth
     joins = parse_joins(collection, params, public=not access.sees_private_fields(request))
-    rows = list(collection.values(base_queryset(request, collection).filter(pk=pk).order_by()))
+    rule, scope_args = scope_of(request, collection)
+
+    def build(pk, *owner):
+        queryset = collection.model.objects.filter(pk=pk).order_by()
+        return collection.values(scoped(queryset, rule, owner))
+
+    rows = statements.fetch(("document", collection.slug, rule), build, [pk, *scope_args])
     if not rows:
         raise NotFound()
     return DocumentBuilder(request).build(collection, rows, depth=depth, joins=joins)[0]
@@ -202,3 +288,90 @@ def get_documents(request, collection: Collection, pks: list[int], *, depth: int
     ordered = [by_id[pk] for pk in pks if pk in by_id]
     joins = parse_joins(collection, {})
     return DocumentBuilder(request).build(collection, ordered, depth=depth, joins=joins)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answering a write with what it stored
+
+
+@dataclass
+class Written:
+    """A document a write has just stored, with the rows it points to and every join's
+    children, as the write stored them (its answer need not read them back)."""
+
+    instance: object
+    related: list = field(default_factory=list)
+    joins: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def pk(self) -> int:
+        return self.instance.pk
+
+
+def row_of(collection: Collection, instance) -> dict:
+    """The row ``collection.values()`` reads for ``instance``, from the instance itself."""
+    row = {column: getattr(instance, column) for column in collection.columns}
+    for alias, expression in collection.expressions.items():
+        value = getattr(instance, expression.source_expressions[0].name)
+        row[alias] = None if value is None else iso_timestamp(value)
+    return row
+
+
+def written_document(request, collection: Collection, written, *, depth: int) -> dict:
+    """The answer to a write: the document as ``get_document`` reads it. A ``Written`` is
+    rendered from what the write holds when that is the whole document (depth 0 or 1, the
+    default joins, a caller who sees every row of every collection involved); anything else,
+    and a bare id, is read back."""
+    if isinstance(written, Written):
+        doc = _render_written(request, collection, written, depth)
+        if doc is not None:
+            return doc
+    pk = written.pk if isinstance(written, Written) else written
+    return get_document(request, collection, pk, depth=depth)
+
+
+def _render_written(request, collection: Collection, written: Written, depth: int):
+    if depth > 1:
+        return None
+    joins = parse_joins(collection, {})
+    involved = {collection.slug: collection}
+    for kind, _key, _column, target in collection.plan:
+        if kind == RELATION:
+            involved[target] = registry.get(target)
+    for name in joins:
+        child = registry.get(collection.joins_by_name[name].to)
+        involved[child.slug] = child
+    if any(access.scope_rule(request, c)[0] != access.ALL for c in involved.values()):
+        return None
+    related = {(type(obj), obj.pk): obj for obj in written.related}
+    builder = DocumentBuilder(request)
+    doc = builder.render(collection, row_of(collection, written.instance), depth)
+    pending, builder.pending = builder.pending, defaultdict(list)
+    for slug, wanted in pending.items():
+        target = registry.get(slug)
+        for remaining, pk, holder, key in wanted:
+            obj = related.get((target.model, pk))
+            if obj is None or remaining > 0:
+                return None
+            holder[key] = builder.render(target, row_of(target, obj), remaining)
+    if depth < 1:
+        return doc
+    for name, options in joins.items():
+        if name not in written.joins:
+            return None
+        join = collection.joins_by_name[name]
+        child = registry.get(join.to)
+        children = list(written.joins[name])
+        for term in reversed(options.sort or parse_sort(child, join.sort)):
+            attribute = term.lstrip("-")
+            if any(getattr(c, attribute) is None for c in children):
+                return None
+            children.sort(key=lambda c, a=attribute: getattr(c, a), reverse=term[0] == "-")
+        has_next = bool(options.limit) and len(children) > options.limit
+        if options.limit:
+            children = children[: options.limit]
+        doc[name] = {
+            "docs": [builder.render(child, row_of(child, c), depth - 1) for c in children],
+            "hasNextPage": has_next,
+        }
+    return doc

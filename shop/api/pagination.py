@@ -4,27 +4,26 @@ only when the page alone cannot tell it)."""
 
 import math
 
-from django.db.models import QuerySet
-
 from shop.api.query import max_limit
 
 
-def fetch_page(queryset: QuerySet, values, *, limit: int, page: int, pagination: bool):
-    """The page's rows (``values(queryset)``: dicts) and the envelope without ``docs``."""
+def fetch_page(rows, count, *, limit: int, page: int, pagination: bool):
+    """The page's rows and the envelope without ``docs``. ``rows(limit, offset)`` reads rows
+    (dicts), ``count()`` counts every match; it runs only when the page cannot tell."""
     if limit == 0:
-        rows = list(values(queryset)[: max_limit()])
-        return rows, unpaginated(rows, limit=0, page=1)
+        found = rows(max_limit(), 0)
+        return found, unpaginated(found, limit=0, page=1)
     offset = (page - 1) * limit
-    rows = list(values(queryset)[offset : offset + limit])
+    found = rows(limit, offset)
     if not pagination:
-        return rows, unpaginated(rows, limit=limit, page=page)
-    if offset == 0 and len(rows) < limit:
-        total = len(rows)  # the first page is not full: it holds every match
-    elif rows and len(rows) < limit:
-        total = offset + len(rows)  # a last page: everything before it was full
+        return found, unpaginated(found, limit=limit, page=page)
+    if offset == 0 and len(found) < limit:
+        total = len(found)  # the first page is not full: it holds every match
+    elif found and len(found) < limit:
+        total = offset + len(found)  # a last page: everything before it was full
     else:
-        total = queryset.count()
-    return rows, envelope(total, limit=limit, page=page)
+        total = count()
+    return found, envelope(total, limit=limit, page=page)
 
 
 def envelope(total: int, *, limit: int, page: int) -> dict:

@@ -458,12 +458,16 @@ def parse_joins(
 
 def parse_list_params(collection: Collection, params: dict, *, public: bool = False) -> ListParams:
     limit = _integer(params, "limit", default=DEFAULT_LIMIT)
+    depth = parse_depth(params)
     return ListParams(
         where=compile_where(collection, params.get("where"), public=public),
         order_by=parse_sort(collection, params.get("sort"), public=public),
         limit=min(limit, max_limit()),
         page=max(_integer(params, "page", default=1), 1),
         pagination=_boolean(params, "pagination", True),
-        depth=parse_depth(params),
-        joins=parse_joins(collection, params, public=public),
+        depth=depth,
+        # At depth 0 a join is read only when the request names it.
+        joins=parse_joins(collection, params, public=public)
+        if depth >= 1 or "joins" in params
+        else {},
     )

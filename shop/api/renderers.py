@@ -2,6 +2,7 @@
 
 import orjson
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
@@ -62,3 +63,22 @@ def _nul_path(data) -> str | None:
         elif isinstance(value, list):
             stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
     return None
+
+
+class JSONNegotiation(DefaultContentNegotiation):
+    """The API answers JSON only. A request that accepts anything or JSON, with no ``format``
+    override, gets it without parsing its Accept header and query string again; anything else
+    goes through DRF's negotiation (which answers 406 to what it cannot serve)."""
+
+    PLAIN = frozenset({"", "*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        meta = request.META
+        if (
+            len(renderers) == 1
+            and format_suffix is None
+            and meta.get("HTTP_ACCEPT", "").strip() in self.PLAIN
+            and "format=" not in meta.get("QUERY_STRING", "")
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)

@@ -17,10 +17,12 @@ from shop.api import access
 from shop.api.collections import Collection, registry, whole_number
 from shop.api.documents import (
     base_queryset,
+    count_documents,
     get_document,
     get_documents,
     list_documents,
     parse_pk,
+    written_document,
 )
 from shop.api.errors import APIError, Forbidden, NotFound, QueryError, ValidationError
 from shop.api.query import (
@@ -31,6 +33,7 @@ from shop.api.query import (
     parse_sort,
     parse_where_value,
 )
+from shop.api.renderers import JSONNegotiation
 from shop.db import service
 from shop.errors import DomainError
 
@@ -73,6 +76,7 @@ class CollectionViewSet(ViewSet):
     """``/api/<slug>``, ``/api/<slug>/count`` and ``/api/<slug>/<id>`` for one collection."""
 
     collection: Collection
+    content_negotiation_class = JSONNegotiation
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     @property
@@ -99,8 +103,7 @@ class CollectionViewSet(ViewSet):
         params = query_params(request)
         public = not access.sees_private_fields(request)
         where = compile_where(self.collection, params.get("where"), public=public)
-        total = base_queryset(request, self.collection).filter(where).count()
-        return Response({"totalDocs": total})
+        return Response({"totalDocs": count_documents(request, self.collection, where)})
 
     # Writes
 
@@ -129,8 +132,8 @@ class CollectionViewSet(ViewSet):
         writer = self._writer("create")
         data = body(request, self.collection)
         depth = self._depth(request)
-        pk = service(writer)(request, data)
-        doc = get_document(request, self.collection, pk, depth=depth)
+        written = service(writer)(request, data)
+        doc = written_document(request, self.collection, written, depth=depth)
         message = f"{self.collection.singular} successfully created."
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
 
@@ -216,20 +219,23 @@ class ActionView(APIView):
     """A server API endpoint (``POST /api/checkout``): creates a document, answers like a create."""
 
     action = None
+    content_negotiation_class = JSONNegotiation
 
     def post(self, request):
         collection = self.action.collection
         access.check(request, collection, "add")
         data = body(request, collection)
         depth = parse_depth(query_params(request))
-        pk = service(self.action.run)(request, data)
-        doc = get_document(request, collection, pk, depth=depth)
+        written = service(self.action.run)(request, data)
+        doc = written_document(request, collection, written, depth=depth)
         message = f"{collection.singular} successfully created."
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
 
 
 class TimelineView(APIView):
     """``GET /api/orders/<id>/timeline``: the order's transition log, newest first."""
+
+    content_negotiation_class = JSONNegotiation
 
     def get(self, request, pk=None):
         orders = registry.get("orders")

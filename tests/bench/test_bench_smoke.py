@@ -625,6 +625,9 @@ def test_run_reports_every_item_and_writes_json(bench_db, tmp_path):
         assert checkout["orders_in_db"] == checkout["requests"] == 20
     assert len(saved["admin"]) == 3
     assert {"checkout", "tracking_import", "machine"} <= set(saved)
+    # The product ran as in production: persistent connections.
+    assert saved["settings"]["conn_max_age"] > 0
+    assert "CONN_MAX_AGE" in done.stdout
     assert "1. my orders, depth 0" in done.stdout and "Raw figures" in done.stdout
 
 

@@ -1,6 +1,8 @@
-"""The harness's own arithmetic: percentiles and the product-against-floor JSON comparison."""
+"""The harness's own arithmetic (percentiles, the JSON comparison with the floor) and options."""
 
-from bench.run import data_queries, differences, full_table_counts, query, summary
+import pytest
+
+from bench.run import data_queries, differences, full_table_counts, main, query, summary
 
 
 def test_summary_quotes_median_and_p95_in_milliseconds():
@@ -58,3 +60,10 @@ def test_full_table_counts_spot_unbounded_counts_only():
         'SELECT COUNT(*) AS "__count" FROM "shop_customer"',
     ]
     assert full_table_counts(sqls, "orders_order") == 1
+
+
+def test_the_product_never_runs_without_persistent_connections(capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["--conn-max-age", "0"])
+    assert refused.value.code == 2
+    assert "--conn-max-age must be positive" in capsys.readouterr().err

@@ -1,0 +1,399 @@
+"""Read statements compiled once per shape, then run with each call's values (PostgreSQL).
+
+The API asks the same few queries over and over with other values: a page of a collection for a
+``where`` of a given shape, the rows a level of relations needs by id, a join's children by
+parent id, the key a server calls with; services ask where an order's units are on every
+change. Django compiles a QuerySet to SQL every time one is evaluated, and for these indexed
+queries compiling costs more than PostgreSQL takes to answer them. ``fetch`` compiles the ORM
+query of a shape once per process and runs that SQL again with the new values:
+
+- the SQL is exactly what the ORM writes for the query (the ORM stays the one place SQL comes
+  from, scoping and ``where`` included); only the values change;
+- results are never kept: every call runs its statement;
+- a shape is compiled twice, with two sets of stand-in values. Only when the two SQL texts are
+  identical and every value that differs between them is a stand-in, found untransformed, is the
+  shape reused; anything else (a value the ORM rewrites, like ``%word%`` for ``contains``, or
+  SQL that depends on a value) runs through the ORM every time, as before;
+- a list of ids is one array parameter (``id = ANY(%s)``, the ``any_of`` lookup), so a shape's
+  SQL is the same for any number of ids;
+- each statement is prepared once per database connection (server-side parameters), so
+  PostgreSQL parses and plans it once too; ``DATABASE_PREPARED_STATEMENTS=false`` turns that
+  off (a connection pooler in transaction mode that does not keep prepared statements).
+
+Other databases (SQLite, the first-run default) run the ORM every time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models import Field, ForeignObject, Lookup, Q, QuerySet
+
+try:
+    from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+except ImportError:  # no psycopg: PostgreSQL is not used
+    CursorDebugWrapper = ServerBindingCursor = None
+else:
+
+    class PreparedDebugWrapper(CursorDebugWrapper):
+        """Logs a prepared statement with its values, as Django logs every other query (the
+        server-side statement itself has only placeholders)."""
+
+        def execute(self, sql, params=None):
+            with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+                return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+
+class AnyOf(Lookup):
+    """``field__any_of=[…]``: ``field = ANY(%s)`` with the whole list as one array parameter on
+    PostgreSQL, so the statement's text does not change with the number of values; ``IN (…)``
+    elsewhere."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        field = self.lhs.output_field
+        return [field.get_prep_value(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # relations keep lookups of their own
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments and their stand-ins
+
+INT_RANGE = (-(2**31), 2**31)  # every integer column's range: no lookup treats these specially
+
+
+def kind_of(value: Any) -> str | None:
+    """The kind of a value a statement takes as a parameter, or None when it cannot be one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return "int" if INT_RANGE[0] <= value < INT_RANGE[1] else None
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, datetime):
+        return "datetime" if value.utcoffset() is not None else None
+    if isinstance(value, list) and all(kind_of(item) == "int" for item in value):
+        return "ids"
+    return None
+
+
+def _stand_in(kind: str, index: int, variant: int) -> Any:
+    """A value of ``kind``, different for every (index, variant), that no query holds itself."""
+    number = 1_900_000_000 + index * 2 + variant
+    if kind == "int":
+        return number
+    if kind == "ids":
+        return [number]
+    if kind == "str":
+        return f"\x00stand-in-{variant}-{index}"
+    return datetime(2001 + variant, 1, 1, tzinfo=UTC) + timedelta(seconds=index)
+
+
+def _position(stand_ins: Sequence, value: Any) -> int | None:
+    for index, stand_in in enumerate(stand_ins):
+        if type(value) is type(stand_in) and value == stand_in:
+            return index
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled statements
+
+
+class Compiled:
+    """One shape's SQL, its constant parameters and where each argument goes."""
+
+    def __init__(self, sql: str, params: list, slots: list[tuple[int, int]], names, converters):
+        self.sql = sql
+        self.params = params
+        self.slots = slots  # (parameter position, argument index)
+        self.names = names
+        self.converters = converters  # [(column, converters, expression)]
+
+    def bind(self, args: Sequence) -> list:
+        params = list(self.params)
+        for position, index in self.slots:
+            params[position] = args[index]
+        return params
+
+
+EMPTY = object()  # the shape matches nothing whatever the values (a scope with no rows)
+UNCACHEABLE = object()
+
+MAX_SHAPES = 1000
+_shapes: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _sql(queryset: QuerySet, using: str):
+    query = queryset.query
+    compiler = query.get_compiler(using)
+    sql, params = compiler.as_sql()
+    if query.selected:
+        names = list(query.selected)
+    else:
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    return sql, list(params), names, compiler
+
+
+def _compile(build: Callable[..., QuerySet], kinds: tuple[str, ...], using: str):
+    first = [_stand_in(kind, i, 0) for i, kind in enumerate(kinds)]
+    second = [_stand_in(kind, i, 1) for i, kind in enumerate(kinds)]
+    try:
+        sql, params, names, compiler = _sql(build(*first), using)
+        other_sql, other_params, _names, _compiler = _sql(build(*second), using)
+    except EmptyResultSet:
+        return EMPTY
+    except Exception:  # the ORM says so again, with the real values, when it runs
+        return UNCACHEABLE
+    if sql != other_sql or len(params) != len(other_params):
+        return UNCACHEABLE
+    slots = []
+    for position, (value, other) in enumerate(zip(params, other_params, strict=True)):
+        index, other_index = _position(first, value), _position(second, other)
+        if index is None and other_index is None:
+            if type(value) is not type(other) or value != other:
+                return UNCACHEABLE  # a value the ORM derived from an argument
+            continue
+        if index != other_index:
+            return UNCACHEABLE
+        slots.append((position, index))
+    if {index for _position_, index in slots} != set(range(len(kinds))):
+        return UNCACHEABLE  # an argument went in transformed (or not at all)
+    fields = [selected[0] for selected in compiler.select[: compiler.col_count]]
+    converters = [
+        (column, convs, expression)
+        for column, (convs, expression) in compiler.get_converters(fields).items()
+    ]
+    return Compiled(sql, params, slots, names, converters)
+
+
+def _shape(key: tuple, kinds: tuple, build, using: str):
+    full = (using, key, kinds)
+    found = _shapes.get(full)
+    if found is None:
+        found = _compile(build, kinds, using)
+        _shapes[full] = found
+        if len(_shapes) > MAX_SHAPES:
+            _shapes.popitem(last=False)
+    else:
+        _shapes.move_to_end(full)
+    return found
+
+
+def _execute(connection, sql: str, params: list) -> list[tuple]:
+    """Run a statement and return its rows, logged, counted and error-wrapped as Django does
+    every query. On PostgreSQL it is prepared on first use: server-side parameters, so
+    PostgreSQL parses and plans it once per connection (Django's own cursors bind on the client
+    and never prepare, so nothing else changes).
+
+    With ``CONN_HEALTH_CHECKS``, the first statement of a request outside a transaction is its
+    own health check: instead of a ``SELECT 1`` first, a statement that finds the connection
+    broken (the server restarted, a proxy closed it) reconnects and runs again, which is what
+    the check is for. Statements here only read, so running one again is safe."""
+    if not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+        or not connection.autocommit
+    ):
+        connection.close_if_health_check_failed()
+        return _execute_prepared(connection, sql, params)
+    try:
+        rows = _execute_prepared(connection, sql, params)
+    except DatabaseError:
+        raw = connection.connection
+        if raw is not None and not (raw.closed or raw.broken):
+            raise
+        connection.close()
+        rows = _execute_prepared(connection, sql, params)
+    connection.health_check_done = True
+    return rows
+
+
+def _execute_prepared(connection, sql: str, params: list) -> list[tuple]:
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = 0  # only server-side-binding cursors prepare: ours
+    if connection.queries_logged or connection.execute_wrappers:
+        # Through Django's cursor wrapper: query logs, counts and execute wrappers see it.
+        cursor = ServerBindingCursor(raw)
+        with connection.wrap_database_errors:
+            if connection.queries_logged:
+                wrapped = PreparedDebugWrapper(cursor, connection)
+            else:
+                wrapped = connection.make_cursor(cursor)
+        with wrapped:
+            wrapped.execute(sql, params)
+            return wrapped.fetchall()
+    # What Django's wrapper does, without building one per statement: one cursor a connection.
+    cached = connection.__dict__.get("_statement_cursor")
+    if cached is None or cached[0] is not raw:
+        cached = connection.__dict__["_statement_cursor"] = (raw, ServerBindingCursor(raw))
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        cached[1].execute(sql, params)
+        return cached[1].fetchall()
+
+
+def _run(connection, compiled: Compiled, sql: str, params: list) -> list[tuple]:
+    rows = _execute(connection, sql, params)
+    if compiled.converters:
+        converted = []
+        for row in rows:
+            row = list(row)
+            for column, convs, expression in compiled.converters:
+                value = row[column]
+                for convert in convs:
+                    value = convert(value, expression, connection)
+                row[column] = value
+            converted.append(row)
+        rows = converted
+    return rows
+
+
+def fetch(
+    key: tuple | None,
+    build: Callable[..., QuerySet],
+    args: Sequence = (),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[dict]:
+    """The rows (dicts) of ``build(*args)``, a ``values()`` QuerySet, sliced by ``limit`` and
+    ``offset``. ``key`` names the shape: everything ``build`` does apart from ``args`` must
+    follow from it (None: no shape, run the ORM)."""
+    connection = connections[using]
+    kinds = tuple(kind_of(arg) for arg in args)
+    compiled = None
+    if key is not None and connection.vendor == "postgresql" and None not in kinds:
+        compiled = _shape(key, kinds, build, using)
+    if compiled is EMPTY:
+        return []
+    if compiled is None or compiled is UNCACHEABLE:
+        queryset = build(*args)
+        if limit is not None:
+            queryset = queryset[offset : offset + limit]
+        return list(queryset)
+    sql, params = compiled.sql, compiled.bind(args)
+    if limit is not None:
+        sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
+    names = compiled.names
+    return [dict(zip(names, row, strict=True)) for row in _run(connection, compiled, sql, params)]
+
+
+def fetch_instances(
+    key: tuple, model, build: Callable[..., QuerySet], args: Sequence = (), **options
+) -> list:
+    """Model instances of ``build(*args)``, a QuerySet of ``model``, through ``fetch``."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    rows = fetch(key, lambda *a: build(*a).values(*names), args, **options)
+    using = options.get("using", DEFAULT_DB_ALIAS)
+    return [model.from_db(using, names, [row[name] for name in names]) for row in rows]
+
+
+def count(
+    key: tuple | None,
+    build: Callable[..., QuerySet],
+    args: Sequence = (),
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+) -> int:
+    """``build(*args).count()``, compiled once per shape like ``fetch``; ``build`` returns the
+    QuerySet to count with ``values("pk")`` applied."""
+    connection = connections[using]
+    kinds = tuple(kind_of(arg) for arg in args)
+    compiled = None
+    if key is not None and connection.vendor == "postgresql" and None not in kinds:
+        compiled = _shape(("count", *key), kinds, build, using)
+    if compiled is EMPTY:
+        return 0
+    if compiled is None or compiled is UNCACHEABLE:
+        return build(*args).count()
+    sql = f'SELECT COUNT(*) FROM ({compiled.sql}) "counted"'
+    return _execute(connection, sql, compiled.bind(args))[0][0]
+
+
+# ---------------------------------------------------------------------------------------------
+# A ``where`` as a shape and its values
+
+
+class NotAShape(Exception):
+    pass
+
+
+def q_shape(q: Q) -> tuple[tuple, list] | None:
+    """``(shape, values)`` of a Q made of lookups on plain values (what ``compile_where``
+    builds): the shape keeps the tree, the lookups, the number of values of each ``in`` and
+    any None or boolean; the values are the rest, in order. None for anything else."""
+    values: list = []
+
+    def walk(node):
+        if isinstance(node, Q):
+            children = tuple(walk(child) for child in node.children)
+            return ("q", node.connector, node.negated, children)
+        if not (isinstance(node, tuple) and len(node) == 2 and isinstance(node[0], str)):
+            raise NotAShape
+        lookup, value = node
+        if value is None or isinstance(value, bool):
+            return ("literal", lookup, value)
+        if isinstance(value, list | tuple):
+            if any(kind_of(item) not in ("int", "str", "datetime") for item in value):
+                raise NotAShape
+            values.extend(value)
+            return ("list", lookup, len(value))
+        if kind_of(value) not in ("int", "str", "datetime"):
+            raise NotAShape
+        values.append(value)
+        return ("value", lookup, None)
+
+    try:
+        return walk(q), values
+    except NotAShape:
+        return None
+
+
+def q_from_shape(shape: tuple, values: Sequence) -> Q:
+    """The Q of ``shape`` with ``values`` in its places (the inverse of ``q_shape``)."""
+    remaining = iter(values)
+
+    def build(node):
+        tag = node[0]
+        if tag == "q":
+            _tag, connector, negated, children = node
+            return Q(*(build(child) for child in children), _connector=connector, _negated=negated)
+        _tag, lookup, extra = node
+        if tag == "literal":
+            return (lookup, extra)
+        if tag == "list":
+            return (lookup, [next(remaining) for _ in range(extra)])
+        return (lookup, next(remaining))
+
+    return build(shape)
