@@ -7,6 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    # manage.py is the developer's entry point: DEBUG is on unless the environment says
+    # otherwise. Served processes (gunicorn shop.wsgi) start with DEBUG off and need SECRET_KEY.
+    os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
