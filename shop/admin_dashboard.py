@@ -90,34 +90,7 @@ def work_queues(request) -> dict:
             ),
             "fulfillment.view_fulfillment",
         ),
-        Queue(
-            "returns_to_decide",
-            _("Returns waiting for a decision"),
-            Return.objects.filter(status=RequestStatus.REQUESTED).count(),
-            _list_url(Return, status__exact=RequestStatus.REQUESTED),
-            "returns.view_return",
-        ),
-        Queue(
-            "exchanges_to_decide",
-            _("Exchanges waiting for a decision"),
-            Exchange.objects.filter(status=RequestStatus.REQUESTED).count(),
-            _list_url(Exchange, status__exact=RequestStatus.REQUESTED),
-            "returns.view_exchange",
-        ),
-        Queue(
-            "returns_to_receive",
-            _("Approved returns waiting to be received"),
-            Return.objects.filter(status=RequestStatus.APPROVED).count(),
-            _list_url(Return, status__exact=RequestStatus.APPROVED),
-            "returns.view_return",
-        ),
-        Queue(
-            "exchanges_to_receive",
-            _("Approved exchanges waiting to be received"),
-            Exchange.objects.filter(status=RequestStatus.APPROVED).count(),
-            _list_url(Exchange, status__exact=RequestStatus.APPROVED),
-            "returns.view_exchange",
-        ),
+        *_request_queues(),
     ]
     queues = [q for q in queues if request.user.has_perm(q.permission)]
 
@@ -131,3 +104,24 @@ def work_queues(request) -> dict:
         "today_revenue": money(revenue["total"], settings.SHOP_CURRENCY),
         "show_today": request.user.has_perm("orders.view_order"),
     }
+
+
+def _request_queues() -> list[Queue]:
+    """Returns and exchanges waiting for a decision, then approved ones waiting to come back."""
+    labels = {
+        (Return, RequestStatus.REQUESTED): _("Returns waiting for a decision"),
+        (Exchange, RequestStatus.REQUESTED): _("Exchanges waiting for a decision"),
+        (Return, RequestStatus.APPROVED): _("Approved returns waiting to be received"),
+        (Exchange, RequestStatus.APPROVED): _("Approved exchanges waiting to be received"),
+    }
+    stage = {RequestStatus.REQUESTED: "to_decide", RequestStatus.APPROVED: "to_receive"}
+    return [
+        Queue(
+            f"{model._meta.model_name}s_{stage[status]}",
+            label,
+            model.objects.filter(status=status).count(),
+            _list_url(model, status__exact=status),
+            f"returns.view_{model._meta.model_name}",
+        )
+        for (model, status), label in labels.items()
+    ]
