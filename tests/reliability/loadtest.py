@@ -8,7 +8,7 @@ database, and exits non-zero on any 5xx, lost request or broken invariant.
 The database server is the one ``DATABASE_URL`` names (default postgres://postgres@127.0.0.1:5432);
 a database named ``shop_load_<random>`` is created there, migrated, and dropped at the end
 (``--keep`` leaves it). Clients use a staff session (a cookie, CSRF token included), as the admin
-does: HTTP Basic would hash the password on every request.
+does, so no request pays for a password check.
 """
 
 from __future__ import annotations
