@@ -32,3 +32,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+
+# A test database name unique to this run, so two runs on one PostgreSQL never share (or drop)
+# each other's database. Subprocesses (pytest-xdist workers, servers a test starts) inherit the
+# name through the environment; pytest-xdist adds its own per-worker suffix.
+os.environ.setdefault("SHOP_TEST_RUN", f"{os.getpid()}_{os.urandom(3).hex()}")
+DATABASES["default"].setdefault("TEST", {})  # noqa: F405
+DATABASES["default"]["TEST"]["NAME"] = (  # noqa: F405
+    f"test_{DATABASES['default']['NAME']}_{os.environ['SHOP_TEST_RUN']}"  # noqa: F405
+    if DATABASES["default"]["ENGINE"].endswith("postgresql")  # noqa: F405
+    else None
+)
