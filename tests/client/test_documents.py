@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from fulfillment import services as fulfillment_services
@@ -196,6 +197,7 @@ class Shop:
             "SHOP_API_URL": live_server.url,
             "NEXT_PUBLIC_SOFTWARE_PUBLISHABLE_KEY": self.keys.key.publishable_key,
             "SOFTWARE_SECRET_KEY": self.keys.secret_key,
+            "SHOP_TIME_ZONE": settings.TIME_ZONE,  # the day generateOrderNumber() dates by
         }
 
     def ids(self) -> dict:
