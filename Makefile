@@ -23,7 +23,7 @@ run: install
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally).
 test: install
-	$(UV) run pytest $(PYTEST_ARGS)
+	$(UV) run pytest -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .
