@@ -1,5 +1,6 @@
 """The fulfilment screens: parcels and their buttons, and the bulk tracking import."""
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -10,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fulfillment import imports
 from fulfillment import services as fulfillment_services
-from fulfillment.models import Fulfillment, FulfillmentItem
+from fulfillment.carriers import normalize_tracking_number
+from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.admin_forms import ShipForm
 from shop.actors import Actor
 from shop.admin_utils import (
@@ -24,6 +26,16 @@ from shop.admin_utils import (
 from shop.errors import DomainError
 
 FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
+CORRECT_TRACKING = fulfillment_services.CORRECT_TRACKING
+
+
+class CorrectTrackingForm(ShipForm):
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown in the order's timeline with the old and new values."),
+    )
 
 
 def _fulfillment_actions() -> dict[str, TransitionAction]:
@@ -75,6 +87,21 @@ def _fulfillment_actions() -> dict[str, TransitionAction]:
             ),
             form=ReasonForm,
             done=_("back to pending."),
+        ),
+        # Not a transition: the parcel keeps its state, the timeline records the change.
+        CORRECT_TRACKING: TransitionAction(
+            _("Correct tracking"),
+            FULFILLMENT_PERM,
+            lambda f, actor, data: fulfillment_services.update_tracking(
+                fulfillment=f,
+                actor=actor,
+                carrier=data["carrier"],
+                tracking_number=data["tracking_number"],
+                reason=data["reason"],
+            ),
+            form=CorrectTrackingForm,
+            initial=lambda f: {"carrier": f.carrier, "tracking_number": f.tracking_number},
+            done=_("tracking details corrected."),
         ),
     }
 
@@ -132,6 +159,24 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     transition_actions = _fulfillment_actions()
+
+    def available_transitions(self, obj) -> list[str]:
+        """The state's transitions, and a correction of the tracking details on a parcel that
+        has a carrier or number to correct and is not delivered yet."""
+        names = super().available_transitions(obj)
+        if obj.status != FulfillmentStatus.DELIVERED and (obj.carrier or obj.tracking_number):
+            names.append(CORRECT_TRACKING)
+        return names
+
+    def get_search_results(self, request, queryset, search_term):
+        """A tracking number as printed on the label ("6123 4567 8901") finds the parcel: the
+        term is looked up as one normalised number first, then as the usual search."""
+        number = normalize_tracking_number(search_term.strip())
+        if number:
+            exact = queryset.filter(tracking_number=number)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         return False  # parcels are created from their order ("Create fulfilment")

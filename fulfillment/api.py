@@ -126,7 +126,8 @@ def create_fulfillment(request, data) -> int:
 
 def update_fulfillment(request, pk: int, data) -> None:
     """PATCH /api/fulfillments/<id>: {status} runs the transition through update_status (ship
-    takes carrier and trackingNumber with it); tracking details alone are corrected in place."""
+    takes carrier and trackingNumber with it); tracking details alone are corrected in place,
+    and the correction is logged in the order's timeline."""
     body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change")
     status = body.value("status")
     carrier = body.value("carrier")
@@ -150,7 +151,14 @@ def update_fulfillment(request, pk: int, data) -> None:
         if shipping:
             details = {}
         if note is not None or any(v is not None for v in details.values()):
-            services.update_tracking(fulfillment=pk, actor=actor, note=note, **details)
+            # A correction alone takes the reason; with a move, the reason is the move's.
+            services.update_tracking(
+                fulfillment=pk,
+                actor=actor,
+                note=note,
+                **details,
+                **({"reason": reason} if reason and not moving else {}),
+            )
         if moving:
             services.update_status(
                 fulfillment=pk,
@@ -173,5 +181,11 @@ fulfillments.create_schema = body_schema(
 fulfillments.update_schema = body_schema(
     fulfillments,
     UPDATE_FIELDS,
-    extra={"reason": {"type": "string", "description": "Why a parcel failed (timeline)."}},
+    extra={
+        "reason": {
+            "type": "string",
+            "description": "Why a parcel failed, or why its carrier or tracking number was "
+            "corrected (timeline).",
+        }
+    },
 )

@@ -1,7 +1,24 @@
-"""Known carriers: a code, a display name and a tracking link. Any other carrier is free text."""
+"""Known carriers: a code, a display name and a tracking link. Any other carrier is free text.
 
+Also the one spelling of a tracking number (``normalize_tracking_number``) that every way in
+(creating and shipping a parcel, a correction, the API, the tracking import, the admin search)
+stores and looks up.
+"""
+
+import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
+
+# What people type between the groups of a tracking number ("6123 4567 8901", "6123-4567-8901"):
+# whitespace, the hyphen-minus and the Unicode hyphens, dashes and minus sign.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def normalize_tracking_number(value: str) -> str:
+    """A tracking number as carriers print and look it up: full-width forms folded (NFKC),
+    separators removed, letters upper-cased. ``6123 4567 8901`` → ``612345678901``."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
 
 
 @dataclass(frozen=True)
@@ -11,7 +28,8 @@ class Carrier:
     tracking_url: str  # with {number} where the tracking number goes
 
     def tracking_link(self, tracking_number: str) -> str:
-        return self.tracking_url.format(number=quote(tracking_number.strip(), safe=""))
+        number = normalize_tracking_number(tracking_number)
+        return self.tracking_url.format(number=quote(number, safe=""))
 
 
 CARRIERS: dict[str, Carrier] = {

@@ -14,7 +14,9 @@ Three steps, each usable without the admin:
 A row without a SKU ships the order's oldest waiting parcel, or else a new parcel with all its
 remaining units. A row with a SKU ships that many units of that line (all its remaining units
 when the quantity is left out) in a new parcel. Importing the same file twice ships nothing twice:
-a tracking number already shipped for the order is skipped.
+a tracking number already shipped for the order is skipped. Tracking numbers are compared as
+stored (``normalize_tracking_number``): ``6123 4567 8901`` in a file is the parcel shipped as
+``6123-4567-8901``.
 """
 
 import csv
@@ -27,6 +29,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fulfillment import services
+from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem
 from shop.actors import SYSTEM, Actor
@@ -140,8 +143,8 @@ def _first_line(text: str) -> int:
 def _row(number: int, cells: list[str]) -> Row:
     cells = [*cells, "", "", "", "", ""][:5]
     order_number, carrier, tracking, sku, quantity = cells
-    row = Row(number, order_number, carrier[:100], tracking[:100], sku)
-    if not order_number or not tracking:
+    row = Row(number, order_number, carrier[:100], normalize_tracking_number(tracking)[:100], sku)
+    if not order_number or not row.tracking_number:
         row.error = _("Expected: order number, carrier, tracking number[, SKU, quantity].")
     elif quantity:
         if not (quantity.isascii() and quantity.isdigit()) or int(quantity) < 1:

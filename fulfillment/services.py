@@ -1,7 +1,10 @@
-"""Every state change of fulfilments: create, pack, ship, deliver, fail, retry.
+"""Every state change of fulfilments: create, pack, ship, deliver, fail, retry, and corrections
+of a parcel's tracking details.
 
 Each service locks the order first, then the parcel, and moves the order along with its
-parcels (``orders.services.sync_order_after_shipping``) in the same transaction.
+parcels (``orders.services.sync_order_after_shipping``) in the same transaction. Tracking numbers
+are stored in one spelling (``fulfillment.carriers.normalize_tracking_number``), whoever sends
+them.
 """
 
 from dataclasses import replace
@@ -9,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem, OrderStatus
 from orders.selectors import item_quantities
@@ -22,7 +26,7 @@ from orders.services import (
     sync_order_after_requests,
     sync_order_after_shipping,
 )
-from orders.transitions import refused, run_transition, save_status, write_logs
+from orders.transitions import record_change, refused, run_transition, save_status, write_logs
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
@@ -36,6 +40,25 @@ SHIPPABLE = (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED)
 
 CARRIER_MAX = Fulfillment._meta.get_field("carrier").max_length
 TRACKING_MAX = Fulfillment._meta.get_field("tracking_number").max_length
+# The log entry of a change of carrier or tracking number that leaves the parcel's state.
+CORRECT_TRACKING = "correct_tracking"
+
+
+def _as_tracking_number(value: Any) -> str:
+    """A tracking number as stored: normalised (no spaces or dashes, upper case), then checked
+    against its column."""
+    if isinstance(value, str):
+        value = normalize_tracking_number(value)
+    return _as_text(value, "trackingNumber", TRACKING_MAX)
+
+
+def _tracking_changes(parcel: Fulfillment, carrier: str, tracking_number: str) -> dict:
+    """``{field: {"from": stored, "to": new}}`` for the tracking details that differ."""
+    return {
+        name: {"from": getattr(parcel, name), "to": value}
+        for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
+        if value != getattr(parcel, name)
+    }
 
 
 def lock_fulfillment(fulfillment: Fulfillment | int) -> tuple[Order, Fulfillment]:
@@ -70,7 +93,7 @@ def create_fulfillment(
     order = lock_order(order)
     _check_fulfillable(order)
     carrier = _as_text(carrier, "carrier", CARRIER_MAX)
-    tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
+    tracking_number = _as_tracking_number(tracking_number)
     wanted = _wanted_units(order, items, item_quantities(order))
     fulfillment = Fulfillment.objects.create(
         order=order,
@@ -145,12 +168,18 @@ def ship_fulfillment(
     carrier: str | None = None,
     tracking_number: str | None = None,
 ) -> Fulfillment:
-    """Hand the parcel to a carrier. A tracking number is required."""
+    """Hand the parcel to a carrier. A tracking number is required.
+
+    The log entry records the carrier and number the parcel left with where this call set them.
+    """
     order, parcel = lock_fulfillment(fulfillment)
-    if carrier is not None:
-        parcel.carrier = _as_text(carrier, "carrier", CARRIER_MAX)
-    if tracking_number is not None:
-        parcel.tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
+    changes = _tracking_changes(
+        parcel,
+        parcel.carrier if carrier is None else _as_text(carrier, "carrier", CARRIER_MAX),
+        parcel.tracking_number if tracking_number is None else _as_tracking_number(tracking_number),
+    )
+    for name, change in changes.items():
+        setattr(parcel, name, change["to"])
     if parcel.status in SHIPPABLE and not parcel.tracking_number:
         raise DomainError(
             f"Fulfillment {parcel.pk} needs a tracking number to ship.",
@@ -163,6 +192,7 @@ def ship_fulfillment(
         actor=actor,
         order_id=order.pk,
         update_fields=["carrier", "tracking_number", "shipped_at"],
+        changes=changes,
     )
     sync_order_after_shipping(order, actor=actor)
     return parcel
@@ -237,34 +267,50 @@ def update_tracking(
     carrier: str | None = None,
     tracking_number: str | None = None,
     note: str | None = None,
+    reason: str = "",
 ) -> Fulfillment:
     """Correct a parcel's carrier or tracking number (until it is delivered) or its note,
-    without moving its state."""
-    _order, parcel = lock_fulfillment(fulfillment)
-    fields = []
+    without moving its state.
+
+    A carrier or number that changes is logged in the order's timeline (``correct_tracking``:
+    who, and each detail from what to what, with ``reason``); one sent as it is stored changes
+    and logs nothing.
+    """
+    reason = _as_text(reason, "reason", MAX_NOTE)
+    order, parcel = lock_fulfillment(fulfillment)
     for name, value in (("carrier", carrier), ("tracking_number", tracking_number)):
-        if value is None:
-            continue
-        if parcel.status == FulfillmentStatus.DELIVERED:
+        if value is not None and parcel.status == FulfillmentStatus.DELIVERED:
             raise DomainError(
                 f"Fulfillment {parcel.pk} is delivered: its tracking details no longer change.",
-                field=name,
+                field="trackingNumber" if name == "tracking_number" else name,
             )
-        label, limit = (
-            ("carrier", CARRIER_MAX) if name == "carrier" else ("trackingNumber", TRACKING_MAX)
-        )
-        setattr(parcel, name, _as_text(value, label, limit))
-        fields.append(name)
+    changes = _tracking_changes(
+        parcel,
+        parcel.carrier if carrier is None else _as_text(carrier, "carrier", CARRIER_MAX),
+        parcel.tracking_number if tracking_number is None else _as_tracking_number(tracking_number),
+    )
+    for name, change in changes.items():
+        setattr(parcel, name, change["to"])
     if parcel.status == FulfillmentStatus.SHIPPED and not parcel.tracking_number:
         raise DomainError(
             f"Fulfillment {parcel.pk} has shipped: it keeps a tracking number.",
             field="trackingNumber",
         )
+    fields = list(changes)
     if note is not None:
         parcel.note = _as_text(note, "note", MAX_NOTE)
         fields.append("note")
     if fields:
         parcel.save(update_fields=[*fields, "updated_at"])
+    if changes:
+        record_change(
+            parcel,
+            CORRECT_TRACKING,
+            actor=actor,
+            order_id=order.pk,
+            changes=changes,
+            reason=reason,
+        )
     return parcel
 
 
@@ -284,7 +330,7 @@ def ship_new_fulfillment(
     tracking number is required.
     """
     order = lock_order(order)
-    tracking_number = _as_text(tracking_number, "trackingNumber", TRACKING_MAX)
+    tracking_number = _as_tracking_number(tracking_number)
     if not tracking_number:
         raise DomainError("A parcel needs a tracking number to ship.", field="trackingNumber")
     _check_fulfillable(order)
@@ -297,13 +343,11 @@ def ship_new_fulfillment(
     before = order.status
     if order.status == OrderStatus.PAID:
         run_transition(order, "start_preparing", save=False, **moves)
-    parcel = Fulfillment(
-        order=order,
-        carrier=_as_text(carrier, "carrier", CARRIER_MAX),
-        tracking_number=tracking_number,
-        shipped_at=timezone.now(),
-    )
-    run_transition(parcel, "ship", **moves)
+    parcel = Fulfillment(order=order, shipped_at=timezone.now())
+    changes = _tracking_changes(parcel, _as_text(carrier, "carrier", CARRIER_MAX), tracking_number)
+    for name, change in changes.items():
+        setattr(parcel, name, change["to"])
+    run_transition(parcel, "ship", changes=changes, **moves)
     FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=qty)
         for pk, qty in wanted.items()

@@ -6,7 +6,7 @@ message.
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,7 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from fulfillment import services as fulfillment_services
-from fulfillment.carriers import _ALIASES, CARRIERS
+from fulfillment.carriers import _ALIASES, CARRIERS, normalize_tracking_number
 from fulfillment.models import Fulfillment
 from orders import services as order_services
 from orders.admin_documents import DocumentsMixin
@@ -249,7 +249,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         # PostgreSQL from using either and scan the whole orders table.
         ids = set(Order.objects.filter(order_number=term).order_by().values_list("pk", flat=True))
         ids.update(
-            Fulfillment.objects.filter(tracking_number=term)
+            Fulfillment.objects.filter(tracking_number=normalize_tracking_number(term))
             .order_by()
             .values_list("order_id", flat=True)[:EXACT_MATCHES]
         )
@@ -393,6 +393,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
             entry.subject_label = _subject_label(entry)
             entry.source_badge = _state_badge(entry, entry.source)
             entry.target_badge = _state_badge(entry, entry.target)
+            entry.change_lines = _change_lines(entry)
 
         user = request.user
         remaining = any(q.remaining > 0 for q in quantities.values())
@@ -603,6 +604,19 @@ def _subject_label(entry: TransitionLog) -> str:
     if model is Order:
         return gettext("order")
     return f"{model._meta.verbose_name} {entry.object_id}"
+
+
+def _change_lines(entry: TransitionLog) -> list[dict]:
+    """``{label, from, to}`` for each detail the entry set or corrected (a tracking number)."""
+    model = entry.content_type.model_class()
+    lines = []
+    for name, change in (entry.changes or {}).items():
+        try:
+            label = model._meta.get_field(name).verbose_name
+        except FieldDoesNotExist:  # a field since renamed: show the stored name
+            label = name
+        lines.append({"label": label, "from": change.get("from"), "to": change.get("to")})
+    return lines
 
 
 def _state_badge(entry: TransitionLog, value: str):

@@ -1,4 +1,7 @@
-"""Documents from the order list: printable packing slips and invoices, and the CSV export."""
+"""Documents from the order list: printable packing slips and invoices, and the CSV export.
+
+The export is the project's only CSV writer: every cell goes through ``spreadsheet_safe``.
+"""
 
 import csv
 
@@ -33,6 +36,22 @@ EXPORT_COLUMNS = [
     ("payment_status", _("Payment")),
     ("payment_method_used", _("Payment method")),
 ]
+
+
+# A cell a spreadsheet reads as a formula starts with one of these (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """``value`` as a CSV cell that no spreadsheet evaluates.
+
+    Text that starts like a formula (``=HYPERLINK(…)``, ``@SUM(…)``, ``+82 10…``) gets a leading
+    single quote, which spreadsheets take as "this is text" and do not show. Only text is
+    touched: the numbers the system writes (money, which may be negative) stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class _Echo:
@@ -91,13 +110,13 @@ class DocumentsMixin:
         writer = csv.writer(_Echo())
 
         def lines():
-            yield writer.writerow([str(label) for _name, label in EXPORT_COLUMNS])
+            yield writer.writerow([spreadsheet_safe(str(label)) for _name, label in EXPORT_COLUMNS])
             for row in rows.iterator(chunk_size=2000):
                 yield writer.writerow(
                     [
                         timezone.localtime(value).isoformat(timespec="seconds")
                         if name == "created_at"
-                        else value
+                        else spreadsheet_safe(value)
                         for (name, _label), value in zip(EXPORT_COLUMNS, row, strict=True)
                     ]
                 )

@@ -264,7 +264,9 @@ class OrderNumberCounter(models.Model):
 
 
 class TransitionLog(models.Model):
-    """Append-only record of every state change of an order or anything under it."""
+    """Append-only record of every state change of an order or anything under it, and of every
+    correction of what a state was reached with (a parcel's carrier or tracking number): such an
+    entry has the same ``source`` and ``target`` and says what changed in ``changes``."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="transition_logs")
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -279,6 +281,10 @@ class TransitionLog(models.Model):
     )
     actor_label = models.CharField(max_length=200, blank=True)
     reason = models.TextField(blank=True)
+    # {field: {"from": old, "to": new}} for the details the entry set or corrected.
+    changes = models.JSONField(
+        default=dict, db_default=models.Value({}, models.JSONField()), blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

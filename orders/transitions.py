@@ -2,6 +2,7 @@
 
 It refuses what the current state does not allow with a ``TransitionError`` naming the current
 state and the states that can be reached, saves the row, and appends to the transition log.
+``record_change`` appends an entry without a state change: a correction of recorded details.
 """
 
 from django.contrib.contenttypes.models import ContentType
@@ -39,6 +40,7 @@ def run_transition(
     update_fields: list[str] | None = None,
     logs: list[TransitionLog] | None = None,
     save: bool = True,
+    changes: dict | None = None,
 ) -> TransitionLog:
     """Run ``obj.<name>()``, save and log it. The caller holds the row lock and the transaction.
 
@@ -48,7 +50,8 @@ def run_transition(
     entry is appended there instead of being inserted at once: the caller writes the list with
     ``write_logs`` before its transaction ends, in the order the transitions ran. With
     ``save=False`` the row is not written: a service that moves one row through several states
-    saves it once, in its last state (``save_status``).
+    saves it once, in its last state (``save_status``). ``changes`` (``{field: {"from": …,
+    "to": …}}``) records the details the move was made with (the number a parcel shipped with).
     """
     method = getattr(obj, name)
     meta = method._django_fsm
@@ -74,12 +77,42 @@ def run_transition(
         actor_user=actor.user if actor.user is not None and actor.user.pk else None,
         actor_label=actor.label,
         reason=reason,
+        changes=changes or {},
     )
     if logs is None:
         log.save()
     else:
         logs.append(log)
     return log
+
+
+def record_change(
+    obj: models.Model,
+    name: str,
+    *,
+    actor: Actor,
+    order_id: int,
+    changes: dict,
+    reason: str = "",
+    field: str = "status",
+) -> TransitionLog:
+    """Log a change of ``obj``'s details that leaves its state as it is (``source`` and
+    ``target`` are both the current state). The caller saves the row and holds its lock and
+    the transaction."""
+    state = getattr(obj, field)
+    return TransitionLog.objects.create(
+        order_id=order_id,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        transition=name,
+        source=state,
+        target=state,
+        actor_kind=actor.kind,
+        actor_user=actor.user if actor.user is not None and actor.user.pk else None,
+        actor_label=actor.label,
+        reason=reason,
+        changes=changes,
+    )
 
 
 def save_status(obj: models.Model, field: str = "status") -> None:

@@ -16,10 +16,22 @@ from shop.api.collections import (
 )
 
 
-def _collection_of(row: dict) -> str | None:
+def _collection(row: dict):
     model = ContentType.objects.get_for_id(row["content_type_id"]).model_class()
-    found = registry.for_model(model) if model is not None else None
+    return registry.for_model(model) if model is not None else None
+
+
+def _collection_of(row: dict) -> str | None:
+    found = _collection(row)
     return found.slug if found else None
+
+
+def _changes(row: dict) -> dict:
+    """The entry's ``{field: {from, to}}`` under the changed collection's API field names."""
+    changes = row["changes"] or {}
+    found = _collection(row) if changes else None
+    names = {column: name for name, (column, _field) in found.paths.items()} if found else {}
+    return {names.get(column, column): change for column, change in changes.items()}
 
 
 timeline = Collection(
@@ -28,7 +40,9 @@ timeline = Collection(
     singular="Transition",
     plural="Transitions",
     routed=False,
-    description="Every state change of an order and of everything under it, newest first.",
+    description="Every state change of an order and of everything under it, newest first, and "
+    "every correction of a detail a state was reached with (a parcel's carrier or tracking "
+    "number: from and to are the same state, changes says what changed).",
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -44,6 +58,20 @@ timeline = Collection(
         Text("to", "target"),
         Group("actor", [Text("kind", "actor_kind"), Text("label", "actor_label")]),
         Text("reason"),
+        Computed(
+            "changes",
+            _changes,
+            columns=["content_type_id", "changes"],
+            schema={
+                "type": "object",
+                "description": "The details the entry set or corrected, each as {from, to} "
+                "(e.g. a parcel's carrier and trackingNumber); empty when none.",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+                },
+            },
+        ),
         DateTime("createdAt", "created_at"),
     ],
 )

@@ -44,6 +44,7 @@ def test_the_timeline_lists_the_orders_and_its_childrens_transitions_newest_firs
         "to": "approved",
         "actor": {"kind": "staff", "label": "boss"},
         "reason": "",
+        "changes": {},
         "createdAt": approval["createdAt"],
     }
     assert {e["collection"] for e in entries} >= {"orders", "transactions", "fulfillments"}
