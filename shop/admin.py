@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shop import keys
 from shop.admin_utils import CappedPaginator
-from shop.models import ApiKey, Customer, Option, Product, Variant
+from shop.models import ApiKey, Customer, Option, Product, Variant, normalize_email
 
 
 @admin.register(Customer)
@@ -23,6 +23,13 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders keep pointing at their customer
+
+    def get_search_results(self, request, queryset, search_term):
+        """An email finds its customer in any spelling (its normal form is unique)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            found |= queryset.filter(normalized_email=normalize_email(search_term))
+        return found, may_have_duplicates
 
     @admin.display(description=_("orders"))
     def orders_link(self, obj):
