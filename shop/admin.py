@@ -147,7 +147,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=_("Revoke the selected keys (they stop working at once)"))
+    @admin.action(
+        description=_("Revoke the selected keys (they stop working at once)"),
+        permissions=["change"],
+    )
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             keys.revoke_api_key(key=key)
