@@ -45,7 +45,10 @@ def _columns(names: str) -> tuple[str, ...]:
 
 # Tables in load order, with the columns written.
 TABLES: dict[str, tuple[str, ...]] = {
-    "shop_customer": _columns("id created_at updated_at name email phone password is_active"),
+    "shop_customer": _columns(
+        "id created_at updated_at name email normalized_email phone password is_active "
+        "token_generation"
+    ),
     "shop_product": _columns("id created_at updated_at title sku stock price is_active"),
     "shop_variant": _columns("id created_at updated_at title sku stock price product_id"),
     "shop_option": _columns("id created_at updated_at title sku stock price variant_id"),
@@ -333,7 +336,8 @@ def customers(rng: random.Random, now: datetime, count: int, span: timedelta) ->
     for cid in range(1, count + 1):
         created = start + step * cid
         name, email, phone = customer_contact(cid)
-        yield (cid, created, created, name, email, phone, "", True)
+        # The generated addresses are lower-case ASCII: their normal form is themselves.
+        yield (cid, created, created, name, email, email, phone, "", True, 0)
 
 
 def customer_contact(cid: int) -> tuple[str, str, str]:

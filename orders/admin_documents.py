@@ -82,12 +82,12 @@ class DocumentsMixin:
         context = {"orders": orders, "title": title, "printed_at": timezone.now()}
         return TemplateResponse(request, template, context)
 
-    @admin.action(description=_("Print packing slips"))
+    @admin.action(description=_("Print packing slips"), permissions=["view"])
     def print_packing_slips(self, request, queryset):
         template = "documents/packing_slips.html"
         return self._print(request, queryset, template, gettext("Packing slips"))
 
-    @admin.action(description=_("Print invoices"))
+    @admin.action(description=_("Print invoices"), permissions=["view"])
     def print_invoices(self, request, queryset):
         return self._print(request, queryset, "documents/invoices.html", gettext("Invoices"))
 

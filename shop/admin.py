@@ -1,5 +1,14 @@
-"""The catalog and customer screens. Catalog rows are plain records (no state machine)."""
+"""The catalog and customer screens, API keys, and the admin login's throttle. Catalog rows are
+plain records (no state machine).
 
+Every list action declares the permission its change needs (``@admin.action(permissions=…)``):
+without one, anyone who may see the list could run it.
+"""
+
+import unicodedata
+
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -7,7 +16,16 @@ from django.utils.translation import gettext_lazy as _
 
 from shop import keys
 from shop.admin_utils import CappedPaginator
-from shop.models import ApiKey, Customer, Option, Product, Variant
+from shop.models import ApiKey, Customer, Option, Product, Variant, normalize_email
+
+
+def login_username(request, credentials=None) -> str | None:
+    """The user name django-axes counts a staff login under: the one the login form looks up
+    (Django's ``UsernameField`` folds it to NFKC), so every spelling of a name draws on one
+    count."""
+    data = credentials if credentials else getattr(request, "POST", {})
+    username = data.get("username") if data else None
+    return unicodedata.normalize("NFKC", username) if isinstance(username, str) else username
 
 
 @admin.register(Customer)
@@ -23,6 +41,13 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders keep pointing at their customer
+
+    def get_search_results(self, request, queryset, search_term):
+        """An email finds its customer in any spelling (its normal form is unique)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            found |= queryset.filter(normalized_email=normalize_email(search_term))
+        return found, may_have_duplicates
 
     @admin.display(description=_("orders"))
     def orders_link(self, obj):
@@ -122,8 +147,30 @@ class ApiKeyAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=_("Revoke the selected keys (they stop working at once)"))
+    @admin.action(
+        description=_("Revoke the selected keys (they stop working at once)"),
+        permissions=["change"],
+    )
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             keys.revoke_api_key(key=key)
         self.message_user(request, _("Revoked."), messages.SUCCESS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin login's throttle (django-axes): who failed to log in, and who is locked out. Staff
+# with the delete permission unlock a user name or address by deleting its attempts.
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    actions = ["cleanup_expired_attempts"]
+
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+@admin.register(AccessLog)
+class LoginLogAdmin(AccessLogAdmin):
+    pass

@@ -8,11 +8,12 @@ from datetime import timedelta
 import jwt
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shop import statements
 from shop.errors import DomainError
-from shop.models import ApiKey, Customer, LoginFailure
+from shop.models import ApiKey, Customer, LoginFailure, normalize_email
 
 PUBLISHABLE_PREFIX = "pk_"
 SECRET_PREFIX = "sk_"
@@ -101,8 +102,9 @@ def token_lifetime() -> timedelta:
     return timedelta(seconds=settings.SHOP_CUSTOMER_TOKEN_SECONDS)
 
 
-def issue_customer_token(customer: Customer) -> tuple[str, int]:
-    """A signed token for the customer and its expiry (seconds since the epoch)."""
+def issue_customer_token(customer: Customer, *, key: ApiKey) -> tuple[str, int]:
+    """A signed token for the customer, issued through ``key`` (the storefront's or server's
+    key pair the login came with), and its expiry (seconds since the epoch)."""
     expires = timezone.now() + token_lifetime()
     exp = int(expires.timestamp())
     payload = {
@@ -110,32 +112,47 @@ def issue_customer_token(customer: Customer) -> tuple[str, int]:
         "collection": "customers",
         "email": customer.email,
         "exp": exp,
+        # The key pair it was issued through: revoking that key ends the token.
+        "key": key.pk,
+        # Deactivating the customer (a new generation) ends earlier tokens for good.
+        "gen": customer.token_generation,
         # Changing the password invalidates earlier tokens.
         "pwd": _digest(customer.password)[:16],
     }
     return jwt.encode(payload, _signing_key(), algorithm="HS256"), exp
 
 
-def read_customer_token(token: str) -> tuple[Customer, int] | None:
-    """The active customer a valid, unexpired token names and the token's expiry; None for
-    anything else (a bad signature, another kind of token, a changed password)."""
+def read_customer_token(token: str, *, key: ApiKey) -> tuple[Customer, int] | None:
+    """The active customer a valid, unexpired token names and the token's expiry, when the
+    token was issued through ``key`` (an active key pair: the caller found it by its publishable
+    key); None for anything else (a bad signature, another kind of token, another or a revoked
+    key, a changed password, a customer deactivated since)."""
     try:
         payload = jwt.decode(
-            token, _signing_key(), algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            token,
+            _signing_key(),
+            algorithms=["HS256"],
+            options={"require": ["exp", "sub", "key", "gen"]},
         )
     except jwt.PyJWTError:
         return None
     if payload.get("collection") != "customers" or not str(payload.get("sub")).isdigit():
         return None
+    if key is None or key.revoked_at is not None or payload["key"] != key.pk:
+        return None
     customer = Customer.objects.filter(pk=payload["sub"], is_active=True).first()
-    if customer is None or _digest(customer.password)[:16] != payload.get("pwd"):
+    if (
+        customer is None
+        or payload["gen"] != customer.token_generation
+        or _digest(customer.password)[:16] != payload.get("pwd")
+    ):
         return None
     return customer, int(payload["exp"])
 
 
-def customer_for_token(token: str) -> Customer | None:
-    """The active customer a valid, unexpired token names; None for anything else."""
-    found = read_customer_token(token)
+def customer_for_token(token: str, *, key: ApiKey) -> Customer | None:
+    """The active customer a valid, unexpired token issued through ``key`` names; else None."""
+    found = read_customer_token(token, key=key)
     return found[0] if found else None
 
 
@@ -144,24 +161,50 @@ class LoginThrottled(DomainError):
     name = "TooManyRequests"
 
 
+def _lock_login_counts(*names: str) -> None:
+    """Serialise the count-then-record of failures for these accounts/addresses until the
+    transaction ends. PostgreSQL: transaction-level advisory locks, taken in one order so two
+    logins never wait on each other in a cycle. SQLite takes the database's write lock when
+    the transaction begins (``transaction_mode`` IMMEDIATE), which serialises it already."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for name in sorted(set(names)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+
+
 def authenticate_customer(*, email: str, password: str, ip_address: str | None) -> Customer | None:
-    """The customer for these credentials, or None. Too many recent failures for the account or
-    the address refuse even a right password until the window passes."""
-    email = (email or "").strip().lower()
-    window = timezone.now() - timedelta(seconds=settings.SHOP_LOGIN_FAILURE_WINDOW)
-    recent = LoginFailure.objects.filter(created_at__gte=window)
-    limit = settings.SHOP_LOGIN_FAILURE_LIMIT
-    if recent.filter(email=email).count() >= limit or (
-        ip_address and recent.filter(ip_address=ip_address).count() >= limit * 4
-    ):
-        raise LoginThrottled("Too many failed login attempts. Try again later.")
-    customer = Customer.objects.filter(email__iexact=email, is_active=True).first()
+    """The customer for these credentials, or None.
+
+    Failures are counted under the email's normal form, the same one the lookup uses, so every
+    spelling of an address draws on one count. Each attempt is recorded as a failure before the
+    password is checked, in the same locked transaction that counted the earlier ones, and the
+    record is removed when the password is right: concurrent attempts can never check more
+    passwords than the limit allows. Too many recent failures for the account (or four times as
+    many from the address) refuse even a right password until the window passes.
+    """
+    account = normalize_email(email if isinstance(email, str) else "")
     if not isinstance(password, str):
         password = ""
+    counted = account[: LoginFailure._meta.get_field("email").max_length]
+    limit = settings.SHOP_LOGIN_FAILURE_LIMIT
+    with transaction.atomic():
+        names = [f"shop.login.account:{counted}"]
+        if ip_address:
+            names.append(f"shop.login.address:{ip_address}")
+        _lock_login_counts(*names)
+        window = timezone.now() - timedelta(seconds=settings.SHOP_LOGIN_FAILURE_WINDOW)
+        recent = LoginFailure.objects.filter(created_at__gte=window)
+        if recent.filter(email=counted).count() >= limit or (
+            ip_address and recent.filter(ip_address=ip_address).count() >= limit * 4
+        ):
+            raise LoginThrottled("Too many failed login attempts. Try again later.")
+        attempt = LoginFailure.objects.create(email=counted, ip_address=ip_address or None)
+    customer = Customer.objects.filter(normalized_email=account, is_active=True).first()
     if customer is not None and customer.check_password(password):
+        LoginFailure.objects.filter(pk=attempt.pk).delete()
         return customer
     if customer is None:
         # Hash anyway, so an unknown address takes as long as a wrong password.
         make_password(password)
-    LoginFailure.objects.create(email=email, ip_address=ip_address or None)
     return None

@@ -1,8 +1,22 @@
 """The catalog and its customers: who buys, what they buy, and the carts they buy from."""
 
+import unicodedata
+
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+EMAIL_TAKEN = _("A customer with this email already exists.")
+
+
+def normalize_email(value: str) -> str:
+    """The one form an email is stored under and looked up by: Unicode compatibility forms
+    folded (NFKC: fullwidth letters, ligatures) and case folded (``ß`` is ``ss``, a long ``ſ`` is
+    ``s``), applied until it no longer changes. A dotless ``ı`` stays a letter of its own."""
+    folded = unicodedata.normalize("NFKC", (value or "").strip())
+    return unicodedata.normalize("NFKC", folded.casefold())
 
 
 class TimeStampedModel(models.Model):
@@ -14,19 +28,65 @@ class TimeStampedModel(models.Model):
 
 
 class Customer(TimeStampedModel):
-    """A shopper. Also an auth collection: customers log in to the storefront API."""
+    """A shopper. Also an auth collection: customers log in to the storefront API.
+
+    ``email`` is the address as it was given (mail goes there); ``normalized_email`` is its
+    normal form (``normalize_email``), written on every save, unique, and what a login looks up.
+    ``token_generation`` goes up whenever the customer is saved inactive: login tokens carry
+    the generation they were issued in, so deactivating ends them for good.
+    """
 
     name = models.CharField(max_length=200)
-    email = models.EmailField(unique=True)
+    email = models.EmailField(db_index=True)
+    normalized_email = models.TextField(unique=True, blank=True, editable=False)
     phone = models.CharField(max_length=40, blank=True)
     password = models.CharField(max_length=128, blank=True)
     is_active = models.BooleanField(default=True)
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        written = set(update_fields) if update_fields is not None else None
+        self.normalized_email = normalize_email(self.email)
+        ends_tokens = (
+            not self.is_active
+            and not self._state.adding
+            and (written is None or "is_active" in written)
+        )
+        if ends_tokens:
+            self.token_generation = F("token_generation") + 1
+        if written is not None:
+            if "email" in written:
+                written.add("normalized_email")
+            if ends_tokens:
+                written.add("token_generation")
+            kwargs["update_fields"] = written
+        super().save(*args, **kwargs)
+        if ends_tokens:
+            self.refresh_from_db(fields=["token_generation"])
+
+    def validate_unique(self, exclude=None) -> None:
+        """An address taken in any spelling is the email field's error (forms and the API say
+        so next to the field); the database's unique index on the normal form still decides
+        a race."""
+        exclude = {*(exclude or ()), "normalized_email"}
+        errors: dict = {}
+        try:
+            super().validate_unique(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if "email" not in exclude and self.email:
+            taken = Customer.objects.filter(normalized_email=normalize_email(self.email))
+            if taken.exclude(pk=self.pk).exists():
+                errors.setdefault("email", []).append(ValidationError(EMAIL_TAKEN, code="unique"))
+        if errors:
+            raise ValidationError(errors)
 
     def set_password(self, raw_password: str | None) -> None:
         self.password = make_password(raw_password)

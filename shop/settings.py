@@ -5,6 +5,7 @@ production sets DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS and leaves DEBUG off.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # throttles the admin's login (see "Admin login" below)
     "shop",
     "orders",
     "fulfillment",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "shop.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -102,6 +106,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Admin login: django-axes counts failed staff logins and refuses further ones (429, even with
+# the right password) after SHOP_ADMIN_LOGIN_FAILURE_LIMIT failures for a user name or from an
+# address (REMOTE_ADDR: behind a proxy, have it set that from the client's) until
+# SHOP_ADMIN_LOGIN_COOLOFF seconds have passed since the last one; a successful login starts the
+# count again. Staff can see and clear attempts in the admin (Axes → Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("SHOP_ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(seconds=int(os.environ.get("SHOP_ADMIN_LOGIN_COOLOFF", "900")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The login form folds the user name to NFKC before looking it up; count it the same way.
+AXES_USERNAME_CALLABLE = "shop.admin.login_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_ENABLE_ADMIN = False  # shop.admin registers its screens, with permission-checked actions
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,6 +159,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes: failed and locked-out admin logins (warnings), not its start-up chatter.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Shop rules

@@ -7,7 +7,8 @@ Tried in this order; the first that recognises the request wins:
 1. ``SecretKeyAuthentication``: ``Authorization: Bearer sk_…`` (or Payload's
    ``Authorization: api-keys API-Key sk_…``) → a server.
 2. ``CustomerTokenAuthentication``: ``Authorization: JWT <token>`` (or ``Bearer <token>``) from
-   ``POST /api/customers/login``, together with ``X-Publishable-Key: pk_…`` → a customer.
+   ``POST /api/customers/login``, together with the publishable key (``X-Publishable-Key:
+   pk_…``) of the key pair the login came through → a customer.
 3. ``StaffTokenAuthentication``: ``Authorization: Token <key>`` (DRF's token, one per staff
    user, made in the admin or with ``manage.py drf_create_token <username>``) → staff.
 4. ``StaffSessionAuthentication``: the admin's session cookie (CSRF-checked on writes) → staff.
@@ -73,11 +74,13 @@ class CustomerTokenAuthentication(BaseAuthentication):
             return None
         if credential.startswith(keys.SECRET_PREFIX):
             return None
-        found = keys.read_customer_token(credential)
-        if found is None:
-            return None
         key = _publishable_key(request)
         if key is None:
+            return None
+        # Checked on every request: the token must have been issued through this (active) key
+        # pair, so revoking the key ends its customers' sessions at once.
+        found = keys.read_customer_token(credential, key=key)
+        if found is None:
             return None
         customer, exp = found
         return (_anonymous_user(), Caller.for_customer(customer, key, token=credential, exp=exp))

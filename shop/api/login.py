@@ -2,7 +2,8 @@
 ``POST /api/customers/logout`` (the auth endpoints of the customers collection).
 
 Logging in needs a key (a storefront's publishable key, usually); the token it answers goes in
-``Authorization: JWT <token>`` (``Bearer`` works too) with that publishable key.
+``Authorization: JWT <token>`` (``Bearer`` works too) with that key pair's publishable key. The
+token is bound to that key pair: revoking it ends the session.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -55,8 +56,9 @@ class CustomerLoginView(APIView):
         operation_id="customers_login",
         tags=["customers"],
         description="A customer logs in on a storefront (send X-Publishable-Key). The token goes "
-        "in Authorization: JWT <token> (Bearer works too) with the publishable key. Repeated "
-        "failures for an account or from an address are refused with 429 for a while.",
+        "in Authorization: JWT <token> (Bearer works too) with the same publishable key; "
+        "revoking that key ends it. The email is matched whatever its case or Unicode form. "
+        "Repeated failures for an account or from an address are refused with 429 for a while.",
         request={
             "application/json": {
                 "type": "object",
@@ -73,7 +75,8 @@ class CustomerLoginView(APIView):
         },
     )
     def post(self, request):
-        if access.caller(request).kind not in (access.STOREFRONT, access.CUSTOMER, access.SERVER):
+        who = access.caller(request)
+        if who.kind not in (access.STOREFRONT, access.CUSTOMER, access.SERVER):
             raise Forbidden()
         data = request.data if isinstance(request.data, dict) else {}
         email, password = data.get("email"), data.get("password")
@@ -89,7 +92,7 @@ class CustomerLoginView(APIView):
         )
         if customer is None:
             raise APIError(BAD_LOGIN, status=401)
-        token, exp = keys.issue_customer_token(customer)
+        token, exp = keys.issue_customer_token(customer, key=who.api_key)
         user = _user_document(request, customer)
         return Response({"message": LOGGED_IN, "user": user, "token": token, "exp": exp})
 
@@ -135,13 +138,15 @@ class CustomerMeView(APIView):
 
 class CustomerLogoutView(APIView):
     """``POST /api/customers/logout``. Tokens are stateless: the client forgets its token, which
-    stays valid until it expires (changing the password ends every token at once)."""
+    stays valid until it expires (changing the password, deactivating the customer or revoking
+    the key it was issued through ends it at once)."""
 
     @extend_schema(
         operation_id="customers_logout",
         tags=["customers"],
         description="Tokens are stateless: the storefront forgets its token, which stays valid "
-        "until it expires. Changing the password invalidates every token of the customer.",
+        "until it expires. Changing the password or deactivating the customer invalidates every "
+        "token of the customer; revoking a key, every token issued through it.",
         request=None,
         responses={
             200: {"type": "object", "properties": {"message": {"type": "string"}}},

@@ -50,21 +50,32 @@ def test_wrong_or_malformed_secrets_match_nothing():
 
 def test_customer_token_round_trip_and_expiry():
     customer = CustomerFactory()
-    token, exp = keys.issue_customer_token(customer)
-    assert keys.customer_for_token(token) == customer
+    key = keys.create_api_key(name="Storefront").key
+    token, exp = keys.issue_customer_token(customer, key=key)
+    assert keys.customer_for_token(token, key=key) == customer
     assert exp > timezone.now().timestamp()
     with override_settings(SHOP_CUSTOMER_TOKEN_SECONDS=-1):
-        expired, _ = keys.issue_customer_token(customer)
-    assert keys.customer_for_token(expired) is None
-    assert keys.customer_for_token("not-a-token") is None
+        expired, _ = keys.issue_customer_token(customer, key=key)
+    assert keys.customer_for_token(expired, key=key) is None
+    assert keys.customer_for_token("not-a-token", key=key) is None
+
+
+def test_a_token_is_bound_to_the_key_it_was_issued_through():
+    customer = CustomerFactory()
+    key, other = keys.create_api_key(name="Web").key, keys.create_api_key(name="App").key
+    token, _ = keys.issue_customer_token(customer, key=key)
+    assert keys.customer_for_token(token, key=other) is None
+    keys.revoke_api_key(key=key)
+    assert keys.customer_for_token(token, key=key) is None
 
 
 def test_changing_the_password_invalidates_tokens():
     customer = CustomerFactory()
-    token, _ = keys.issue_customer_token(customer)
+    key = keys.create_api_key(name="Storefront").key
+    token, _ = keys.issue_customer_token(customer, key=key)
     customer.set_password("a brand new password")
     customer.save()
-    assert keys.customer_for_token(token) is None
+    assert keys.customer_for_token(token, key=key) is None
 
 
 def test_login_checks_the_password_and_records_failures():
@@ -79,7 +90,7 @@ def test_login_checks_the_password_and_records_failures():
         keys.authenticate_customer(email=customer.email, password="wrong", ip_address="10.0.0.1")
         is None
     )
-    assert LoginFailure.objects.filter(email=customer.email).count() == 1
+    assert LoginFailure.objects.filter(email=customer.normalized_email).count() == 1
 
 
 @override_settings(SHOP_LOGIN_FAILURE_LIMIT=3)

@@ -213,7 +213,7 @@ def build_world() -> World:
     world.server_key = server.key
     pk = storefront.key.publishable_key
     for owned in (world.a, world.b):
-        owned.token, _exp = keys.issue_customer_token(owned.customer)
+        owned.token, _exp = keys.issue_customer_token(owned.customer, key=storefront.key)
 
     users = get_user_model()
     without = users.objects.create_user("clerk", password="x", is_staff=True)
