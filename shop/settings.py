@@ -92,13 +92,39 @@ TEMPLATES = [
 ]
 
 # The embedded SQLite file is the first-run default; production and CI use postgres://…
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
+EMBEDDED_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASE_URL_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+
+
+def parse_database_url(url: str) -> dict:
+    """DATABASE_URL as Django's database settings, or one line saying what is wrong with it.
+
+    The messages never repeat the URL: it may hold a password.
+    """
+    usage = "use postgres://USER:PASSWORD@HOST:5432/NAME, or unset it for the embedded SQLite file"
+    scheme, separator, _ = url.partition("://")
+    if not separator or scheme.lower() not in DATABASE_URL_SCHEMES:
+        named = f"scheme {scheme!r}" if separator else "no scheme"
+        raise ImproperlyConfigured(
+            f"DATABASE_URL has {named}; the shop runs on PostgreSQL or SQLite: {usage}."
+        )
+    try:
+        parsed = dj_database_url.parse(
+            url,
+            conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
+    except ValueError:  # a port that is not a number, an unquoted character, …
+        raise ImproperlyConfigured(
+            "DATABASE_URL cannot be read (is the port a number, and is every @, : or / in the "
+            f"password %-encoded, e.g. @ as %40?): {usage}."
+        ) from None
+    if not parsed.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL names no database: {usage}.")
+    return parsed
+
+
+DATABASES = {"default": parse_database_url(os.environ.get("DATABASE_URL") or EMBEDDED_DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once; IMMEDIATE makes every atomic
     # block take the write lock up front, so SQLite serialises writers the way row locks would.
