@@ -16,7 +16,9 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 # What pytest or a developer's shell may have set that a user's process would not have.
-NOT_INHERITED = {"DJANGO_SETTINGS_MODULE", "DEBUG", "DEMO", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+# (The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright's event loop.)
+NOT_INHERITED = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG", "DEMO"}
+NOT_INHERITED |= {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
 
 
 def database_url(name: str | None = None) -> str:
