@@ -1,11 +1,14 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test`; `make serve` starts production.
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Demo data goes into the embedded SQLite database only; DEMO=1 loads it into the database
+# DATABASE_URL names too (and seed_demo still refuses one that holds real orders).
+DEMO ?= $(if $(DATABASE_URL),0,1)
 
-.PHONY: run test install lint format bench bench-smoke
+.PHONY: run setup serve test install lint format bench bench-smoke
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -13,13 +16,23 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen
 
-## Install, migrate the embedded database, load demo data once, print a staff login, serve.
-run: install
-	DEBUG=$${DEBUG:-1} $(UV) run python manage.py migrate --no-input
-	@DEBUG=$${DEBUG:-1} $(UV) run python manage.py seed_demo --if-empty
-	@DEBUG=$${DEBUG:-1} $(UV) run python manage.py createlocaladmin
+## Set up (below), then serve for development.
+run: setup
 	@echo "Admin: http://$(HOST):$(PORT)/admin/   API: http://$(HOST):$(PORT)/api/"
 	DEBUG=$${DEBUG:-1} $(UV) run python manage.py runserver $(HOST):$(PORT)
+
+## Install, migrate, load demo data once (embedded database, or DEMO=1), and make a local staff
+## login only when the database has no superuser. Never changes an existing user.
+setup: install
+	DEBUG=$${DEBUG:-1} $(UV) run python manage.py migrate --no-input
+	@if [ "$(DEMO)" = 1 ]; then DEBUG=$${DEBUG:-1} $(UV) run python manage.py seed_demo --if-empty; \
+	else echo "Demo data not loaded: DATABASE_URL names your own database (make run DEMO=1 loads it)."; fi
+	@DEBUG=$${DEBUG:-1} $(UV) run python manage.py createlocaladmin
+
+## Production: migrate, collect static files, then gunicorn with DEBUG off on $(HOST):$(PORT)
+## (bin/serve; SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and the rest from .env.example).
+serve: install
+	HOST=$(HOST) PORT=$(PORT) $(UV) run bin/serve
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally).
 test: install

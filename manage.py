@@ -12,7 +12,10 @@ def main() -> None:
     os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from shop.startup import one_line_errors
+
+    with one_line_errors("manage.py", traceback="--traceback" in sys.argv):
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

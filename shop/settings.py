@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,13 +93,39 @@ TEMPLATES = [
 ]
 
 # The embedded SQLite file is the first-run default; production and CI use postgres://…
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
+EMBEDDED_DATABASE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASE_URL_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+
+
+def parse_database_url(url: str) -> dict:
+    """DATABASE_URL as Django's database settings, or one line saying what is wrong with it.
+
+    The messages never repeat the URL: it may hold a password.
+    """
+    usage = "use postgres://USER:PASSWORD@HOST:5432/NAME, or unset it for the embedded SQLite file"
+    scheme, separator, _ = url.partition("://")
+    if not separator or scheme.lower() not in DATABASE_URL_SCHEMES:
+        named = f"scheme {scheme!r}" if separator else "no scheme"
+        raise ImproperlyConfigured(
+            f"DATABASE_URL has {named}; the shop runs on PostgreSQL or SQLite: {usage}."
+        )
+    try:
+        parsed = dj_database_url.parse(
+            url,
+            conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
+    except ValueError:  # a port that is not a number, an unquoted character, …
+        raise ImproperlyConfigured(
+            "DATABASE_URL cannot be read (is the port a number, and is every @, : or / in the "
+            f"password %-encoded, e.g. @ as %40?): {usage}."
+        ) from None
+    if not parsed.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL names no database: {usage}.")
+    return parsed
+
+
+DATABASES = {"default": parse_database_url(os.environ.get("DATABASE_URL") or EMBEDDED_DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once; IMMEDIATE makes every atomic
     # block take the write lock up front, so SQLite serialises writers the way row locks would.
@@ -139,7 +166,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic (bin/serve) writes here; WhiteNoise serves it.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -153,6 +181,42 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # In development static files are served from the apps, re-read on change; no collectstatic run.
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# HTTPS deployment (manage.py check --deploy): every switch is off unless the environment turns
+# it on; .env.example lists the production values. SECURE_PROXY_SSL_HEADER names the header a
+# TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto): set it only when the proxy
+# always sets that header itself. /healthz stays on plain HTTP for load balancers.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE")
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    _proxy_header = os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_header}", "https")
+
+# Content-Security-Policy on every response (django-csp 4). Scripts only from this origin, never
+# inline or eval'd: the admin's are static files, and /api/docs is drf-spectacular's split view
+# (its start script is a separate request). Styles may be inline (the admin, the printable
+# documents and Swagger UI set style attributes); images may be data: URIs (Swagger UI's icons).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -206,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge image from validator.swagger.io: the docs load nothing from other origins.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["shop.api.schema.add_collection_components"],

@@ -1,12 +1,13 @@
 """A realistic demo shop: customers, a catalog with variants and options, orders in every state.
 
 Idempotent: catalog rows and customers are found by their natural keys, demo orders by their
-numbers (DEMO-…), so a second run adds nothing.
+numbers (DEMO-…), so a second run adds nothing. A database that holds real orders (any not
+numbered DEMO-…) is refused unless --force says to load the demo shop into it anyway.
 """
 
 import random
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from fulfillment import services as fulfillment_services
@@ -58,6 +59,8 @@ ADDRESSES = [
     ("94105", "500 Howard St, San Francisco, CA", "Suite 300"),
 ]
 
+DEMO_PREFIX = "DEMO-"
+
 # (order number suffix, final state)
 STORIES = [
     ("0001", "pending"),
@@ -88,24 +91,37 @@ STORIES = [
 
 
 class Command(BaseCommand):
-    help = "Load a demo shop (customers, catalog, orders in every state). Safe to run twice."
+    help = (
+        "Load a demo shop (customers, catalog, orders in every state). Safe to run twice. "
+        "Refuses a database that holds real orders unless --force."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when the database has orders."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load the demo shop even into a database that holds real (non-demo) orders.",
+        )
 
-    def handle(self, *args, if_empty: bool = False, **options):
+    def handle(self, *args, if_empty: bool = False, force: bool = False, **options):
         if if_empty and Order.objects.exists():
             self.stdout.write("Orders exist already: demo data not loaded.")
             return
+        if not force and Order.objects.exclude(order_number__startswith=DEMO_PREFIX).exists():
+            raise CommandError(
+                f"This database holds real orders (numbers not starting {DEMO_PREFIX}): demo data "
+                "not loaded. Pass --force to load it anyway."
+            )
         rng = random.Random(2026)
         with transaction.atomic():
             customers = self._customers()
             sellables = self._catalog()
         made = 0
         for suffix, story in STORIES:
-            number = f"DEMO-{suffix}"
+            number = f"{DEMO_PREFIX}{suffix}"
             if Order.objects.filter(order_number=number).exists():
                 continue
             customer = customers[int(suffix) % len(customers)]
