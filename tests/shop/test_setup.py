@@ -42,7 +42,8 @@ def test_createlocaladmin_makes_a_superuser_on_a_database_without_one(tmp_path, 
     assert said.strip() == f"Staff login: user 'admin', password '{password}'"
     admin = User.objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser and admin.check_password(password)
-    assert client.login(username="admin", password=password)
+    response = client.post("/admin/login/", {"username": "admin", "password": password})
+    assert response.status_code == 302 and client.get("/admin/").status_code == 200
 
 
 @pytest.mark.django_db
