@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "shop.body_limit.RequestBodyLimitMiddleware",  # before anything reads a body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,6 +150,11 @@ SHOP_CUSTOMER_TOKEN_SECONDS = int(os.environ.get("SHOP_CUSTOMER_TOKEN_SECONDS", 
 # window (seconds) block further attempts until the window passes.
 SHOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("SHOP_LOGIN_FAILURE_LIMIT", "5"))
 SHOP_LOGIN_FAILURE_WINDOW = int(os.environ.get("SHOP_LOGIN_FAILURE_WINDOW", "900"))
+# Request bodies: at most this many bytes (answered 413 before reading), except the admin's
+# bulk tracking import (pasted or uploaded rows). Django's own check never refuses first.
+SHOP_MAX_REQUEST_BYTES = int(os.environ.get("SHOP_MAX_REQUEST_BYTES", str(1024 * 1024)))
+SHOP_MAX_IMPORT_BYTES = int(os.environ.get("SHOP_MAX_IMPORT_BYTES", str(16 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SHOP_MAX_REQUEST_BYTES, SHOP_MAX_IMPORT_BYTES)
 # Idempotency-Key answers are replayed for this long (seconds).
 SHOP_IDEMPOTENCY_TTL = int(os.environ.get("SHOP_IDEMPOTENCY_TTL", str(24 * 60 * 60)))
 
