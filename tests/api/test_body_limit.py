@@ -102,3 +102,72 @@ def test_the_tracking_import_takes_more_than_the_general_limit_up_to_its_own(cli
     too_many = client.post(url, {"text": rows * 25, "_preview": "1"})  # ~125 KB
     assert too_many.status_code == 413
     assert "larger than 100,000 bytes" in too_many.content.decode()
+
+
+@pytest.fixture
+def gunicorn(transactional_db, tmp_path):
+    """The product served by gunicorn as in production, on this test's database, with a
+    request body limit of 1000 bytes; yields (host, port)."""
+    import os
+
+    from django.db import connection
+
+    from tests.reliability.loadtest import free_port, start_gunicorn
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "0",
+        "SECRET_KEY": "body limit test",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SHOP_MAX_REQUEST_BYTES": "1000",
+    }
+    port = free_port()
+    process = start_gunicorn(env, port, workers=1, log=tmp_path / "gunicorn.log")
+    try:
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_under_gunicorn_a_chunked_body_is_read_up_to_the_limit_and_no_further(gunicorn):
+    """A body sent without a length (chunked): within the limit it is read (Django alone would
+    read nothing), past it a 413; a declared length past it is a 413 before the body comes."""
+    import http.client
+
+    CustomerFactory(email="kim@example.com")
+    headers = {
+        "X-Publishable-Key": create_api_key(name="store").key.publishable_key,
+        "Content-Type": "application/json",
+    }
+    login = json.dumps({"email": "kim@example.com", "password": "wrong"}).encode()
+
+    def send(chunks, **extra):
+        connection = http.client.HTTPConnection(*gunicorn, timeout=30)
+        try:
+            connection.request(
+                "POST", LOGIN, body=iter(chunks), headers={**headers, **extra}, encode_chunked=True
+            )
+            answer = connection.getresponse()
+            return answer.status, json.loads(answer.read())
+        finally:
+            connection.close()
+
+    status, body = send([login[:10], login[10:]])
+    assert status == 401, body  # read: a wrong password (not "email is required")
+
+    status, body = send([login, b" " * 500, b" " * 500])
+    assert status == 413, body
+    assert body["errors"][0]["message"] == "The request body is larger than 1,000 bytes."
+
+    connection = http.client.HTTPConnection(*gunicorn, timeout=30)
+    connection.putrequest("POST", LOGIN)
+    for name, value in {**headers, "Content-Length": str(TWENTY_ONE_MB)}.items():
+        connection.putheader(name, value)
+    connection.endheaders()  # and not a byte of the body
+    answer = connection.getresponse()
+    assert answer.status == 413
+    connection.close()
