@@ -5,6 +5,7 @@ The export is the project's only CSV writer: every cell goes through ``spreadshe
 
 import csv
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
@@ -15,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shop.admin_utils import money
+from shop.db import statement_timeout
 
 EXPORT_COLUMNS = [
     ("order_number", _("Order number")),
@@ -110,16 +112,21 @@ class DocumentsMixin:
         writer = csv.writer(_Echo())
 
         def lines():
-            yield writer.writerow([spreadsheet_safe(str(label)) for _name, label in EXPORT_COLUMNS])
-            for row in rows.iterator(chunk_size=2000):
+            # Every row of a large shop can take longer than a request's statement timeout:
+            # the export's transaction has its own (and its cursor streams the rows).
+            with statement_timeout(settings.DATABASE_EXPORT_STATEMENT_TIMEOUT_MS):
                 yield writer.writerow(
-                    [
-                        timezone.localtime(value).isoformat(timespec="seconds")
-                        if name == "created_at"
-                        else spreadsheet_safe(value)
-                        for (name, _label), value in zip(EXPORT_COLUMNS, row, strict=True)
-                    ]
+                    [spreadsheet_safe(str(label)) for _name, label in EXPORT_COLUMNS]
                 )
+                for row in rows.iterator(chunk_size=2000):
+                    yield writer.writerow(
+                        [
+                            timezone.localtime(value).isoformat(timespec="seconds")
+                            if name == "created_at"
+                            else spreadsheet_safe(value)
+                            for (name, _label), value in zip(EXPORT_COLUMNS, row, strict=True)
+                        ]
+                    )
 
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -1,5 +1,6 @@
 """Database helpers shared by every app's services."""
 
+import contextlib
 import functools
 import time
 
@@ -38,3 +39,16 @@ def service(func=None, *, attempts: int = 3):
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+@contextlib.contextmanager
+def statement_timeout(milliseconds: int):
+    """One transaction whose statements may each run ``milliseconds`` (0: without limit)
+    instead of the connection's ``statement_timeout`` (PostgreSQL; elsewhere just atomic)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)]
+                )
+        yield

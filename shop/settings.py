@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "shop.body_limit.RequestBodyLimitMiddleware",  # before anything reads a body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -126,10 +127,26 @@ def parse_database_url(url: str) -> dict:
 
 
 DATABASES = {"default": parse_database_url(os.environ.get("DATABASE_URL") or EMBEDDED_DATABASE_URL)}
+# PostgreSQL cancels any statement running longer than this (milliseconds; 0: never), so no
+# query a client sends holds a worker and a connection for long: the API answers 503. The
+# admin's CSV export runs with the longer export timeout. manage.py commands other than
+# runserver (migrate, imports) run without a timeout unless the environment sets one.
+DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
+DATABASE_EXPORT_STATEMENT_TIMEOUT_MS = int(
+    os.environ.get("DATABASE_EXPORT_STATEMENT_TIMEOUT_MS", str(10 * 60 * 1000))
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once; IMMEDIATE makes every atomic
     # block take the write lock up front, so SQLite serialises writers the way row locks would.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+elif DATABASE_STATEMENT_TIMEOUT_MS > 0:
+    # Set when each connection starts (a libpq option: no extra round trip).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = " ".join(
+        filter(
+            None, [options.get("options"), f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"]
+        )
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -237,6 +254,11 @@ SHOP_CUSTOMER_TOKEN_SECONDS = int(os.environ.get("SHOP_CUSTOMER_TOKEN_SECONDS", 
 # window (seconds) block further attempts until the window passes.
 SHOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("SHOP_LOGIN_FAILURE_LIMIT", "5"))
 SHOP_LOGIN_FAILURE_WINDOW = int(os.environ.get("SHOP_LOGIN_FAILURE_WINDOW", "900"))
+# Request bodies: at most this many bytes (answered 413 before reading), except the admin's
+# bulk tracking import (pasted or uploaded rows). Django's own check never refuses first.
+SHOP_MAX_REQUEST_BYTES = int(os.environ.get("SHOP_MAX_REQUEST_BYTES", str(1024 * 1024)))
+SHOP_MAX_IMPORT_BYTES = int(os.environ.get("SHOP_MAX_IMPORT_BYTES", str(16 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SHOP_MAX_REQUEST_BYTES, SHOP_MAX_IMPORT_BYTES)
 # Idempotency-Key answers are replayed for this long (seconds).
 SHOP_IDEMPOTENCY_TTL = int(os.environ.get("SHOP_IDEMPOTENCY_TTL", str(24 * 60 * 60)))
 

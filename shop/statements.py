@@ -109,11 +109,24 @@ def _stand_in(kind: str, index: int, variant: int) -> Any:
     return datetime(2001 + variant, 1, 1, tzinfo=UTC) + timedelta(seconds=index)
 
 
-def _position(stand_ins: Sequence, value: Any) -> int | None:
-    for index, stand_in in enumerate(stand_ins):
-        if type(value) is type(stand_in) and value == stand_in:
-            return index
-    return None
+class StandIns:
+    """Where each stand-in value went in, found by value in one step (a shape may take a
+    thousand values: ``in`` lists)."""
+
+    def __init__(self, stand_ins: Sequence):
+        self.index = {_hashable(value): i for i, value in enumerate(stand_ins)}
+
+    def position(self, value: Any) -> int | None:
+        try:
+            return self.index.get(_hashable(value))
+        except TypeError:  # a value no stand-in can be (unhashable)
+            return None
+
+
+def _hashable(value: Any) -> tuple:
+    if isinstance(value, list):
+        return (list, tuple(value))
+    return (type(value), value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,8 +181,9 @@ def _compile(build: Callable[..., QuerySet], kinds: tuple[str, ...], using: str)
     if sql != other_sql or len(params) != len(other_params):
         return UNCACHEABLE
     slots = []
+    first_positions, second_positions = StandIns(first), StandIns(second)
     for position, (value, other) in enumerate(zip(params, other_params, strict=True)):
-        index, other_index = _position(first, value), _position(second, other)
+        index, other_index = first_positions.position(value), second_positions.position(other)
         if index is None and other_index is None:
             if type(value) is not type(other) or value != other:
                 return UNCACHEABLE  # a value the ORM derived from an argument

@@ -3,17 +3,25 @@
 DRF calls ``exception_handler`` for anything a view raises: the domain's errors
 (``shop.errors.DomainError`` and its subclasses), the API's own query and validation errors,
 DRF's parse/permission/method errors, Django's 404 and model validation errors, and bugs (500,
-details only in the log).
+details only in the log). What fails outside a view (a middleware) reaches ``server_error``,
+Django's ``handler500``, which answers the same shape under ``/api/``.
+
+The database failing is not a bug: a lost connection (the server restarted, a proxy dropped it)
+is a 503 with ``Retry-After``, a statement cancelled by ``statement_timeout`` a 503 saying the
+query took too long.
 """
 
 import logging
+import sys
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -27,6 +35,13 @@ NOT_FOUND = "Not Found"
 INVALID_JSON = "Invalid JSON"
 BAD_LOGIN = "The email or password provided is incorrect."
 SERVER_ERROR = "Something went wrong."
+DATABASE_UNAVAILABLE = "The database is unavailable; retry in a moment."
+RETRY_AFTER_SECONDS = "1"
+
+# SQLSTATEs of a connection that is gone or cannot be had: class 08 (connection exception),
+# admin/crash shutdown, cannot connect now, too many connections.
+LOST_CONNECTION_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
 
 
 class APIError(Exception):
@@ -121,11 +136,59 @@ def error_response(status: int, message: str, name: str | None = None, data=None
     return Response({"errors": [error]}, status=status)
 
 
+def database_failure(exc: BaseException | None) -> tuple[int, dict, dict] | None:
+    """``(status, body, headers)`` when ``exc`` is the database failing (a lost connection, a
+    statement timeout) rather than a bug; None otherwise."""
+    if isinstance(exc, InterfaceError):  # Django's "connection already closed"
+        sqlstate = None
+    elif isinstance(exc, OperationalError):
+        sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    else:
+        return None
+    if sqlstate == QUERY_CANCELED:
+        seconds = settings.DATABASE_STATEMENT_TIMEOUT_MS / 1000
+        message = (
+            f"The query took longer than {seconds:g} s and was stopped; "
+            "ask for less (a narrower where, a smaller limit) or retry later."
+        )
+        return 503, {"errors": [{"name": "QueryTimeout", "message": message}]}, {}
+    if sqlstate is None or sqlstate.startswith("08") or sqlstate in LOST_CONNECTION_SQLSTATES:
+        body = {"errors": [{"name": "DatabaseUnavailable", "message": DATABASE_UNAVAILABLE}]}
+        return 503, body, {"Retry-After": RETRY_AFTER_SECONDS}
+    return None
+
+
+def database_failure_response(exc: BaseException) -> JsonResponse | None:
+    """``database_failure`` as a response, for code outside DRF's views (middleware)."""
+    failure = database_failure(exc)
+    if failure is None:
+        return None
+    status, body, headers = failure
+    logger.warning("Database failure answered with %s: %s", status, exc)
+    return JsonResponse(body, status=status, headers=headers)
+
+
+def server_error(request, *args, **kwargs):
+    """Django's ``handler500``: what failed outside a view. Under ``/api/`` it answers in the
+    API's shape (a database failure as a 503); elsewhere Django's own page."""
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request, *args, **kwargs)
+    response = database_failure_response(sys.exc_info()[1])
+    if response is not None:
+        return response
+    return JsonResponse({"errors": [{"message": SERVER_ERROR}]}, status=500)
+
+
 def exception_handler(exc, context):
     view = context.get("view")
     collection = getattr(getattr(view, "collection", None), "slug", None)
     if isinstance(exc, APIError):
         return Response(exc.body(), status=exc.status_code)
+    failure = database_failure(exc)
+    if failure is not None:
+        status, body, headers = failure
+        logger.warning("Database failure answered with %s: %s", status, exc)
+        return Response(body, status=status, headers=headers)
     if isinstance(exc, DomainError):
         return Response(domain_error_body(exc, collection), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

@@ -1,8 +1,9 @@
 """Reading a request's query string the way Payload's clients write it, and compiling ``where``
 and ``sort`` to the ORM against a collection's declared paths.
 
-The query string is decoded with qs-codec, a port of the ``qs`` library Payload's clients encode
-with (brackets, indices, depth 10, arrays up to 1000). A ``where`` tree becomes one ``Q``:
+The query string is read as the ``qs`` library Payload's clients encode with reads it (brackets,
+indices, depth 10, arrays up to 1000), in time linear in its length (see ``decode_query_string``).
+A ``where`` tree becomes one ``Q``:
 keys of an object and operators on one path are ANDed, ``and``/``or`` take arrays and nest.
 Every path must be declared queryable on the collection (a group member with a dot, or across
 a relation into the related collection's queryable paths); values are coerced to the field's
@@ -18,6 +19,7 @@ import orjson
 import qs_codec
 from django.conf import settings
 from django.db.models import Q
+from qs_codec.utils.decode_utils import DecodeUtils
 
 from shop.api.collections import (
     Choice,
@@ -31,8 +33,20 @@ from shop.api.collections import (
 )
 from shop.api.errors import QueryError
 
+MAX_PARAMETERS = 2000  # key=value pairs in one query string
+MAX_ARRAY = 1000  # elements of one array (qs's arrayLimit as Payload sets it)
+MAX_KEY_DEPTH = 10  # bracket groups in one key; more stay one literal key
+# What the query language lets one condition ask (API.md, "where"), so that no request can make
+# the database match a long list or hundreds of patterns per row.
+MAX_IN_VALUES = MAX_ARRAY  # values of one in / not_in
+MAX_LIKE_WORDS = 10  # words of one like
+MAX_TEXT_LENGTH = 200  # characters of one like / not_like / contains
+# The same reading as qs-codec's decode with these options (the tests compare the two).
 QS_OPTIONS = qs_codec.DecodeOptions(
-    depth=10, list_limit=1000, parameter_limit=2000, allow_empty_lists=True
+    depth=MAX_KEY_DEPTH,
+    list_limit=MAX_ARRAY,
+    parameter_limit=MAX_PARAMETERS,
+    allow_empty_lists=True,
 )
 
 OPERATORS = (
@@ -63,10 +77,152 @@ def max_limit() -> int:
 
 
 def decode_query_string(query_string: str) -> dict:
-    try:
-        return qs_codec.decode(query_string, QS_OPTIONS)
-    except (ValueError, IndexError, TypeError) as error:
-        raise QueryError(f"The query string cannot be read: {error}") from error
+    """The query string as ``qs`` reads it: ``where[or][0][status][in][]=paid`` becomes nested
+    objects and arrays. qs-codec's own decode merges every ``key=value`` pair into a copy of
+    what it has built so far, which takes time growing with the square of an array's length
+    (a second for a thousand ids); here each pair is put in its place once, with qs-codec's
+    percent-decoding and key splitting. A query string that qs would read as something odd
+    (a key that is both a value and an object, an array past 1000 elements, more than 2000
+    pairs, a key with no name before its first bracket) is a QueryError instead."""
+    parts = [part for part in query_string.split("&") if part]
+    if len(parts) > MAX_PARAMETERS:
+        raise QueryError(
+            f"The query string has more than {MAX_PARAMETERS} parameters.",
+            data=[{"limit": MAX_PARAMETERS}],
+        )
+    pairs: dict[str, Any] = {}  # decoded key: its value, or its values when repeated
+    for part in parts:
+        part = part.replace("%5B", "[").replace("%5b", "[").replace("%5D", "]").replace("%5d", "]")
+        bracket_equals = part.find("]=")
+        equals = part.find("=") if bracket_equals == -1 else bracket_equals + 1
+        raw_key, raw_value = (part, "") if equals == -1 else (part[:equals], part[equals + 1 :])
+        key = DecodeUtils.decode(raw_key)
+        if not key:
+            continue
+        value = DecodeUtils.decode(raw_value) if raw_value else ""
+        if key not in pairs:
+            pairs[key] = value
+        elif isinstance(pairs[key], list):
+            pairs[key].append(value)
+        else:
+            pairs[key] = [pairs[key], value]
+    root = _Node()
+    for key, value in pairs.items():
+        if isinstance(value, list) and len(value) > MAX_ARRAY:
+            raise _too_long(key)
+        if key.startswith("["):
+            raise QueryError(
+                f"The query string cannot be read: {key} starts with a bracket, not a name.",
+                data=[{"path": key}],
+            )
+        segments = DecodeUtils.split_key_into_segments(
+            original_key=key, allow_dots=False, max_depth=MAX_KEY_DEPTH, strict_depth=False
+        )
+        keys = [_segment_key(segment) for segment in segments]
+        # qs spreads an array into a "[]" that holds it: a[][]=x and a[][0]=x are a[]=x, a[0]=x.
+        keys = [
+            k
+            for k, following in zip(keys, [*keys[1:], None], strict=True)
+            if not (k is _PUSH and (following is _PUSH or isinstance(following, int)))
+        ]
+        _place(root, key, keys, value)
+    return root.build(as_object=True)
+
+
+_PUSH = object()  # the segment "[]": the next element of an array
+_MISSING = object()
+
+
+class _Node:
+    """An object or an array being read: members by name, elements by index (an array that
+    also gets a named member is an object, its indices becoming names, as in qs)."""
+
+    __slots__ = ("members", "named", "next_index")
+
+    def __init__(self):
+        self.members: dict[str | int, Any] = {}
+        self.next_index = 0
+        self.named = False
+
+    def put(self, key: str | int, value: Any) -> None:
+        if isinstance(key, int):
+            self.next_index = max(self.next_index, key + 1)
+        else:
+            self.named = True
+        self.members[key] = value
+
+    def build(self, *, as_object: bool = False) -> dict | list:
+        if as_object or self.named:
+            return {str(k): _built(v) for k, v in self.members.items()}
+        return [_built(self.members[k]) for k in sorted(self.members)]
+
+
+def _built(value: Any) -> Any:
+    return value.build() if isinstance(value, _Node) else value
+
+
+def _segment_key(segment: str) -> str | int | object:
+    """A member name, an array index (``[3]``) or ``_PUSH`` (``[]``)."""
+    if not (segment.startswith("[") and segment.endswith("]")):
+        return segment  # the key's first part, before any bracket: always a name
+    inner = segment[1:-1]
+    if not inner:
+        return _PUSH
+    if inner.isascii() and inner.isdigit() and str(int(inner)) == inner:
+        return int(inner)
+    return inner
+
+
+def _too_long(key: str) -> QueryError:
+    return QueryError(
+        f"The query string cannot be read: {key} has more than {MAX_ARRAY} elements.",
+        data=[{"path": key, "limit": MAX_ARRAY}],
+    )
+
+
+def _conflict(key: str) -> QueryError:
+    return QueryError(
+        f"The query string cannot be read: {key} is both a value and an object.",
+        data=[{"path": key}],
+    )
+
+
+def _push(node: _Node, key: str, value: Any) -> None:
+    if node.next_index >= MAX_ARRAY:
+        raise _too_long(key)
+    node.put(node.next_index, value)
+
+
+def _place(root: _Node, key: str, segments: list, value: Any) -> None:
+    """Put ``value`` at the path ``segments`` as qs merges it: a position already taken in an
+    array gets the new element after the last one; ``[]`` appends (``a[]=`` alone is an empty
+    array); a name taken by a value of another kind is a QueryError."""
+    node = root
+    last = len(segments) - 1
+    for position, segment in enumerate(segments):
+        if segment is _PUSH:
+            if position == last:
+                values = value if isinstance(value, list) else [] if value == "" else [value]
+                for item in values:
+                    _push(node, key, item)
+                return
+            segment = 0  # a[][b]=1: qs reads it as the array's first element
+        if isinstance(segment, int) and segment >= MAX_ARRAY:
+            raise _too_long(key)
+        existing = node.members.get(segment, _MISSING)
+        if position < last and isinstance(existing, _Node):
+            node = existing
+            continue
+        placed = value if position == last else _Node()
+        if existing is _MISSING:
+            node.put(segment, placed)
+        elif isinstance(segment, int):
+            _push(node, key, placed)
+        else:
+            raise _conflict(key)
+        if position == last:
+            return
+        node = placed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,7 +355,8 @@ def _coerce(path: str, found: Field, operator: str, value: Any, *, choices: bool
         ) from None
 
 
-def _values(path: str, found: Field, operator: str, value: Any) -> list:
+def _values(path: str, found: Field, operator: str, value: Any, *, also: int = 0) -> list:
+    """The values of an ``in``/``not_in`` (``also``: how many nulls it has besides)."""
     if isinstance(value, str):
         items = [] if value == "" else [part.strip() for part in value.split(",")]
     elif isinstance(value, list):
@@ -212,6 +369,11 @@ def _values(path: str, found: Field, operator: str, value: Any) -> list:
         raise QueryError(
             f"{operator} on {path} takes an array or a comma-separated list.",
             data=[{"path": path, "operator": operator}],
+        )
+    if len(items) + also > MAX_IN_VALUES:
+        raise QueryError(
+            f"{operator} on {path} takes at most {MAX_IN_VALUES} values, not {len(items) + also}.",
+            data=[{"path": path, "operator": operator, "limit": MAX_IN_VALUES}],
         )
     return [_coerce(path, found, operator, item) for item in items]
 
@@ -281,6 +443,7 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
             found,
             operator,
             [v for v in raw_items if not _is_null_value(found, v)] if raw_items else value,
+            also=len(nulls),
         )
         match = Q(**{f"{orm_path}__in": items}) if items else Q(pk__in=[])
         if nulls:
@@ -302,9 +465,20 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
 
     # like, not_like, contains: text only.
     text = _coerce(path, found, operator, value, choices=False)
+    words = list(dict.fromkeys(text.split())) if operator == "like" else []
+    if len(words) > MAX_LIKE_WORDS:
+        raise QueryError(
+            f"like on {path} takes at most {MAX_LIKE_WORDS} words, not {len(words)}.",
+            data=[{"path": path, "operator": operator, "limit": MAX_LIKE_WORDS}],
+        )
+    if len(text) > MAX_TEXT_LENGTH:
+        raise QueryError(
+            f"{operator} on {path} takes at most {MAX_TEXT_LENGTH} characters, not {len(text)}.",
+            data=[{"path": path, "operator": operator, "limit": MAX_TEXT_LENGTH}],
+        )
     if operator == "like":
         q = Q()
-        for word in text.split():
+        for word in words:
             q &= Q(**{f"{orm_path}__icontains": word})
         return q
     if operator == "not_like":

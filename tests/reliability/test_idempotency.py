@@ -5,7 +5,7 @@ import pytest
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
-from shop.idempotency import ABANDONED_AFTER, caller_of, request_fingerprint
+from shop.idempotency import caller_of, lock_id, request_fingerprint
 from shop.keys import create_api_key
 from shop.models import Customer, IdempotencyKey
 
@@ -86,30 +86,60 @@ def test_keys_expire(client):
     assert "Idempotent-Replayed" not in later
 
 
-def _unfinished(key, body, *, age=timedelta(0)):
-    """A first request with ``key`` that is still running (no answer stored yet)."""
+def _caller_and_hash(body):
     request = RequestFactory().post("/api/customers", json.dumps(body), "application/json")
-    record = IdempotencyKey.objects.create(
-        caller=caller_of(request),
-        key=key,
-        method="POST",
-        path="/api/customers",
-        request_hash=request_fingerprint(request),
-    )
-    IdempotencyKey.objects.filter(pk=record.pk).update(created_at=timezone.now() - age)
+    return caller_of(request), request_fingerprint(request)
 
 
+@pytest.mark.postgres
 def test_a_key_still_in_progress_is_a_409(client):
-    _unfinished("busy", {"email": "a@example.com"})
-    response = post(client, {"email": "a@example.com"}, key="busy")
-    assert response.status_code == 409
-    assert not Customer.objects.exists()
+    """The first request holds its key's lock until its transaction ends: here another
+    connection holds it, as a first request still running would."""
+    import psycopg
+    from django.db import connection
+
+    caller, _hash = _caller_and_hash({"email": "a@example.com"})
+    params = connection.get_connection_params()
+    wanted = {k: params[k] for k in ("dbname", "user", "host", "port", "password") if k in params}
+    with psycopg.connect(**wanted, autocommit=True) as first:
+        first.execute("SELECT pg_advisory_lock(%s)", [lock_id(caller, "busy")])
+        response = post(client, {"email": "a@example.com"}, key="busy")
+        assert response.status_code == 409
+        assert "in progress" in response.json()["errors"][0]["message"]
+        assert not Customer.objects.exists()
+    # Its transaction over (here: the lock released) without a record, the key is free.
+    assert post(client, {"email": "a@example.com"}, key="busy").status_code == 201
 
 
-def test_a_first_request_that_never_finished_frees_its_key_after_a_while(client):
-    _unfinished("dead", {"email": "a@example.com"}, age=ABANDONED_AFTER + timedelta(seconds=1))
-    response = post(client, {"email": "a@example.com"}, key="dead")
+def test_an_unfinished_record_left_by_an_earlier_version_does_not_hold_its_key(client):
+    caller, fingerprint = _caller_and_hash({"email": "a@example.com"})
+    IdempotencyKey.objects.create(
+        caller=caller, key="old", method="POST", path="/api/customers", request_hash=fingerprint
+    )
+    response = post(client, {"email": "a@example.com"}, key="old")
     assert response.status_code == 201
+    assert Customer.objects.count() == 1
+    assert IdempotencyKey.objects.get(key="old").status_code == 201
+
+
+def test_the_record_is_written_with_the_work_so_a_failure_storing_it_undoes_the_work(client):
+    """The key's record and the request's work commit together: when the answer cannot be
+    stored, the customer is not created either, and the answer is not a 201."""
+    from django.db import DatabaseError, connection
+
+    seen = []
+
+    def fail_storing_the_answer(execute, sql, params, many, context):
+        seen.append(sql)
+        if '"shop_idempotencykey"' in sql and any('INSERT INTO "shop_customer"' in s for s in seen):
+            raise DatabaseError("injected: the answer cannot be stored")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_storing_the_answer), pytest.raises(DatabaseError):
+        post(client, {"email": "a@example.com"}, key="k")  # the test client re-raises a 500
+    assert not Customer.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+    assert post(client, {"email": "a@example.com"}, key="k").status_code == 201
     assert Customer.objects.count() == 1
 
 
