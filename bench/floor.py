@@ -221,6 +221,13 @@ def _cart(r: tuple) -> dict:
         "customer": r[1],
         "currency": r[2],
         "checkedOutAt": iso(r[3]),
+        "shippingAddress": {
+            "recipientName": r[6],
+            "phone": r[7],
+            "postalCode": r[8],
+            "address1": r[9],
+            "address2": r[10],
+        },
         "createdAt": iso(r[4]),
         "updatedAt": iso(r[5]),
     }
@@ -331,7 +338,9 @@ COLLECTIONS: dict[str, Collection] = {
     ),
     "carts": Collection(
         "shop_cart",
-        "id, customer_id, currency, checked_out_at, created_at, updated_at",
+        "id, customer_id, currency, checked_out_at, created_at, updated_at, "
+        "shipping_recipient_name, shipping_phone, shipping_postal_code, shipping_address1, "
+        "shipping_address2",
         _cart,
         relations=(Relation("customer", "customers"),),
     ),

@@ -562,7 +562,8 @@ def measure_admin(
 
 
 def make_carts(conn: psycopg.Connection, rng: random.Random, count: int) -> list[int]:
-    """Carts ready to check out: 1–3 lines of catalog items, a customer each."""
+    """Carts ready to check out: 1–3 lines of catalog items (the units that hold the stock), a
+    customer and the address the parcel goes to each."""
     units = conn.execute(
         "SELECT p.id, v.id, o.id FROM shop_product p "
         "LEFT JOIN shop_variant v ON v.product_id = p.id "
@@ -573,8 +574,10 @@ def make_carts(conn: psycopg.Connection, rng: random.Random, count: int) -> list
     with conn.cursor() as cur:
         for _ in range(count):
             (cart_id,) = cur.execute(
-                "INSERT INTO shop_cart (created_at, updated_at, currency, customer_id) "
-                "VALUES (now(), now(), 'KRW', %s) RETURNING id",
+                "INSERT INTO shop_cart (created_at, updated_at, currency, customer_id, "
+                "shipping_recipient_name, shipping_phone, shipping_postal_code, "
+                "shipping_address1) VALUES (now(), now(), 'KRW', %s, 'Bench Buyer', "
+                "'010-0000-0000', '06123', '1 Bench St') RETURNING id",
                 [rng.randrange(1, customers + 1)],
             ).fetchone()
             for product_id, variant_id, option_id in rng.sample(units, rng.randrange(1, 4)):

@@ -151,6 +151,8 @@ GROUPS = {
     for item in orders.fields
     if item.name in ("customerSnapshot", "shippingAddress")
 }
+# What an order's parcel needs (the services refuse an order without it).
+PARCEL_ADDRESS = {**GROUPS["shippingAddress"], "required": list(order_services.PARCEL_NEEDS)}
 CREATE_FIELDS = [
     "orderNumber",
     "customer",
@@ -339,6 +341,15 @@ orders.create_schema = body_schema(
     CREATE_FIELDS,
     extra={
         **GROUPS,
+        "customerSnapshot": {
+            **GROUPS["customerSnapshot"],
+            "description": "The customer's name is required, unless customer gives it.",
+        },
+        "shippingAddress": {
+            **PARCEL_ADDRESS,
+            "description": "Where the parcel goes (every member but address2 is required); "
+            "required, except with a cart that holds one.",
+        },
         "orderProducts": {"type": "array", "items": ORDER_LINE_SCHEMA, "minItems": 1},
         "items": {
             "type": "array",
@@ -356,9 +367,11 @@ orders.create_schema = body_schema(
             "description": "Without orderProducts: check this cart out (lines and prices from it).",
         },
         "customer": {"type": "integer", "format": "int64", "nullable": True},
+        "currency": {"type": "string", "description": "Only the shop's (SHOP_CURRENCY)."},
     },
     description="The server API's createOrder (lines with unit prices and the total to check), "
-    "or {customer, cart, shippingAddress} to check a cart out.",
+    "or {customer, cart, shippingAddress} to check a cart out. A line names the variant, and "
+    "its option, when its product has them.",
 )
 orders.update_schema = body_schema(
     orders,
@@ -382,6 +395,11 @@ CHECKOUT_SCHEMA = body_schema(
         "cartId": {"type": "integer", "format": "int64"},
         "orderNumber": {"type": "string", "description": "Generated when not given."},
         **GROUPS,
+        "shippingAddress": {
+            **PARCEL_ADDRESS,
+            "description": "Where the parcel goes (every member but address2 is required); "
+            "omitted: the cart's.",
+        },
         "paymentId": {"type": "string"},
         "paymentMethod": {"type": "string"},
         "totalAmount": {"type": "integer", "description": "Checked against the cart's total."},

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from orders.models import (
@@ -32,15 +32,12 @@ from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import Conflict, DomainError, NotFound
 from shop.models import Cart, Customer, Option, Product, Variant
+from shop.services import ADDRESS_FIELDS, check_sellable, clean_group, shop_currency
 
 SNAPSHOT_FIELDS = {"name": "customer_name", "email": "customer_email", "phone": "customer_phone"}
-ADDRESS_FIELDS = {
-    "recipientName": "shipping_recipient_name",
-    "phone": "shipping_phone",
-    "postalCode": "shipping_postal_code",
-    "address1": "shipping_address1",
-    "address2": "shipping_address2",
-}
+# What a parcel cannot be sent without: who takes it, a number the courier calls, where it goes.
+# (address2, the flat or floor, is often not needed.)
+PARCEL_NEEDS = ("recipientName", "phone", "postalCode", "address1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,15 +198,28 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
                 unit_price,
             )
         )
-    # Options come with their variant and product; only what they do not bring is read apart.
+    # Options come with their variant and product; only what they do not bring is read apart,
+    # with whether it has options (a variant) or variants (a product): a line must name them.
     options = Option.objects.select_related("variant__product").in_bulk(
         {p[2] for p in parsed if p[2]}
     )
     variants = {option.variant_id: option.variant for option in options.values()}
+    for variant in variants.values():
+        variant.has_options = True
     wanted = {p[1] for p in parsed if p[1]} - variants.keys()
-    variants.update(Variant.objects.select_related("product").in_bulk(wanted))
+    variants.update(
+        Variant.objects.select_related("product")
+        .annotate(has_options=Exists(Option.objects.filter(variant=OuterRef("pk"))))
+        .in_bulk(wanted)
+    )
     products = {variant.product_id: variant.product for variant in variants.values()}
-    products.update(Product.objects.in_bulk({p[0] for p in parsed} - products.keys()))
+    for product in products.values():
+        product.has_variants = True
+    products.update(
+        Product.objects.annotate(
+            has_variants=Exists(Variant.objects.filter(product=OuterRef("pk")))
+        ).in_bulk({p[0] for p in parsed} - products.keys())
+    )
     lines = []
     for product_id, variant_id, option_id, quantity, unit_price in parsed:
         product = products.get(product_id)
@@ -225,6 +235,7 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
             raise DomainError(
                 f"Option {option_id} is not an option of variant {variant_id}.", field="option"
             )
+        check_sellable(product, variant, option)
         line = Line(product, variant, option, quantity, unit_price or 0)
         if prices_from_catalog or unit_price is None:
             line.unit_price = line.catalog_price
@@ -233,19 +244,27 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
 
 
 def _clean_group(value: Any, fields: dict[str, str], name: str) -> dict[str, str]:
-    if value in (None, ""):
-        return {}
-    if not isinstance(value, dict):
-        raise DomainError(f"{name} must be an object.", field=name)
-    unknown = set(value) - set(fields)
-    if unknown:
-        raise DomainError(f"{name} has unknown fields: {', '.join(sorted(unknown))}.", field=name)
-    cleaned = {}
-    for key, column in fields.items():
-        if value.get(key) is not None:
-            max_length = Order._meta.get_field(column).max_length
-            cleaned[column] = _as_text(value[key], f"{name}.{key}", max_length)
-    return cleaned
+    return clean_group(value, fields, name, model=Order)
+
+
+def _refuse_missing(paths: list[str]) -> None:
+    """Refuse an order whose parcel could not be sent, naming every member it lacks."""
+    if paths:
+        raise DomainError(
+            "An order needs the customer's name and a shipping address a parcel can be sent "
+            f"to ({', '.join(PARCEL_NEEDS)}); missing: {', '.join(paths)}.",
+            field=paths[0],
+            data={"errors": [{"path": path, "message": "Required."} for path in paths]},
+        )
+
+
+def check_parcel(snapshot: dict[str, str], address: dict[str, str]) -> None:
+    """An order carries what its parcel needs: a customer name and ``PARCEL_NEEDS``."""
+    missing = [] if snapshot.get("customer_name") else ["customerSnapshot.name"]
+    missing += [
+        f"shippingAddress.{key}" for key in PARCEL_NEEDS if not address.get(ADDRESS_FIELDS[key])
+    ]
+    _refuse_missing(missing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,11 +411,8 @@ def _create_order(
         for key, column in SNAPSHOT_FIELDS.items():
             snapshot.setdefault(column, getattr(customer, key))
     address = _clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress")
-    currency = _as_text(currency, "currency", 3).upper() or settings.SHOP_CURRENCY
-    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-        raise DomainError(
-            f"currency must be a three-letter code, not {currency!r}.", field="currency"
-        )
+    check_parcel(snapshot, address)
+    currency = shop_currency(currency)
     payment_method = _as_text(payment_method, "paymentMethod", 40)
 
     order_number = _as_text(order_number, "orderNumber", 40) or generate_order_number()
@@ -520,6 +536,15 @@ def _checkout_cart(
     cart_items = list(cart.items.values("product", "variant", "option", "quantity"))
     if not cart_items:
         raise DomainError(f"Cart {cart_pk} is empty.", field="cartId")
+    currency = shop_currency()
+    if cart.currency != currency:
+        raise DomainError(
+            f"Cart {cart_pk} is in {cart.currency}, but the shop sells in {currency} (its prices "
+            f"are {currency}): change the cart's currency to {currency} to check it out.",
+            field="currency",
+        )
+    if shipping_address in (None, ""):
+        shipping_address = cart.shipping_address  # filled in on the cart as the buyer went
     result = create_order(
         items=cart_items,
         actor=actor,
@@ -531,7 +556,7 @@ def _checkout_cart(
         payment_id=payment_id,
         payment_method=payment_method,
         total_amount=total_amount,
-        currency=cart.currency,
+        currency=currency,
         prices_from_catalog=True,
         look_up_payment_id=False,
     )
@@ -877,9 +902,15 @@ def update_order_details(
                 "longer change.",
                 field="shippingAddress",
             )
-        for column, value in _clean_group(
-            shipping_address, ADDRESS_FIELDS, "shippingAddress"
-        ).items():
+        address = _clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress")
+        _refuse_missing(
+            [
+                f"shippingAddress.{key}"
+                for key in PARCEL_NEEDS
+                if address.get(ADDRESS_FIELDS[key]) == ""  # given, and blank
+            ]
+        )
+        for column, value in address.items():
             setattr(order, column, value)
             fields.append(column)
     if fields:

@@ -43,6 +43,7 @@ from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
 from shop.models import Option, Variant
+from shop.services import check_unit
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -330,7 +331,7 @@ def request_exchange(
 
 def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
     """Per order item, the (variant, option) sent instead: the same ones unless named."""
-    lines = {line.pk: line for line in order.items.select_related("variant", "option")}
+    lines = {line.pk: line for line in order.items.select_related("product", "variant", "option")}
     found: dict[int, tuple] = {}
     for raw in items:
         line = lines[_as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")]
@@ -352,6 +353,8 @@ def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
             )
         if option is None and not variant_id:
             option = line.option
+        if line.product is not None:  # the replacement's stock is taken where it is held
+            check_unit(line.product, variant, option, prefix="replacement")
         found[line.pk] = (variant, option)
     return found
 

@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -165,14 +166,31 @@ class Option(StockedItem):
         ]
 
 
+def shop_currency() -> str:
+    """The currency the shop sells in; prices carry no other."""
+    return settings.SHOP_CURRENCY
+
+
 class Cart(TimeStampedModel):
-    """A customer's (or a guest's) basket. It checks out once: see ``orders.Order.cart``."""
+    """A customer's (or a guest's) basket. It checks out once: see ``orders.Order.cart``.
+
+    The shipping address is filled in as the buyer goes; checkout needs it whole (or one of its
+    own) for the parcel.
+    """
 
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="carts"
     )
-    currency = models.CharField(max_length=3, default="KRW")
+    currency = models.CharField(max_length=3, default=shop_currency)
     checked_out_at = models.DateTimeField(null=True, blank=True)
+    # shippingAddress {recipientName, phone, postalCode, address1, address2}, as on an order.
+    shipping_recipient_name = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
+    shipping_phone = models.CharField(max_length=40, blank=True, default="", db_default="")
+    shipping_postal_code = models.CharField(max_length=20, blank=True, default="", db_default="")
+    shipping_address1 = models.CharField(max_length=300, blank=True, default="", db_default="")
+    shipping_address2 = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -180,6 +198,16 @@ class Cart(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Cart {self.pk}"
+
+    @property
+    def shipping_address(self) -> dict:
+        return {
+            "recipientName": self.shipping_recipient_name,
+            "phone": self.shipping_phone,
+            "postalCode": self.shipping_postal_code,
+            "address1": self.shipping_address1,
+            "address2": self.shipping_address2,
+        }
 
 
 class CartItem(TimeStampedModel):

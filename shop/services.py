@@ -1,10 +1,117 @@
-"""State changes of the catalog's carts: lines are added, changed and removed until checkout."""
+"""State changes of the catalog's carts: lines are added, changed and removed until checkout;
+and the catalog's rules every sale follows (the currency, what a line must name)."""
 
 from typing import Any
 
+from django.conf import settings
+from django.db import models
+
 from shop.db import service
 from shop.errors import Conflict, DomainError, NotFound
-from shop.models import Cart, CartItem, Option, Product, Variant
+from shop.models import Cart, CartItem, Customer, Option, Product, Variant
+
+# shippingAddress, on a cart (filled in as the buyer goes) and on an order (what the parcel needs).
+ADDRESS_FIELDS = {
+    "recipientName": "shipping_recipient_name",
+    "phone": "shipping_phone",
+    "postalCode": "shipping_postal_code",
+    "address1": "shipping_address1",
+    "address2": "shipping_address2",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules of every sale
+
+
+def shop_currency(requested: Any = None) -> str:
+    """The currency of every cart and order: the shop's, which its prices are in.
+
+    Prices carry no currency of their own, so a cart or an order in another one would charge
+    the same numbers in other money. A client may send the shop's currency back (in any case),
+    never choose another.
+    """
+    currency = settings.SHOP_CURRENCY
+    if requested in (None, ""):
+        return currency
+    if not isinstance(requested, str) or requested.strip().upper() != currency:
+        raise DomainError(
+            f"currency must be {currency}, the shop's currency that its prices are in, "
+            f"not {requested!r}.",
+            field="currency",
+        )
+    return currency
+
+
+def _has(row: models.Model, annotation: str, children: models.QuerySet) -> bool:
+    """Whether ``row`` has children: read from ``annotation`` when the caller's query brought
+    it (no query per line), else asked."""
+    found = getattr(row, annotation, None)
+    return children.exists() if found is None else bool(found)
+
+
+def check_unit(
+    product: Product, variant: Variant | None, option: Option | None, *, prefix: str = ""
+) -> None:
+    """A line names the unit the warehouse ships and whose stock it takes (``shop.stock``): the
+    product's variant when it has variants, the variant's option when it has options.
+    ``has_variants`` / ``has_options`` annotations on the rows spare the queries; ``prefix``
+    goes before the field names (``replacement``: ``replacementVariant``)."""
+    if option is not None:
+        return
+    if variant is None:
+        if _has(product, "has_variants", Variant.objects.filter(product=product)):
+            raise DomainError(
+                f"{product} comes in variants: a line must name the one it sells.",
+                field=f"{prefix}Variant" if prefix else "variant",
+            )
+    elif _has(variant, "has_options", Option.objects.filter(variant=variant)):
+        raise DomainError(
+            f"{variant} of {product.title} comes in options: a line must name the one it sells.",
+            field=f"{prefix}Option" if prefix else "option",
+        )
+
+
+def check_sellable(product: Product, variant: Variant | None, option: Option | None) -> None:
+    """A line sells a product that is for sale, and names its unit (``check_unit``)."""
+    if not product.is_active:
+        raise DomainError(f"{product} is not for sale.", field="product")
+    check_unit(product, variant, option)
+
+
+def clean_group(value: Any, fields: dict[str, str], name: str, *, model) -> dict[str, str]:
+    """A JSON object of text members (an address, a customer snapshot) as ``model`` columns:
+    unknown members refused, text stripped and no longer than its column; absent members left
+    out, ``null`` is empty."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise DomainError(f"{name} must be an object.", field=name)
+    unknown = set(value) - set(fields)
+    if unknown:
+        raise DomainError(f"{name} has unknown fields: {', '.join(sorted(unknown))}.", field=name)
+    cleaned = {}
+    for key, column in fields.items():
+        if key not in value:
+            continue
+        text = value[key]
+        if text is None:
+            text = ""
+        if not isinstance(text, str | int) or isinstance(text, bool):
+            raise DomainError(f"{name}.{key} must be text, not {text!r}.", field=f"{name}.{key}")
+        text = str(text).strip()
+        max_length = model._meta.get_field(column).max_length
+        if len(text) > max_length:
+            raise DomainError(
+                f"{name}.{key} is longer than {max_length} characters ({len(text)}).",
+                field=f"{name}.{key}",
+            )
+        cleaned[column] = text
+    return cleaned
+
+
+# ---------------------------------------------------------------------------------------------
+# Carts
 
 
 def ensure_cart_open(cart: Cart) -> None:
@@ -41,6 +148,7 @@ def _catalog_line(product_id: Any, variant_id: Any, option_id: Any) -> tuple:
         raise DomainError(
             f"Option {option.pk} is not an option of variant {variant.pk}.", field="option"
         )
+    check_sellable(product, variant, option)
     return product, variant, option
 
 
@@ -50,6 +158,57 @@ def _check_quantity(quantity: Any) -> int:
             f"quantity must be a whole number of at least 1, not {quantity!r}.", field="quantity"
         )
     return quantity
+
+
+def _customer_id(customer: Customer | int | None) -> int | None:
+    if customer is None or isinstance(customer, Customer):
+        return customer.pk if customer else None
+    if not Customer.objects.filter(pk=customer).exists():
+        raise DomainError(f"Customer {customer} does not exist.", field="customer")
+    return customer
+
+
+@service
+def create_cart(
+    *,
+    customer: Customer | int | None = None,
+    currency: str | None = None,
+    shipping_address: dict | None = None,
+) -> Cart:
+    """A new cart, in the shop's currency."""
+    cart = Cart(
+        customer_id=_customer_id(customer),
+        currency=shop_currency(currency),
+        **clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress", model=Cart),
+    )
+    cart.save()
+    return cart
+
+
+@service
+def change_cart(
+    *,
+    cart: Cart | int,
+    customer: Any = ...,
+    currency: Any = ...,
+    shipping_address: dict | None = None,
+) -> Cart:
+    """Change an open cart: its customer, its address (only the members given) or its currency,
+    which can only be (or go back to) the shop's (``...``: leave as it is)."""
+    cart = _lock_cart(cart)
+    fields = ["updated_at"]
+    if customer is not ...:
+        cart.customer_id = _customer_id(customer)
+        fields.append("customer")
+    if currency is not ...:
+        cart.currency = shop_currency(currency)
+        fields.append("currency")
+    address = clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress", model=Cart)
+    for column, value in address.items():
+        setattr(cart, column, value)
+        fields.append(column)
+    cart.save(update_fields=fields)
+    return cart
 
 
 @service

@@ -43,10 +43,16 @@ class OptionFactory(factory.django.DjangoModelFactory):
 
 
 class CartFactory(factory.django.DjangoModelFactory):
+    """A customer's cart with the address its parcel will go to (checkout needs one)."""
+
     class Meta:
         model = Cart
 
     customer = factory.SubFactory(CustomerFactory)
+    shipping_recipient_name = factory.SelfAttribute("customer.name")
+    shipping_phone = "010-1234-5678"
+    shipping_postal_code = "06123"
+    shipping_address1 = "123 Main St"
 
 
 class CartItemFactory(factory.django.DjangoModelFactory):

@@ -31,6 +31,9 @@ ADDRESS = {
     "address1": "123 Main St",
     "address2": "Apt 4B",
 }
+SNAPSHOT = {"name": "John Doe", "email": "john@example.com"}
+# What every order needs for its parcel, as keyword arguments of create_order.
+PARCEL = {"customer_snapshot": SNAPSHOT, "shipping_address": ADDRESS}
 
 _payment_ids = itertools.count(1)
 
@@ -52,7 +55,7 @@ def place_order(
     result = order_services.create_order(
         items=items,
         customer=customer,
-        customer_snapshot=None if customer else {"name": "John Doe", "email": "john@example.com"},
+        customer_snapshot=None if customer else SNAPSHOT,
         shipping_address=ADDRESS,
         payment_id=next_payment_id() if paid else None,
         **extra,

@@ -111,8 +111,8 @@ CUSTOMER_OWNED = {
 CART_LINE = frozenset({"product", "variant", "option", "quantity"})
 AFTER_SALES_REQUEST = frozenset({"order", "reason", "items", "note"})
 CUSTOMER_WRITES: dict[tuple[str, str], frozenset[str]] = {
-    ("carts", "add"): frozenset({"currency"}),
-    ("carts", "change"): frozenset({"currency"}),
+    ("carts", "add"): frozenset({"currency", "shippingAddress"}),
+    ("carts", "change"): frozenset({"currency", "shippingAddress"}),
     ("carts", "delete"): frozenset(),
     ("cart-items", "add"): CART_LINE | {"cart"},
     ("cart-items", "change"): CART_LINE,

@@ -5,6 +5,7 @@ from shop.api.collections import (
     Boolean,
     Collection,
     DateTime,
+    Group,
     Id,
     Integer,
     Join,
@@ -93,8 +94,20 @@ carts = Collection(
     fields=[
         Id(),
         Relation("customer", to="customers", nullable=True),
-        Text("currency"),
+        Text("currency", description="The shop's currency (SHOP_CURRENCY); no other."),
         DateTime("checkedOutAt", "checked_out_at", nullable=True),
+        Group(
+            "shippingAddress",
+            [
+                Text("recipientName", "shipping_recipient_name"),
+                Text("phone", "shipping_phone"),
+                Text("postalCode", "shipping_postal_code"),
+                Text("address1", "shipping_address1"),
+                Text("address2", "shipping_address2"),
+            ],
+            description="Filled in as the buyer goes (only the members sent change); checkout "
+            "takes it when its body has none.",
+        ),
         *timestamps(),
     ],
     joins=[Join("items", "cart-items", fk="cart", limit=None, sort="createdAt")],
@@ -143,7 +156,26 @@ ModelWriter(
 )
 ModelWriter(variants, ["product", "title", "sku", "price", "stock"], required=["product", "title"])
 ModelWriter(options, ["variant", "title", "sku", "price", "stock"], required=["variant", "title"])
-ModelWriter(carts, ["customer", "currency"], guard=ensure_cart_open)
+ModelWriter(carts, [], guard=ensure_cart_open)  # deletes; creates and changes: below
+CART_FIELDS = ["customer", "currency", "shippingAddress"]
+
+
+def create_cart(request, data) -> int:
+    body = Body(request, carts, data, accepts=CART_FIELDS, action="add")
+    values = {"customer": body.value("customer"), "currency": body.value("currency")}
+    body.check()
+    return services.create_cart(**values, shipping_address=body.raw("shippingAddress")).pk
+
+
+def update_cart(request, pk: int, data) -> None:
+    body = Body(request, carts, data, accepts=CART_FIELDS, action="change")
+    values = {key: body.value(key) for key in ("customer", "currency") if key in body}
+    body.check()
+    services.change_cart(cart=pk, **values, shipping_address=body.raw("shippingAddress"))
+
+
+carts.create = create_cart
+carts.update = update_cart
 
 CART_ITEM_FIELDS = ["cart", "product", "variant", "option", "quantity"]
 
@@ -183,7 +215,7 @@ for _collection, _writable, _required in (
     (products, ["title", "sku", "price", "stock", "isActive"], ["title"]),
     (variants, ["product", "title", "sku", "price", "stock"], ["product", "title"]),
     (options, ["variant", "title", "sku", "price", "stock"], ["variant", "title"]),
-    (carts, ["customer", "currency"], []),
+    (carts, CART_FIELDS, []),
     (cart_items, CART_ITEM_FIELDS, ["cart", "product"]),
 ):
     _extra = {"password": {"type": "string", "writeOnly": True}} if _collection is customers else {}

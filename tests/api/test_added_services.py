@@ -75,4 +75,10 @@ def test_an_option_must_belong_to_the_lines_variant():
             option=stranger.pk,
         )
     with pytest.raises(DomainError, match="at least 1"):
-        cart_services.add_cart_item(cart=cart, product=option.variant.product_id, quantity=0)
+        cart_services.add_cart_item(
+            cart=cart,
+            product=option.variant.product_id,
+            variant=option.variant_id,
+            option=option.pk,
+            quantity=0,
+        )

@@ -6,7 +6,7 @@ import pytest
 
 from orders.models import Order
 from tests.api.shop_data import cart_with_options
-from tests.factories import CustomerFactory, OptionFactory
+from tests.factories import CustomerFactory, OptionFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,12 +72,12 @@ def test_create_order_directly(live_api):
 
 
 def test_create_order_refuses_a_total_that_does_not_add_up(live_api):
-    option = OptionFactory()
+    product = ProductFactory()
     answer = live_api.from_("orders").create(
         {
-            "orderProducts": [
-                {"product": option.variant.product_id, "quantity": 2, "unitPrice": 10000}
-            ],
+            "customerSnapshot": SNAPSHOT,
+            "shippingAddress": ADDRESS,
+            "orderProducts": [{"product": product.pk, "quantity": 2, "unitPrice": 10000}],
             "totalAmount": 25000,
         }
     )
@@ -160,7 +160,9 @@ def test_a_server_sets_up_a_shop_over_the_api(live_api):
         {"name": "Alex Morgan", "email": "alex@example.com", "password": "s3cret pass"}
     )
     assert "password" not in customer.json["doc"]
-    cart = live_api.from_("carts").create({"customer": customer.json["doc"]["id"]})
+    cart = live_api.from_("carts").create(
+        {"customer": customer.json["doc"]["id"], "shippingAddress": ADDRESS}
+    )
     line = live_api.from_("cart-items").create(
         {
             "cart": cart.json["doc"]["id"],

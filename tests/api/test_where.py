@@ -13,13 +13,22 @@ from tests.factories import CustomerFactory, ProductFactory
 pytestmark = pytest.mark.django_db
 
 
+# What every parcel needs, under the members a test's order gives.
+PARCEL_ADDRESS = {
+    "recipientName": "Guest Buyer",
+    "phone": "010-0000-0000",
+    "postalCode": "00000",
+    "address1": "1 Main St",
+}
+
+
 def make_order(*, customer=None, price=10000, quantity=1, paid=True, address=None, title=None):
     product = ProductFactory(price=price, **({"title": title} if title else {}))
     return order_services.create_order(
         items=[{"product": product.pk, "quantity": quantity, "unitPrice": price}],
         customer=customer,
         customer_snapshot=None if customer else {"name": "Guest Buyer", "email": "g@example.com"},
-        shipping_address=address or {},
+        shipping_address={**PARCEL_ADDRESS, **(address or {})},
         payment_id=f"pay_{product.pk}" if paid else None,
     ).order
 

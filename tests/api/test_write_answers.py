@@ -80,7 +80,11 @@ def test_a_created_order_answers_with_the_document_a_read_gives(server, body):
         "quantity": 2,
         "unitPrice": body.get("unitPrice", 5000),
     }
-    order = {"orderProducts": [line, {"product": ProductFactory().pk, "quantity": 1}]}
+    order = {
+        "orderProducts": [line, {"product": ProductFactory().pk, "quantity": 1}],
+        "customerSnapshot": {"name": "Han Byul"},
+        "shippingAddress": ADDRESS,
+    }
     if "paymentId" in body:
         order["paymentId"] = body["paymentId"]
     if body.get("customer"):
@@ -168,7 +172,16 @@ def test_staff_who_may_not_see_payments_get_the_order_read_back_through_their_sc
         client,
         "/api/orders",
         {
-            "orderProducts": [{"product": option.variant.product_id, "quantity": 1}],
+            "orderProducts": [
+                {
+                    "product": option.variant.product_id,
+                    "variant": option.variant_id,
+                    "option": option.pk,
+                    "quantity": 1,
+                }
+            ],
+            "customerSnapshot": {"name": "Han Byul"},
+            "shippingAddress": ADDRESS,
             "paymentId": "pay-unseen",
         },
     )

@@ -12,7 +12,7 @@ from returns.models import Return
 from shop import keys
 from shop.models import ApiKey, Cart, CartItem, LoginFailure
 from tests.auth.world import PASSWORD, CallerClient, build_world
-from tests.factories import CartFactory
+from tests.factories import CartFactory, ProductFactory
 from tests.helpers import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +212,7 @@ def test_the_transition_log_records_each_caller(world):
     packed = TransitionLog.objects.get(object_id=parcel["id"], target="packed")
     assert (packed.actor_kind, packed.actor_label) == ("api_key", "Server")
 
-    delivered = place_order(customer=world.a.customer, products=[world.product])
+    delivered = place_order(customer=world.a.customer, products=[ProductFactory()])
     deliver_everything(delivered)
     answer = world.client("customer_a").request(
         "POST",
@@ -274,7 +274,7 @@ def test_a_customers_cart_is_theirs_whatever_they_send(world):
 def test_a_customer_cannot_set_a_status_price_amount_or_another_customer(world):
     client = world.client("customer_a")
     counts = (CartItem.objects.count(), Return.objects.count())
-    line = {"cart": world.a.cart.pk, "product": world.product.pk, "quantity": 1}
+    line = {"cart": world.a.cart.pk, **world.sellable, "quantity": 1}
     request = {
         "order": world.a.delivered.pk,
         "reason": "defective",
@@ -319,16 +319,12 @@ def test_a_customer_changes_their_open_cart_and_not_a_checked_out_one(world):
     line.refresh_from_db()
     assert line.quantity == 3
     closed = CartFactory(customer=world.a.customer)
-    world.client("server").request(
-        "POST", "/api/cart-items", {"cart": closed.pk, "product": world.product.pk}
-    )
+    world.client("server").request("POST", "/api/cart-items", {"cart": closed.pk, **world.sellable})
     assert (
         world.client("server").request("POST", "/api/checkout", {"cartId": closed.pk}).status_code
         == 201
     )
-    answer = client.request(
-        "POST", "/api/cart-items", {"cart": closed.pk, "product": world.product.pk}
-    )
+    answer = client.request("POST", "/api/cart-items", {"cart": closed.pk, **world.sellable})
     assert answer.status_code == 409
     assert client.request("DELETE", f"/api/carts/{closed.pk}").status_code == 409
 

@@ -110,9 +110,9 @@ def create_body(world, caller: str, slug: str) -> dict:
         "variants": {"product": world.product.pk, "title": "New variant"},
         "options": {"variant": world.variant.pk, "title": "New option"},
         "carts": {},
-        "cart-items": {"cart": owned.cart.pk, "product": world.product.pk, "quantity": 1},
+        "cart-items": {"cart": owned.cart.pk, **world.sellable, "quantity": 1},
         "orders": {
-            "orderProducts": [{"product": world.product.pk, "quantity": 1, "unitPrice": 10000}],
+            "orderProducts": [{**world.sellable, "quantity": 1, "unitPrice": 10000}],
             "totalAmount": 10000,
             "shippingAddress": ADDRESS,
             "customer": owned.customer.pk,

@@ -120,6 +120,11 @@ class World:
     def client(self, caller: str) -> CallerClient:
         return CallerClient(self.headers[caller])
 
+    @property
+    def sellable(self) -> dict:
+        """What a line names: the option, which holds the stock, with its variant and product."""
+        return {"product": self.product.pk, "variant": self.variant.pk, "option": self.option.pk}
+
 
 class CallerClient:
     """Django's test client sending one caller's headers with every request."""
@@ -143,7 +148,9 @@ class CallerClient:
 def _owned(product, variant, option) -> Owned:
     customer = CustomerFactory(password=PASSWORD)
     cart = CartFactory(customer=customer)
-    cart_item = CartItemFactory(cart=cart, product=product, quantity=1)
+    cart_item = CartItemFactory(
+        cart=cart, product=product, variant=variant, option=option, quantity=1
+    )
 
     def order(paid: bool, quantity: int = 1) -> Order:
         result = order_services.create_order(

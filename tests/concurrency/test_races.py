@@ -16,7 +16,7 @@ from orders.models import Order, OrderItem, OrderStatus, Transaction, Transition
 from orders.selectors import item_quantities
 from shop.errors import DomainError
 from tests.factories import CartFactory, CartItemFactory, ProductFactory
-from tests.helpers import place_order
+from tests.helpers import PARCEL, place_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -98,7 +98,9 @@ def test_the_same_checkout_from_many_threads_makes_one_order():
 def test_twenty_orders_with_one_payment_id_are_one_order():
     product = ProductFactory(price=1000, stock=100)
     items = [{"product": product.pk, "quantity": 2}]
-    results = race(20, lambda i: order_services.create_order(items=items, payment_id="pay-once"))
+    results = race(
+        20, lambda i: order_services.create_order(items=items, payment_id="pay-once", **PARCEL)
+    )
     assert outcomes(results) == Counter({"ok": 20})
     assert [value.created for _, value in results].count(True) == 1
     assert {value.order.pk for _, value in results} == {Order.objects.get().pk}
@@ -109,7 +111,9 @@ def test_twenty_orders_with_one_payment_id_are_one_order():
 
 def test_twenty_orders_without_numbers_get_twenty_numbers():
     product = ProductFactory(price=1000)
-    results = race(20, lambda i: order_services.create_order(items=[{"product": product.pk}]))
+    results = race(
+        20, lambda i: order_services.create_order(items=[{"product": product.pk}], **PARCEL)
+    )
     assert outcomes(results) == Counter({"ok": 20})
     numbers = {value.order.order_number for _, value in results}
     assert len(numbers) == 20
@@ -142,7 +146,9 @@ def test_parcels_racing_for_the_last_units_never_take_more_than_ordered():
 
 def test_the_last_unit_in_stock_is_sold_once():
     product = ProductFactory(title="Last mug", price=1000, stock=1)
-    results = race(10, lambda i: order_services.create_order(items=[{"product": product.pk}]))
+    results = race(
+        10, lambda i: order_services.create_order(items=[{"product": product.pk}], **PARCEL)
+    )
     assert outcomes(results) == Counter({"ok": 1, "DomainError": 9})
     for kind, value in results:
         if kind == "error":

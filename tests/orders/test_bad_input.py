@@ -9,22 +9,24 @@ from orders import services
 from orders.services import MAX_AMOUNT, MAX_QUANTITY
 from shop.errors import DomainError
 from tests.factories import CustomerFactory, OptionFactory, ProductFactory, VariantFactory
-from tests.helpers import leaves_db_unchanged, place_order
+from tests.helpers import ADDRESS, PARCEL, leaves_db_unchanged, place_order
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def catalog():
-    product = ProductFactory(price=10000)
-    variant = VariantFactory(product=product)
+    styled = ProductFactory(price=10000)  # sold by its variant's option
+    variant = VariantFactory(product=styled)
     option = OptionFactory(variant=variant)
     return {
-        "product": product,
+        "product": ProductFactory(price=10000),  # sold as it is
+        "styled": styled,
         "variant": variant,
         "option": option,
         "other_variant": VariantFactory(),
         "other_option": OptionFactory(),
+        "inactive": ProductFactory(is_active=False),
     }
 
 
@@ -63,12 +65,42 @@ CREATE_CASES = {
     ),
     "unknown variant": (lambda c: {"items": [line(c, variant=99999999)]}, "not a variant"),
     "option of another variant": (
-        lambda c: {"items": [line(c, variant=c["variant"].pk, option=c["other_option"].pk)]},
+        lambda c: {
+            "items": [
+                line(
+                    c,
+                    product=c["styled"].pk,
+                    variant=c["variant"].pk,
+                    option=c["other_option"].pk,
+                )
+            ]
+        },
         "is not an option of variant",
     ),
     "option without variant": (
-        lambda c: {"items": [line(c, option=c["option"].pk)]},
+        lambda c: {"items": [line(c, product=c["styled"].pk, option=c["option"].pk)]},
         "is not an option of variant",
+    ),
+    "product with variants, none named": (
+        lambda c: {"items": [line(c, product=c["styled"].pk)]},
+        "comes in variants",
+    ),
+    "variant with options, none named": (
+        lambda c: {"items": [line(c, product=c["styled"].pk, variant=c["variant"].pk)]},
+        "comes in options",
+    ),
+    "inactive product": (
+        lambda c: {"items": [line(c, product=c["inactive"].pk)]},
+        "is not for sale",
+    ),
+    "no shipping address": (
+        lambda c: {"items": [line(c)], "shipping_address": None},
+        "missing: shippingAddress.recipientName, shippingAddress.phone, "
+        "shippingAddress.postalCode, shippingAddress.address1",
+    ),
+    "no customer name": (
+        lambda c: {"items": [line(c)], "customer_snapshot": {"email": "kim@example.com"}},
+        "missing: customerSnapshot.name",
     ),
     "totals disagree": (
         lambda c: {"items": [line(c)], "total_amount": 9999},
@@ -111,8 +143,9 @@ CREATE_CASES = {
         lambda c: {"items": [line(c)], "payment_id": "p" * 201},
         "paymentId is longer than 200",
     ),
-    "bad currency": (lambda c: {"items": [line(c)], "currency": "W0N"}, "three-letter code"),
-    "currency too long": (lambda c: {"items": [line(c)], "currency": "EURO"}, "currency is longer"),
+    "bad currency": (lambda c: {"items": [line(c)], "currency": "W0N"}, "must be KRW"),
+    "currency too long": (lambda c: {"items": [line(c)], "currency": "EURO"}, "must be KRW"),
+    "another currency": (lambda c: {"items": [line(c)], "currency": "VND"}, "must be KRW"),
 }
 
 
@@ -120,7 +153,7 @@ CREATE_CASES = {
 def test_create_order_refuses_bad_input(catalog, case):
     build, message = CREATE_CASES[case]
     with leaves_db_unchanged(DomainError, match=message):
-        services.create_order(**build(catalog))
+        services.create_order(**{**PARCEL, **build(catalog)})
 
 
 def test_the_error_names_the_field():
@@ -138,6 +171,7 @@ def test_numbers_may_come_as_text():
         total_amount="4000",
         shipping_amount="3000",
         customer=str(CustomerFactory().pk),
+        shipping_address=ADDRESS,
     ).order
     assert (order.items.get().quantity, order.total_amount) == (2, 4000)
 

@@ -21,6 +21,7 @@ from tests.factories import (
 )
 from tests.helpers import (
     ADDRESS,
+    PARCEL,
     assert_consistent,
     deliver_everything,
     leaves_db_unchanged,
@@ -71,18 +72,18 @@ def test_create_order_computes_totals_and_snapshots_lines():
 def test_create_order_with_a_payment_id_is_paid_and_the_same_id_returns_it():
     product = ProductFactory(price=5000)
     items = [{"product": product.pk, "quantity": 2, "unitPrice": 5000}]
-    first = services.create_order(items=items, payment_id="pay_1", payment_method="card")
+    first = services.create_order(items=items, payment_id="pay_1", payment_method="card", **PARCEL)
     assert first.created and first.order.status == OrderStatus.PAID
     payment = first.order.transactions.get()
     assert (payment.kind, payment.status, payment.amount) == ("payment", "paid", 10000)
-    again = services.create_order(items=items, payment_id=" pay_1 ")
+    again = services.create_order(items=items, payment_id=" pay_1 ", **PARCEL)
     assert not again.created and again.order == first.order
     assert Order.objects.count() == 1
 
 
 def test_a_free_order_is_paid_at_once():
     product = ProductFactory(price=0)
-    order = services.create_order(items=[{"product": product.pk}]).order
+    order = services.create_order(items=[{"product": product.pk}], **PARCEL).order
     assert order.status == OrderStatus.PAID
     assert object_timeline(order).get().reason == "nothing to pay"
 
@@ -106,7 +107,7 @@ def test_a_taken_order_number_is_a_conflict():
     place_order(order_number="A-1")
     product = ProductFactory()
     with leaves_db_unchanged(Conflict, match="A-1"):
-        services.create_order(items=[{"product": product.pk}], order_number="A-1")
+        services.create_order(items=[{"product": product.pk}], order_number="A-1", **PARCEL)
 
 
 def test_prices_from_the_catalog_ignore_client_prices():
@@ -115,6 +116,7 @@ def test_prices_from_the_catalog_ignore_client_prices():
     order = services.create_order(
         items=[{"product": product.pk, "variant": variant.pk, "unitPrice": 1}],
         prices_from_catalog=True,
+        **PARCEL,
     ).order
     assert order.items.get().unit_price == 7000
 

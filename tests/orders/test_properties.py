@@ -33,7 +33,7 @@ from returns.models import Exchange, ExchangeItem, RequestStatus, Return, Return
 from shop import stock
 from shop.errors import DomainError
 from shop.models import Option, Product, Variant
-from tests.helpers import assert_consistent, db_snapshot
+from tests.helpers import PARCEL, assert_consistent, db_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +96,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             order_services.create_order,
             items=[{**self.sellables[3], "quantity": 2}, {**self.sellables[1], "quantity": 1}],
             prices_from_catalog=True,
+            **PARCEL,
             payment_id="pay-delivered",
         )
         if delivered is not None:
@@ -109,6 +110,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             order_services.create_order,
             items=[{**self.sellables[1], "quantity": 1}],
             prices_from_catalog=True,
+            **PARCEL,
             shipping_amount=3000,
         )
         if failed is not None:
@@ -173,6 +175,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             order_services.create_order,
             items=items,
             prices_from_catalog=True,
+            **PARCEL,
             shipping_amount=3000,
             discount_amount=discount,
             payment_id=f"pay-{len(self.orders)}" if paid else None,

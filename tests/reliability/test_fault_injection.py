@@ -13,8 +13,8 @@ from django.db import DatabaseError, connection
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
 from returns import services as return_services
-from tests.factories import CartItemFactory, OptionFactory
-from tests.helpers import deliver_everything, place_order
+from tests.factories import CartItemFactory, OptionFactory, ProductFactory
+from tests.helpers import PARCEL, deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +98,7 @@ def test_create_order_fails_at_every_step_without_a_trace():
             ],
             total_amount=10000,
             payment_id=f"pay_o{option.pk}",
+            **PARCEL,
         )
 
     assert_each_step_rolls_back(prepare, act)
@@ -137,8 +138,8 @@ def _shipped_parcel():
 
 def test_return_completion_fails_at_every_step_without_a_trace():
     def prepare():
-        product = OptionFactory(stock=4)
-        order = place_order(quantities=(2,), products=[product.variant.product])
+        product = ProductFactory(stock=4)
+        order = place_order(quantities=(2,), products=[product])
         deliver_everything(order)
         line = order.items.get()
         request = return_services.request_return(

@@ -13,6 +13,7 @@ from fulfillment.models import FulfillmentItem
 from orders import services as order_services
 from shop.models import Option
 from tests.factories import OptionFactory
+from tests.helpers import PARCEL
 from tests.reliability.loadtest import Shop, broken_invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_the_bookkeeping_check_finds_what_the_services_would_never_write():
         "quantity": 2,
         "unitPrice": 1000,
     }
-    order = order_services.create_order(items=[line], payment_id="pay_books").order
+    order = order_services.create_order(items=[line], payment_id="pay_books", **PARCEL).order
     shop = Shop(
         customers=[], lines=[], initial_stock={("Option", option.pk): 10}, session="", csrf=""
     )

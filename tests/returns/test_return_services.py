@@ -12,6 +12,7 @@ from returns.models import Exchange, RequestStatus, Return
 from shop.errors import DomainError, NotFound, TransitionError
 from tests.factories import OptionFactory, ProductFactory, VariantFactory
 from tests.helpers import (
+    PARCEL,
     all_units,
     assert_consistent,
     deliver_everything,
@@ -253,7 +254,9 @@ def test_an_exchange_sends_the_replacement_and_the_order_is_delivered_again():
     small = VariantFactory(product=product, title="S", stock=3)
     large = VariantFactory(product=product, title="L", stock=1)
     order = order_services.create_order(
-        items=[{"product": product.pk, "variant": small.pk, "quantity": 2}], payment_id="pay_ex"
+        items=[{"product": product.pk, "variant": small.pk, "quantity": 2}],
+        payment_id="pay_ex",
+        **PARCEL,
     ).order
     deliver_everything(order)
     line = order.items.get()
@@ -294,6 +297,7 @@ def test_an_exchange_without_a_replacement_named_sends_the_same_item():
     order = order_services.create_order(
         items=[{"product": product.pk, "variant": option.variant_id, "option": option.pk}],
         payment_id="pay_same",
+        **PARCEL,
     ).order
     deliver_everything(order)
     exchange = services.request_exchange(order=order, reason="defective", items=all_units(order))
@@ -314,7 +318,9 @@ def test_an_exchange_for_an_item_out_of_stock_is_refused_naming_it():
     small = VariantFactory(product=product, title="Small", sku="S-1", stock=5)
     large = VariantFactory(product=product, title="Large", sku="L-1", stock=0)
     order = order_services.create_order(
-        items=[{"product": product.pk, "variant": small.pk}], payment_id="pay_oos"
+        items=[{"product": product.pk, "variant": small.pk}],
+        payment_id="pay_oos",
+        **PARCEL,
     ).order
     deliver_everything(order)
     exchange = services.request_exchange(

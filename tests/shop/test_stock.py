@@ -1,4 +1,5 @@
-"""Stock: orders reserve the most specific tracked item; cancels and returns give it back."""
+"""Stock: orders reserve the sellable unit they name (the option, else the variant, else the
+product), which holds the stock; cancels and returns give it back."""
 
 import pytest
 
@@ -8,7 +9,7 @@ from shop import stock
 from shop.errors import DomainError
 from shop.models import Product
 from tests.factories import OptionFactory, ProductFactory, VariantFactory
-from tests.helpers import all_units, deliver_everything, leaves_db_unchanged
+from tests.helpers import PARCEL, all_units, deliver_everything, leaves_db_unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -19,23 +20,43 @@ def stocks(*items):
     return tuple(item.stock for item in items)
 
 
-def test_the_most_specific_item_named_holds_the_stock():
+def create_order(**kwargs):
+    return order_services.create_order(**PARCEL, **kwargs)
+
+
+def test_the_unit_a_line_names_holds_the_stock():
     product = ProductFactory(stock=10)
     variant = VariantFactory(product=product, stock=10)
     option = OptionFactory(variant=variant, stock=10)
-    order_services.create_order(items=[{"product": product.pk, "quantity": 1}])
-    assert stocks(product, variant, option) == (9, 10, 10)
-    order_services.create_order(items=[{"product": product.pk, "variant": variant.pk}])
-    assert stocks(product, variant, option) == (9, 9, 10)
-    order_services.create_order(
+    plain_variant = VariantFactory(product=product, stock=10)  # no options
+    create_order(
         items=[{"product": product.pk, "variant": variant.pk, "option": option.pk, "quantity": 3}]
     )
-    assert stocks(product, variant, option) == (9, 9, 7)
+    assert stocks(product, variant, option) == (10, 10, 7)
+    create_order(items=[{"product": product.pk, "variant": plain_variant.pk, "quantity": 2}])
+    assert stocks(product, variant, option, plain_variant) == (10, 10, 7, 8)
+    plain = ProductFactory(stock=10)  # no variants
+    create_order(items=[{"product": plain.pk, "quantity": 4}])
+    assert stocks(plain) == (6,)
+
+
+def test_a_line_that_does_not_name_the_unit_holding_the_stock_is_refused():
+    """Else the warehouse cannot tell what to ship, and the option's stock is oversold."""
+    product = ProductFactory(stock=None)
+    variant = VariantFactory(product=product, stock=None)
+    option = OptionFactory(variant=variant, stock=29)
+    with leaves_db_unchanged(DomainError, match="comes in variants") as caught:
+        create_order(items=[{"product": product.pk, "quantity": 129}])
+    assert caught.value.field == "variant"
+    with leaves_db_unchanged(DomainError, match="comes in options") as caught:
+        create_order(items=[{"product": product.pk, "variant": variant.pk, "quantity": 129}])
+    assert caught.value.field == "option"
+    assert stocks(option) == (29,)
 
 
 def test_an_untracked_item_is_never_refused():
     product = ProductFactory(stock=None)
-    order_services.create_order(items=[{"product": product.pk, "quantity": 1000}])
+    create_order(items=[{"product": product.pk, "quantity": 1000}])
     assert stocks(product) == (None,)
 
 
@@ -44,7 +65,7 @@ def test_an_order_for_more_than_is_in_stock_is_refused_naming_the_item():
     other = ProductFactory(stock=5)
     items = [{"product": other.pk, "quantity": 1}, {"product": product.pk, "quantity": 3}]
     with leaves_db_unchanged(DomainError, match=r"Mug \(MUG-1\): 2 left, 3 asked for") as caught:
-        order_services.create_order(items=items)
+        create_order(items=items)
     assert caught.value.field == "quantity"
     assert stocks(product, other) == (2, 5)
 
@@ -53,22 +74,22 @@ def test_two_lines_for_the_same_item_add_up():
     product = ProductFactory(stock=3)
     items = [{"product": product.pk, "quantity": 2}, {"product": product.pk, "quantity": 2}]
     with leaves_db_unchanged(DomainError, match="3 left, 4 asked for"):
-        order_services.create_order(items=items)
-    order_services.create_order(items=items[:1])
+        create_order(items=items)
+    create_order(items=items[:1])
     assert stocks(product) == (1,)
 
 
 def test_the_last_unit_can_be_sold_and_then_no_more():
     product = ProductFactory(stock=1)
-    order_services.create_order(items=[{"product": product.pk}])
+    create_order(items=[{"product": product.pk}])
     assert stocks(product) == (0,)
     with leaves_db_unchanged(DomainError, match="0 left"):
-        order_services.create_order(items=[{"product": product.pk}])
+        create_order(items=[{"product": product.pk}])
 
 
 def test_cancel_gives_the_stock_back():
     option = OptionFactory(stock=4)
-    placed = order_services.create_order(
+    placed = create_order(
         items=[
             {
                 "product": option.variant.product_id,
@@ -85,7 +106,7 @@ def test_cancel_gives_the_stock_back():
 
 def test_a_completed_return_restocks_only_what_is_fit_to_sell():
     product = ProductFactory(stock=10)
-    placed = order_services.create_order(
+    placed = create_order(
         items=[{"product": product.pk, "quantity": 4}], payment_id="stock-return"
     ).order
     deliver_everything(placed)
