@@ -4,10 +4,12 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import Q
 
+from shop.fields import MillisecondDateTimeField
+
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = MillisecondDateTimeField(auto_now_add=True, db_index=True)
+    updated_at = MillisecondDateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
@@ -112,7 +114,7 @@ class Cart(TimeStampedModel):
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="carts"
     )
     currency = models.CharField(max_length=3, default="KRW")
-    checked_out_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = MillisecondDateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

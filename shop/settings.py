@@ -170,7 +170,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "shop.api.schema.CollectionSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-# Rows a list answers at most (limit=0 and larger limits are capped to it).
+# Rows a list answers at most: a larger limit is lowered to it (the answer's limit says so), and
+# limit=0 or pagination=false (every match) with more matches than this is a 400 saying to paginate.
 API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
 # Statements run on every request are prepared once per database connection (shop/statements.py).
 # Turn off behind a connection pooler in transaction mode that does not keep them.

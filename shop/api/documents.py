@@ -243,7 +243,6 @@ def list_documents(request, collection: Collection, params: dict) -> dict:
         lambda: statements.count(key, lambda *a: build(*a).order_by().values("pk"), args),
         limit=options.limit,
         page=options.page,
-        pagination=options.pagination,
     )
     docs = DocumentBuilder(request).build(
         collection, rows, depth=options.depth, joins=options.joins

@@ -411,7 +411,7 @@ class JoinOptions:
 class ListParams:
     where: Q
     order_by: list[str]
-    limit: int  # 0: every row (up to the server maximum), no count
+    limit: int  # 0: every match (up to the server maximum, else a 400), no count
     page: int
     pagination: bool
     depth: int
@@ -457,14 +457,16 @@ def parse_joins(
 
 
 def parse_list_params(collection: Collection, params: dict, *, public: bool = False) -> ListParams:
-    limit = _integer(params, "limit", default=DEFAULT_LIMIT)
+    pagination = _boolean(params, "pagination", True)
+    # pagination=false without a limit is every match, as limit=0 is (Payload's find).
+    limit = _integer(params, "limit", default=DEFAULT_LIMIT if pagination else 0)
     depth = parse_depth(params)
     return ListParams(
         where=compile_where(collection, params.get("where"), public=public),
         order_by=parse_sort(collection, params.get("sort"), public=public),
         limit=min(limit, max_limit()),
         page=max(_integer(params, "page", default=1), 1),
-        pagination=_boolean(params, "pagination", True),
+        pagination=pagination,
         depth=depth,
         # At depth 0 a join is read only when the request names it.
         joins=parse_joins(collection, params, public=public)

@@ -25,6 +25,7 @@ from shop.api.documents import (
     written_document,
 )
 from shop.api.errors import APIError, Forbidden, NotFound, QueryError, ValidationError
+from shop.api.pagination import too_many
 from shop.api.query import (
     compile_where,
     decode_query_string,
@@ -163,12 +164,16 @@ class CollectionViewSet(ViewSet):
         public = not access.sees_private_fields(request)
         where = compile_where(self.collection, params.get("where"), public=public)
         limit = whole_number(params.get("limit")) or 0
-        limit = min(limit, max_limit()) if limit > 0 else max_limit()
+        every = limit <= 0  # no limit: every match, up to the maximum (else a 400, not a part)
+        limit = min(limit, max_limit()) if not every else max_limit() + 1
         queryset = base_queryset(request, self.collection).filter(where)
         queryset = queryset.order_by(
             *parse_sort(self.collection, params.get("sort"), public=public)
         )
-        return list(queryset.values_list("pk", flat=True)[:limit]), parse_depth(params)
+        pks = list(queryset.values_list("pk", flat=True)[:limit])
+        if every and len(pks) > max_limit():
+            raise too_many()
+        return pks, parse_depth(params)
 
     def _bulk(self, request, verb: str, run) -> Response:
         pks, depth = self._bulk_targets(request)
