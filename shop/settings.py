@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",  # browser storefronts on other origins (CORS below)
     "rest_framework",
     "rest_framework.authtoken",  # staff API tokens (Authorization: Token …)
     "django_filters",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: preflights are answered before the rest
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -173,6 +175,26 @@ REST_FRAMEWORK = {
 # Rows a list answers at most: a larger limit is lowered to it (the answer's limit says so), and
 # limit=0 or pagination=false (every match) with more matches than this is a 400 saying to paginate.
 API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
+# CORS (django-cors-headers): browser storefronts served from other origins call /api/ with
+# fetch. CORS_ALLOWED_ORIGINS lists them (scheme://host[:port], comma-separated); credentials
+# are allowed so the customer's payload-token cookie travels. The allowed request headers are
+# Payload's defaults plus the ones this API reads.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ["PUT", "PATCH", "POST", "GET", "DELETE", "OPTIONS"]
+CORS_ALLOW_HEADERS = [
+    "origin",
+    "x-requested-with",
+    "content-type",
+    "accept",
+    "authorization",
+    "content-encoding",
+    "x-payload-http-method-override",
+    "x-publishable-key",
+    "idempotency-key",
+]
+CORS_EXPOSE_HEADERS = ["Idempotent-Replayed", "Retry-After"]
 # Statements run on every request are prepared once per database connection (shop/statements.py).
 # Turn off behind a connection pooler in transaction mode that does not keep them.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
