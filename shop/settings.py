@@ -147,6 +147,13 @@ SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "KRW")
 SHOP_AUTO_CONFIRM_DAYS = int(os.environ.get("SHOP_AUTO_CONFIRM_DAYS", "7"))
 # Customer login tokens (Authorization: JWT …) live this long.
 SHOP_CUSTOMER_TOKEN_SECONDS = int(os.environ.get("SHOP_CUSTOMER_TOKEN_SECONDS", str(2 * 60 * 60)))
+# The customer's payload-token cookie (set by login and refresh-token, cleared by logout):
+# Secure (HTTPS only; on by default outside DEBUG), SameSite (Lax, Strict or None; None needs
+# Secure, which it then gets) and an optional Domain (e.g. example.com, so shop.example.com and
+# api.example.com share it).
+SHOP_CUSTOMER_COOKIE_SECURE = env_bool("SHOP_CUSTOMER_COOKIE_SECURE", not DEBUG)
+SHOP_CUSTOMER_COOKIE_SAMESITE = os.environ.get("SHOP_CUSTOMER_COOKIE_SAMESITE", "Lax")
+SHOP_CUSTOMER_COOKIE_DOMAIN = os.environ.get("SHOP_CUSTOMER_COOKIE_DOMAIN") or None
 # Failed customer logins: this many per account (four times as many per address) within the
 # window (seconds) block further attempts until the window passes.
 SHOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("SHOP_LOGIN_FAILURE_LIMIT", "5"))
@@ -162,6 +169,7 @@ REST_FRAMEWORK = {
         "shop.api.auth.SecretKeyAuthentication",
         "shop.api.auth.CustomerTokenAuthentication",
         "shop.api.auth.StaffTokenAuthentication",
+        "shop.api.auth.CustomerCookieAuthentication",
         "shop.api.auth.StaffSessionAuthentication",
         "shop.api.auth.PublishableKeyAuthentication",
     ],
