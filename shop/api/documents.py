@@ -39,6 +39,8 @@ from shop.api.query import (
     parse_depth,
     parse_joins,
     parse_list_params,
+    parse_populate,
+    parse_select,
     parse_sort,
 )
 
@@ -50,10 +52,14 @@ def _order_expressions(order_by: list[str]):
 class DocumentBuilder:
     """Renders rows of one request; relations wait in ``pending`` until ``populate`` runs."""
 
-    def __init__(self, request):
+    def __init__(self, request, params: dict | None = None):
         self.request = request
         self.pending: dict[str, list[tuple[int, int, dict, str]]] = defaultdict(list)
         self.public = not access.sees_private_fields(request)
+        # Payload's select (the documents asked for) and populate (documents of a collection
+        # reached through a relation or a join).
+        self.select = parse_select((params or {}).get("select"))
+        self.populate_select = parse_populate((params or {}).get("populate"))
 
     def build(
         self,
@@ -64,10 +70,20 @@ class DocumentBuilder:
         joins: dict[str, JoinOptions] | None = None,
     ) -> list[dict]:
         docs = [self.render(collection, row, depth) for row in rows]
+        if self.select is not None:  # before populating: what is left out is not read
+            docs = [self.select.apply(doc) for doc in docs]
+            if joins:
+                joins = {name: o for name, o in joins.items() if self.select.wants(name)}
         if joins and docs:
             self.attach_joins(collection, docs, depth, joins)
         self.populate()
         return docs
+
+    def related(self, collection: Collection, row: dict, depth: int) -> dict:
+        """A document reached through a relation or a join, as ``populate`` selects it."""
+        doc = self.render(collection, row, depth)
+        selection = self.populate_select.get(collection.slug)
+        return doc if selection is None else selection.apply(doc)
 
     def render(self, collection: Collection, row: dict, depth: int) -> dict:
         doc: dict = {}
@@ -97,6 +113,10 @@ class DocumentBuilder:
         while self.pending:
             pending, self.pending = self.pending, defaultdict(list)
             for slug, wanted in pending.items():
+                # A relation a select or populate left out is not read.
+                wanted = [entry for entry in wanted if entry[3] in entry[2]]
+                if not wanted:
+                    continue
                 target = registry.get(slug)
                 ids = sorted({pk for _depth, pk, _holder, _key in wanted})
                 rule, scope_args = scope_of(self.request, target)
@@ -110,7 +130,7 @@ class DocumentBuilder:
                 for remaining, pk, holder, key in wanted:
                     row = rows.get(pk)
                     if row is not None:  # not visible to the caller: the id stays
-                        holder[key] = self.render(target, row, remaining)
+                        holder[key] = self.related(target, row, remaining)
 
     @staticmethod
     def _join_query(child, join, options: JoinOptions, depth: int, rule, order_by, where):
@@ -176,7 +196,7 @@ class DocumentBuilder:
                 if options.limit:
                     rows = rows[: options.limit]
                 entry: dict = {
-                    "docs": [self.render(child, row, depth - 1) for row in rows]
+                    "docs": [self.related(child, row, depth - 1) for row in rows]
                     if depth >= 1
                     else [row["id"] for row in rows],
                     "hasNextPage": has_next,
@@ -244,7 +264,7 @@ def list_documents(request, collection: Collection, params: dict) -> dict:
         limit=options.limit,
         page=options.page,
     )
-    docs = DocumentBuilder(request).build(
+    docs = DocumentBuilder(request, params).build(
         collection, rows, depth=options.depth, joins=options.joins
     )
     return {"docs": docs, **envelope}
@@ -275,7 +295,7 @@ def get_document(
     rows = statements.fetch(("document", collection.slug, rule), build, [pk, *scope_args])
     if not rows:
         raise NotFound()
-    return DocumentBuilder(request).build(collection, rows, depth=depth, joins=joins)[0]
+    return DocumentBuilder(request, params).build(collection, rows, depth=depth, joins=joins)[0]
 
 
 def get_documents(request, collection: Collection, pks: list[int], *, depth: int) -> list[dict]:

@@ -473,3 +473,107 @@ def parse_list_params(collection: Collection, params: dict, *, public: bool = Fa
         if depth >= 1 or "joins" in params
         else {},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# select and populate
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Payload's ``select``: which fields a document keeps. ``include``: only the fields set to
+    true (and ``id``); ``exclude``: every field but those set to false. A group takes a nested
+    selection (``select[shippingAddress][postalCode]=true``)."""
+
+    fields: dict
+    mode: str  # "include" or "exclude"
+
+    def wants(self, name: str) -> bool:
+        value = self.fields.get(name)
+        if self.mode == "include":
+            return bool(value)
+        return value is not False
+
+    def apply(self, doc: dict, *, top: bool = True) -> dict:
+        """Trims ``doc`` in place (a populated document may still be filled in later by the
+        level below it) and returns it."""
+        for name in list(doc):
+            value = self.fields.get(name)
+            if top and name == "id":
+                continue  # a document always keeps its id
+            if self.mode == "include":
+                if not value:
+                    del doc[name]
+                    continue
+            elif value is False:
+                del doc[name]
+                continue
+            if isinstance(value, dict) and _is_group(doc[name]):
+                Selection(value, self.mode).apply(doc[name], top=False)
+        return doc
+
+
+def _is_group(value: Any) -> bool:
+    """A group's object (not a populated relation, not a join's ``{docs, …}``)."""
+    return isinstance(value, dict) and "id" not in value and "docs" not in value
+
+
+def _select_values(raw: dict, depth: int = 0) -> dict:
+    """``select`` as qs decoded it, with Payload's reading of its values
+    (``packages/payload/src/utilities/sanitizeSelectParam.ts``): "true" and "false" are
+    booleans, objects nest."""
+    if depth > 5:
+        raise QueryError("select is nested too deeply.")
+    values = {}
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            values[name] = _select_values(value, depth + 1)
+        elif isinstance(value, str) and value.strip().lower() in ("false", "0"):
+            values[name] = False
+        elif isinstance(value, bool):
+            values[name] = value
+        else:
+            values[name] = True
+    return values
+
+
+def _select_mode(select: dict) -> str:
+    """Payload's ``getSelectMode``: exclude when the first false (looking into the first
+    nested object) comes before anything else decides."""
+    for value in select.values():
+        if value is False:
+            return "exclude"
+        if isinstance(value, dict):
+            return _select_mode(value)
+    return "include"
+
+
+def parse_select(raw: Any) -> Selection | None:
+    """``select[<field>]=true|false`` (or one JSON object); None when absent."""
+    if raw in (None, "", {}):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise QueryError("select must be select[field]=true or false.") from None
+    if not isinstance(raw, dict):
+        raise QueryError("select must be select[field]=true or false.")
+    fields = _select_values(raw)
+    return Selection(fields, _select_mode(fields))
+
+
+def parse_populate(raw: Any) -> dict[str, Selection]:
+    """``populate[<collection>][<field>]=true``: the selection each populated document of that
+    collection gets (``packages/payload/src/utilities/sanitizePopulateParam.ts``)."""
+    if raw in (None, "", {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise QueryError("populate must be populate[collection][field]=true or false.")
+    found = {}
+    for slug, select in raw.items():
+        selection = parse_select(select)
+        collection = registry.find(slug)
+        if selection is not None and collection is not None:
+            found[collection.slug] = selection
+    return found
