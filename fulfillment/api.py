@@ -127,7 +127,7 @@ def create_fulfillment(request, data) -> int:
 def update_fulfillment(request, pk: int, data) -> None:
     """PATCH /api/fulfillments/<id>: {status} runs the transition through update_status (ship
     takes carrier and trackingNumber with it); tracking details alone are corrected in place."""
-    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change")
+    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change", pk=pk)
     status = body.value("status")
     carrier = body.value("carrier")
     tracking_number = body.value("trackingNumber")
@@ -139,18 +139,22 @@ def update_fulfillment(request, pk: int, data) -> None:
         # Decide under the locks (order, then parcel): of two equal moves sent at once, the
         # second sees the first's result and is refused, never run twice.
         _order, parcel = services.lock_fulfillment(pk)
+        # What the body changes (a document sent back as read repeats the rest unchanged).
+        edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
+        changed = {k: v for k, v in edits.items() if v is not None and v != getattr(parcel, k)}
         if status is not None and status == parcel.status:
-            edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
-            if all(v is None or v == getattr(parcel, k) for k, v in edits.items()):
+            if not changed:
                 raise refused(parcel, status)  # the same move again, nothing else to change
             status = None  # the document sent back with corrections: an edit, not a move
         moving = status is not None
         shipping = moving and status == FulfillmentStatus.SHIPPED
-        details = {"carrier": carrier, "tracking_number": tracking_number}
+        details = {key: changed.get(key) for key in ("carrier", "tracking_number")}
         if shipping:
             details = {}
-        if note is not None or any(v is not None for v in details.values()):
-            services.update_tracking(fulfillment=pk, actor=actor, note=note, **details)
+        if "note" in changed or any(v is not None for v in details.values()):
+            services.update_tracking(
+                fulfillment=pk, actor=actor, note=changed.get("note"), **details
+            )
         if moving:
             services.update_status(
                 fulfillment=pk,

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # first: preflights are answered before the rest
     "django.middleware.security.SecurityMiddleware",
+    "shop.api.method_override.MethodOverrideMiddleware",  # POST + override header → the GET
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

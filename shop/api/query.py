@@ -11,6 +11,7 @@ type. Anything that cannot run is a 400 ``QueryError`` that names the path or th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ from shop.api.collections import (
     whole_number,
 )
 from shop.api.errors import QueryError
+
+# Whether the caller sees any rows of a collection (a path through a join needs it).
+Seen = Callable[[Collection], bool]
 
 QS_OPTIONS = qs_codec.DecodeOptions(
     depth=10, list_limit=1000, parameter_limit=2000, allow_empty_lists=True
@@ -124,11 +128,16 @@ def parse_where_value(raw: Any) -> dict:
     return raw
 
 
-def compile_where(collection: Collection, where: Any, *, public: bool = False) -> Q:
-    """One Q for a Payload ``where`` tree; QueryError names every path that cannot be queried."""
+def compile_where(
+    collection: Collection, where: Any, *, public: bool = False, seen: Seen | None = None
+) -> Q:
+    """One Q for a Payload ``where`` tree; QueryError names every path that cannot be queried.
+
+    ``seen(collection)``: whether the caller sees any rows of a collection; with it, a path may
+    go through a join (``items.sku``: the documents with a child that matches)."""
     where = parse_where_value(where)
     unknown: list[str] = []
-    q = _compile_node(collection, where, unknown, depth=0, public=public)
+    q = _compile_node(collection, where, unknown, depth=0, public=public, seen=seen)
     if unknown:
         paths = list(dict.fromkeys(unknown))
         plural = "s" if len(paths) > 1 else ""
@@ -147,8 +156,25 @@ def _as_list(value: Any, what: str) -> list:
     raise QueryError(f"{what} must be an array of conditions.")
 
 
+def _join_path(collection: Collection, path: Any, seen: Seen | None):
+    """``(join, child collection, rest)`` for a path through a join the caller may query."""
+    if seen is None or not isinstance(path, str):
+        return None
+    head, _, rest = path.partition(".")
+    join = collection.joins_by_name.get(head)
+    if join is None or not rest:
+        return None
+    child = registry.get(join.to)
+    return (join, child, rest) if seen(child) else None
+
+
 def _compile_node(
-    collection: Collection, node: Any, unknown: list[str], depth: int, public: bool
+    collection: Collection,
+    node: Any,
+    unknown: list[str],
+    depth: int,
+    public: bool,
+    seen: Seen | None = None,
 ) -> Q:
     if depth > 10:
         raise QueryError("where is nested too deeply (at most 10 levels).")
@@ -159,7 +185,7 @@ def _compile_node(
         lowered = key.lower() if isinstance(key, str) else key
         if lowered in ("and", "or"):
             parts = [
-                _compile_node(collection, item, unknown, depth + 1, public)
+                _compile_node(collection, item, unknown, depth + 1, public, seen)
                 for item in _as_list(value, lowered)
             ]
             if not parts:
@@ -170,6 +196,17 @@ def _compile_node(
             q &= combined
             continue
         resolved = resolve_path(collection, key, public=public)
+        joined = _join_path(collection, key, seen) if resolved is None else None
+        if joined is not None:
+            # Through a join (Payload queries join fields' children): the documents that have
+            # a child matching the rest of the path, children the caller sees.
+            join, child, rest = joined
+            before = len(unknown)
+            inner = _compile_node(child, {rest: value}, unknown, depth + 1, public, seen)
+            unknown[before:] = [f"{join.name}.{path}" for path in unknown[before:]]
+            children = child.model.objects.filter(inner).values(f"{join.fk}_id")
+            q &= Q(pk__in=children)
+            continue
         if resolved is None:
             unknown.append(str(key))
             continue
@@ -239,10 +276,13 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
             data=[{"path": path, "operator": operator}],
         )
     if operator not in OPERATORS:
+        # Payload's words (validateQueryPaths.ts): the operator is part of the path.
         raise QueryError(
-            f"Unknown operator {operator!r} on {path}. Operators: {', '.join(OPERATORS)}.",
-            data=[{"path": path, "operator": operator}],
+            f"The following path cannot be queried: {path}.{operator}",
+            data=[{"path": f"{path}.{operator}"}],
         )
+    if operator == "like" and found.kind in ("integer", "id", "relation"):
+        operator = "equals"  # as Payload's drizzle parseParams.ts does for numbers and ids
     if operator not in found.operators:
         raise QueryError(
             f"The operator {operator} cannot be used on {path} ({found.kind}).",
@@ -429,9 +469,7 @@ def parse_joins(
     if raw not in (None, "") and not isinstance(raw, dict):
         raise QueryError("joins must be false or joins[<field>][option]=value.")
     raw = raw or {}
-    for name in raw:
-        if name not in collection.joins_by_name:
-            raise QueryError(f"The following path cannot be queried: {name}", data=[{"path": name}])
+    # A name that is no join of the collection is ignored, as Payload does.
     for join in collection.joins:
         options = raw.get(join.name)
         if isinstance(options, str | bool) and str(options).lower() == "false":
@@ -456,22 +494,22 @@ def parse_joins(
     return result
 
 
-def parse_list_params(collection: Collection, params: dict, *, public: bool = False) -> ListParams:
+def parse_list_params(
+    collection: Collection, params: dict, *, public: bool = False, seen: Seen | None = None
+) -> ListParams:
     pagination = _boolean(params, "pagination", True)
     # pagination=false without a limit is every match, as limit=0 is (Payload's find).
     limit = _integer(params, "limit", default=DEFAULT_LIMIT if pagination else 0)
     depth = parse_depth(params)
     return ListParams(
-        where=compile_where(collection, params.get("where"), public=public),
+        where=compile_where(collection, params.get("where"), public=public, seen=seen),
         order_by=parse_sort(collection, params.get("sort"), public=public),
         limit=min(limit, max_limit()),
         page=max(_integer(params, "page", default=1), 1),
         pagination=pagination,
         depth=depth,
-        # At depth 0 a join is read only when the request names it.
-        joins=parse_joins(collection, params, public=public)
-        if depth >= 1 or "joins" in params
-        else {},
+        # At depth 0 too, as ids (Payload's join field at depth 0).
+        joins=parse_joins(collection, params, public=public),
     )
 
 
