@@ -41,8 +41,8 @@ def _depth_parameter() -> OpenApiParameter:
         "depth",
         {"type": "integer", "minimum": 0, "default": DEFAULT_DEPTH},
         description="Relations as ids (0) or documents populated this many levels, at most "
-        f"{MAX_DEPTH} (a larger depth counts as {MAX_DEPTH}). Joins are included from depth 1 "
-        "(at depth 0 only those named in joins, as ids).",
+        f"{MAX_DEPTH} (a larger depth counts as {MAX_DEPTH}). Joins are ids at depth 0, "
+        "documents from depth 1.",
     )
 
 
@@ -328,7 +328,8 @@ def join_schema(join: Join) -> dict:
     child = registry.get(join.to)
     return {
         "type": "object",
-        "description": f"The {child.plural.lower()} of this document (from depth 1).",
+        "description": f"The {child.plural.lower()} of this document: ids at depth 0, "
+        "documents from depth 1.",
         "properties": {
             "docs": {
                 "type": "array",
