@@ -427,6 +427,39 @@ class Reader:
             for doc in docs:
                 doc[join.field] = {"docs": grouped[doc["id"]], "hasNextPage": doc["id"] in more}
 
+    def join_ids(self, collection: Collection, docs: list[dict]) -> None:
+        """At depth 0, every join as ``{docs: [ids], hasNextPage}``: one query for all joins,
+        each join's children numbered per parent and cut to its limit (+1, to tell whether
+        there are more)."""
+        if not collection.joins or not docs:
+            return
+        parent_ids = [doc["id"] for doc in docs]
+        parts, params = [], []
+        for index, join in enumerate(collection.joins):
+            target = COLLECTIONS[join.collection]
+            numbered = (
+                f"SELECT {index} AS j, {join.column} AS parent, id, row_number() OVER "
+                f"(PARTITION BY {join.column} ORDER BY {join.order_by}) AS n "
+                f"FROM {target.table} WHERE {join.column} = ANY(%s)"
+            )
+            params.append(parent_ids)
+            if join.limit is not None:
+                numbered = f"SELECT * FROM ({numbered}) AS join_{index} WHERE n <= %s"
+                params.append(join.limit + 1)
+            parts.append(f"({numbered})")
+        found: dict[tuple[int, int], list[int]] = {}
+        rows = self.rows(" UNION ALL ".join(parts), params)
+        for j, parent, pk, _n in sorted(rows, key=lambda row: (row[0], row[1], row[3])):
+            found.setdefault((j, parent), []).append(pk)
+        for index, join in enumerate(collection.joins):
+            for doc in docs:
+                ids = found.get((index, doc["id"]), [])
+                more = join.limit is not None and len(ids) > join.limit
+                doc[join.field] = {
+                    "docs": ids[: join.limit] if join.limit is not None else ids,
+                    "hasNextPage": more,
+                }
+
 
 def _parent_field(collection: Collection) -> str:
     """The first relation of a child collection is the parent it is joined on."""
@@ -492,6 +525,8 @@ def list_docs(reader: Reader, slug: str, params: list[tuple[str, str]]) -> dict:
         total = reader.rows(f"SELECT count(*) FROM {collection.table} WHERE {where}", values)[0][0]
     docs = [collection.render(row) for row in rows]
     reader.populate(collection, docs, depth)
+    if depth < 1:
+        reader.join_ids(collection, docs)
     pages = max(math.ceil(total / limit), 1) if limit else 1
     return {
         "docs": docs,
@@ -515,6 +550,8 @@ def one_doc(reader: Reader, slug: str, pk: int, params: list[tuple[str, str]]) -
         return None
     docs = [collection.render(rows[0])]
     reader.populate(collection, docs, depth)
+    if depth < 1:
+        reader.join_ids(collection, docs)
     return docs[0]
 
 

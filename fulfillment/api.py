@@ -128,7 +128,7 @@ def update_fulfillment(request, pk: int, data) -> None:
     """PATCH /api/fulfillments/<id>: {status} runs the transition through update_status (ship
     takes carrier and trackingNumber with it); tracking details alone are corrected in place,
     and the correction is logged in the order's timeline."""
-    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change")
+    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change", pk=pk)
     status = body.value("status")
     carrier = body.value("carrier")
     tracking_number = body.value("trackingNumber")
@@ -140,22 +140,24 @@ def update_fulfillment(request, pk: int, data) -> None:
         # Decide under the locks (order, then parcel): of two equal moves sent at once, the
         # second sees the first's result and is refused, never run twice.
         _order, parcel = services.lock_fulfillment(pk)
+        # What the body changes (a document sent back as read repeats the rest unchanged).
+        edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
+        changed = {k: v for k, v in edits.items() if v is not None and v != getattr(parcel, k)}
         if status is not None and status == parcel.status:
-            edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
-            if all(v is None or v == getattr(parcel, k) for k, v in edits.items()):
+            if not changed:
                 raise refused(parcel, status)  # the same move again, nothing else to change
             status = None  # the document sent back with corrections: an edit, not a move
         moving = status is not None
         shipping = moving and status == FulfillmentStatus.SHIPPED
-        details = {"carrier": carrier, "tracking_number": tracking_number}
+        details = {key: changed.get(key) for key in ("carrier", "tracking_number")}
         if shipping:
             details = {}
-        if note is not None or any(v is not None for v in details.values()):
+        if "note" in changed or any(v is not None for v in details.values()):
             # A correction alone takes the reason; with a move, the reason is the move's.
             services.update_tracking(
                 fulfillment=pk,
                 actor=actor,
-                note=note,
+                note=changed.get("note"),
                 **details,
                 **({"reason": reason} if reason and not moving else {}),
             )

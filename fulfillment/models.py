@@ -7,6 +7,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from fulfillment.carriers import find_carrier, tracking_link
 from orders.models import Order, OrderItem
+from shop.fields import MillisecondDateTimeField
 from shop.models import TimeStampedModel
 
 
@@ -30,8 +31,8 @@ class Fulfillment(FSMModelMixin, TimeStampedModel):
     status = FSMField(max_length=16, choices=F_.choices, default=F_.PENDING, protected=True)
     carrier = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
-    shipped_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = MillisecondDateTimeField(null=True, blank=True)
+    delivered_at = MillisecondDateTimeField(null=True, blank=True)
     # Set on the parcel that carries an exchange's replacement units; those units do not count
     # against the order's own quantities.
     exchange = models.ForeignKey(

@@ -300,18 +300,22 @@ def checkout(request, data) -> Written:
 def update_order(request, pk: int, data) -> None:
     """PATCH /api/orders/<id>: {status} runs the matching service; staffNote and
     shippingAddress are edited by update_order_details."""
-    body = Body(request, orders, data, accepts=UPDATE_FIELDS, action="change")
+    body = Body(request, orders, data, accepts=UPDATE_FIELDS, action="change", pk=pk)
     status = body.value("status")
     reason = _text(body, "reason") or ""
     body.check()
     actor = access.actor(request)
     with transaction.atomic():
-        if "staffNote" in body or "shippingAddress" in body:
+        # Only what changes (a document sent back as read repeats the rest).
+        edits = {
+            key: body.raw(key) for key in ("staffNote", "shippingAddress") if body.changed(key)
+        }
+        if edits:
             order_services.update_order_details(
                 order=pk,
                 actor=actor,
-                staff_note=body.raw("staffNote"),
-                shipping_address=body.raw("shippingAddress"),
+                staff_note=edits.get("staffNote"),
+                shipping_address=edits.get("shippingAddress"),
             )
         if status is None:
             return

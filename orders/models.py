@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from shop.actors import ActorKind
+from shop.fields import MillisecondDateTimeField
 from shop.models import Cart, Customer, Option, Product, TimeStampedModel, Variant
 
 
@@ -285,7 +286,7 @@ class TransitionLog(models.Model):
     changes = models.JSONField(
         default=dict, db_default=models.Value({}, models.JSONField()), blank=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = MillisecondDateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

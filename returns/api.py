@@ -174,7 +174,12 @@ def _update(collection, model, moves: dict, extra_fields: list[str]):
 
     def update(request, pk: int, data) -> None:
         body = Body(
-            request, collection, data, accepts=[*UPDATE_FIELDS, *extra_fields], action="change"
+            request,
+            collection,
+            data,
+            accepts=[*UPDATE_FIELDS, *extra_fields],
+            action="change",
+            pk=pk,
         )
         status = body.value("status")
         rejection = body.value("rejectionReason")

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from orders.models import Order, OrderItem, Transaction
+from shop.fields import MillisecondDateTimeField
 from shop.models import Option, TimeStampedModel, Variant
 
 
@@ -45,8 +46,8 @@ class RequestMachine(FSMModelMixin, TimeStampedModel):
     status = FSMField(max_length=16, choices=R.choices, default=R.REQUESTED, protected=True)
     note = models.TextField(blank=True)
     rejection_reason = models.TextField(blank=True)
-    received_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    received_at = MillisecondDateTimeField(null=True, blank=True)
+    completed_at = MillisecondDateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True

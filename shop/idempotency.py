@@ -61,6 +61,11 @@ def caller_of(request: HttpRequest) -> str:
         customer = customer_for_token(credential)
         if customer is not None:
             return f"customer:{customer.pk}"
+    cookie = request.COOKIES.get("payload-token")  # a customer's browser session
+    if cookie and not credential:
+        customer = customer_for_token(cookie)
+        if customer is not None:
+            return f"customer:{customer.pk}"
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from shop.fields import MillisecondDateTimeField
+
 EMAIL_TAKEN = _("A customer with this email already exists.")
 
 
@@ -21,8 +23,8 @@ def normalize_email(value: str) -> str:
 
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = MillisecondDateTimeField(auto_now_add=True, db_index=True)
+    updated_at = MillisecondDateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
@@ -182,7 +184,7 @@ class Cart(TimeStampedModel):
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="carts"
     )
     currency = models.CharField(max_length=3, default=shop_currency)
-    checked_out_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = MillisecondDateTimeField(null=True, blank=True)
     # shippingAddress {recipientName, phone, postalCode, address1, address2}, as on an order.
     shipping_recipient_name = models.CharField(
         max_length=200, blank=True, default="", db_default=""

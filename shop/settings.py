@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",  # browser storefronts on other origins (CORS below)
     "rest_framework",
     "rest_framework.authtoken",  # staff API tokens (Authorization: Token …)
     "django_filters",
@@ -59,8 +60,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: preflights are answered before the rest
     "shop.body_limit.RequestBodyLimitMiddleware",  # before anything reads a body
     "django.middleware.security.SecurityMiddleware",
+    "shop.api.method_override.MethodOverrideMiddleware",  # POST + override header → the GET
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -250,6 +253,13 @@ SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "KRW")
 SHOP_AUTO_CONFIRM_DAYS = int(os.environ.get("SHOP_AUTO_CONFIRM_DAYS", "7"))
 # Customer login tokens (Authorization: JWT …) live this long.
 SHOP_CUSTOMER_TOKEN_SECONDS = int(os.environ.get("SHOP_CUSTOMER_TOKEN_SECONDS", str(2 * 60 * 60)))
+# The customer's payload-token cookie (set by login and refresh-token, cleared by logout):
+# Secure (HTTPS only; on by default outside DEBUG), SameSite (Lax, Strict or None; None needs
+# Secure, which it then gets) and an optional Domain (e.g. example.com, so shop.example.com and
+# api.example.com share it).
+SHOP_CUSTOMER_COOKIE_SECURE = env_bool("SHOP_CUSTOMER_COOKIE_SECURE", not DEBUG)
+SHOP_CUSTOMER_COOKIE_SAMESITE = os.environ.get("SHOP_CUSTOMER_COOKIE_SAMESITE", "Lax")
+SHOP_CUSTOMER_COOKIE_DOMAIN = os.environ.get("SHOP_CUSTOMER_COOKIE_DOMAIN") or None
 # Failed customer logins: this many per account (four times as many per address) within the
 # window (seconds) block further attempts until the window passes.
 SHOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("SHOP_LOGIN_FAILURE_LIMIT", "5"))
@@ -270,6 +280,7 @@ REST_FRAMEWORK = {
         "shop.api.auth.SecretKeyAuthentication",
         "shop.api.auth.CustomerTokenAuthentication",
         "shop.api.auth.StaffTokenAuthentication",
+        "shop.api.auth.CustomerCookieAuthentication",
         "shop.api.auth.StaffSessionAuthentication",
         "shop.api.auth.PublishableKeyAuthentication",
     ],
@@ -280,8 +291,29 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "shop.api.schema.CollectionSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-# Rows a list answers at most (limit=0 and larger limits are capped to it).
+# Rows a list answers at most: a larger limit is lowered to it (the answer's limit says so), and
+# limit=0 or pagination=false (every match) with more matches than this is a 400 saying to paginate.
 API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
+# CORS (django-cors-headers): browser storefronts served from other origins call /api/ with
+# fetch. CORS_ALLOWED_ORIGINS lists them (scheme://host[:port], comma-separated); credentials
+# are allowed so the customer's payload-token cookie travels. The allowed request headers are
+# Payload's defaults plus the ones this API reads.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ["PUT", "PATCH", "POST", "GET", "DELETE", "OPTIONS"]
+CORS_ALLOW_HEADERS = [
+    "origin",
+    "x-requested-with",
+    "content-type",
+    "accept",
+    "authorization",
+    "content-encoding",
+    "x-payload-http-method-override",
+    "x-publishable-key",
+    "idempotency-key",
+]
+CORS_EXPOSE_HEADERS = ["Idempotent-Replayed", "Retry-After"]
 # Statements run on every request are prepared once per database connection (shop/statements.py).
 # Turn off behind a connection pooler in transaction mode that does not keep them.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)

@@ -272,3 +272,9 @@ def actor(request) -> Actor:
     if who.kind == CUSTOMER:
         return Actor.customer(who.customer)
     raise Forbidden()
+
+
+def sees(request):
+    """``seen(collection)`` for ``compile_where``: whether the caller sees any of its rows (a
+    ``where`` through a join to children the caller cannot see is refused like an unknown path)."""
+    return lambda collection: scope_rule(request, collection)[0] != NONE

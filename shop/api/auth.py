@@ -11,8 +11,10 @@ Tried in this order; the first that recognises the request wins:
    pk_…``) of the key pair the login came through → a customer.
 3. ``StaffTokenAuthentication``: ``Authorization: Token <key>`` (DRF's token, one per staff
    user, made in the admin or with ``manage.py drf_create_token <username>``) → staff.
-4. ``StaffSessionAuthentication``: the admin's session cookie (CSRF-checked on writes) → staff.
-5. ``PublishableKeyAuthentication``: ``X-Publishable-Key: pk_…`` alone → a storefront.
+4. ``CustomerCookieAuthentication``: the ``payload-token`` cookie login sets, from an allowed
+   origin, with ``X-Publishable-Key`` → a customer (Payload's browser session).
+5. ``StaffSessionAuthentication``: the admin's session cookie (CSRF-checked on writes) → staff.
+6. ``PublishableKeyAuthentication``: ``X-Publishable-Key: pk_…`` alone → a storefront.
 
 A credential that does not check out (an unknown or revoked key, an invalid or expired token, a
 user who is not active staff) is not an error: the request goes on as if it had not been sent,
@@ -86,6 +88,46 @@ class CustomerTokenAuthentication(BaseAuthentication):
         return (_anonymous_user(), Caller.for_customer(customer, key, token=credential, exp=exp))
 
 
+TOKEN_COOKIE = "payload-token"  # Payload's cookie: `${cookiePrefix}-token`, prefix "payload"
+
+
+def own_origin(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def cookie_origin_allowed(request) -> bool:
+    """Payload's guard on the token cookie (``packages/payload/src/auth/extractJWT.ts``): with
+    an ``Origin``, it must be one the storefronts are allowed from (``CORS_ALLOWED_ORIGINS``,
+    ``CSRF_TRUSTED_ORIGINS``) or the API's own; without one, ``Sec-Fetch-Site`` must say the
+    request is not cross-site. Anything else (a cross-site form or fetch, a client sending
+    neither header) is read as if the cookie were absent: a cross-site request cannot act as
+    the customer. Ours, unlike Payload's empty list: no list means the API's own origin only."""
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin:
+        allowed = {*settings.CORS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS}
+        return origin in allowed or origin == own_origin(request)
+    return request.META.get("HTTP_SEC_FETCH_SITE") in ("same-origin", "same-site", "none")
+
+
+class CustomerCookieAuthentication(BaseAuthentication):
+    """A logged-in customer in a browser: the ``payload-token`` cookie that login set (Payload
+    reads it after the ``JWT``/``Bearer`` header), with the storefront's publishable key, from
+    an allowed origin."""
+
+    def authenticate(self, request):
+        token = request.COOKIES.get(TOKEN_COOKIE)
+        if not token or not cookie_origin_allowed(request):
+            return None
+        found = keys.read_customer_token(token)
+        if found is None:
+            return None
+        key = _publishable_key(request)
+        if key is None:
+            return None
+        customer, exp = found
+        return (_anonymous_user(), Caller.for_customer(customer, key, token=token, exp=exp))
+
+
 class StaffTokenAuthentication(TokenAuthentication):
     """Staff by DRF's token (``Authorization: Token …``); a bad token counts as no token."""
 
@@ -152,6 +194,22 @@ class CustomerTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "JWT <token> from POST /api/customers/login, with X-Publishable-Key.",
+        }
+
+
+class CustomerCookieScheme(OpenApiAuthenticationExtension):
+    target_class = CustomerCookieAuthentication
+    name = "customerCookie"
+
+    def get_security_requirement(self, auto_schema):
+        return {"customerCookie": [], "publishableKey": []}
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": TOKEN_COOKIE,
+            "description": "Set by POST /api/customers/login; read from allowed origins only.",
         }
 
 

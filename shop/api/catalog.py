@@ -194,7 +194,7 @@ def create_cart_item(request, data) -> int:
 
 
 def update_cart_item(request, pk: int, data) -> None:
-    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS[1:], action="change")
+    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS[1:], action="change", pk=pk)
     values = {key: body.value(key) for key in ("product", "quantity") if key in body}
     values.update({key: body.value(key) for key in ("variant", "option") if key in body})
     body.check()

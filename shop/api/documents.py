@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Window
+from django.db.models import Count, F, IntegerField, Value, Window
 from django.db.models.functions import RowNumber
 
 from shop import statements
@@ -39,6 +39,8 @@ from shop.api.query import (
     parse_depth,
     parse_joins,
     parse_list_params,
+    parse_populate,
+    parse_select,
     parse_sort,
 )
 
@@ -50,10 +52,14 @@ def _order_expressions(order_by: list[str]):
 class DocumentBuilder:
     """Renders rows of one request; relations wait in ``pending`` until ``populate`` runs."""
 
-    def __init__(self, request):
+    def __init__(self, request, params: dict | None = None):
         self.request = request
         self.pending: dict[str, list[tuple[int, int, dict, str]]] = defaultdict(list)
         self.public = not access.sees_private_fields(request)
+        # Payload's select (the documents asked for) and populate (documents of a collection
+        # reached through a relation or a join).
+        self.select = parse_select((params or {}).get("select"))
+        self.populate_select = parse_populate((params or {}).get("populate"))
 
     def build(
         self,
@@ -64,10 +70,20 @@ class DocumentBuilder:
         joins: dict[str, JoinOptions] | None = None,
     ) -> list[dict]:
         docs = [self.render(collection, row, depth) for row in rows]
+        if self.select is not None:  # before populating: what is left out is not read
+            docs = [self.select.apply(doc) for doc in docs]
+            if joins:
+                joins = {name: o for name, o in joins.items() if self.select.wants(name)}
         if joins and docs:
             self.attach_joins(collection, docs, depth, joins)
         self.populate()
         return docs
+
+    def related(self, collection: Collection, row: dict, depth: int) -> dict:
+        """A document reached through a relation or a join, as ``populate`` selects it."""
+        doc = self.render(collection, row, depth)
+        selection = self.populate_select.get(collection.slug)
+        return doc if selection is None else selection.apply(doc)
 
     def render(self, collection: Collection, row: dict, depth: int) -> dict:
         doc: dict = {}
@@ -97,6 +113,10 @@ class DocumentBuilder:
         while self.pending:
             pending, self.pending = self.pending, defaultdict(list)
             for slug, wanted in pending.items():
+                # A relation a select or populate left out is not read.
+                wanted = [entry for entry in wanted if entry[3] in entry[2]]
+                if not wanted:
+                    continue
                 target = registry.get(slug)
                 ids = sorted({pk for _depth, pk, _holder, _key in wanted})
                 rule, scope_args = scope_of(self.request, target)
@@ -110,7 +130,7 @@ class DocumentBuilder:
                 for remaining, pk, holder, key in wanted:
                     row = rows.get(pk)
                     if row is not None:  # not visible to the caller: the id stays
-                        holder[key] = self.render(target, row, remaining)
+                        holder[key] = self.related(target, row, remaining)
 
     @staticmethod
     def _join_query(child, join, options: JoinOptions, depth: int, rule, order_by, where):
@@ -151,9 +171,10 @@ class DocumentBuilder:
         self, collection: Collection, docs: list[dict], depth: int, joins: dict[str, JoinOptions]
     ) -> None:
         parent_ids = [doc["id"] for doc in docs]
+        if depth < 1:
+            self._attach_join_ids(collection, docs, joins)
+            return
         for name, options in joins.items():
-            if depth < 1 and not options.explicit:
-                continue  # at depth 0 a join costs a query only when the request names it
             join = collection.joins_by_name[name]
             child = registry.get(join.to)
             fk_column = f"{join.fk}_id"
@@ -176,7 +197,7 @@ class DocumentBuilder:
                 if options.limit:
                     rows = rows[: options.limit]
                 entry: dict = {
-                    "docs": [self.render(child, row, depth - 1) for row in rows]
+                    "docs": [self.related(child, row, depth - 1) for row in rows]
                     if depth >= 1
                     else [row["id"] for row in rows],
                     "hasNextPage": has_next,
@@ -184,6 +205,85 @@ class DocumentBuilder:
                 if options.count:
                     entry["totalDocs"] = rows[0]["join_total"] if rows else 0
                 doc[name] = entry
+
+    def _attach_join_ids(
+        self, collection: Collection, docs: list[dict], joins: dict[str, JoinOptions]
+    ) -> None:
+        """At depth 0, every join as ``{docs: [ids], hasNextPage}`` (Payload's join field at
+        depth 0), all joins of all parents in one query: a UNION ALL of each join's children,
+        numbered per parent in the join's order and cut to its page."""
+        parts, key = [], ("join-ids", collection.slug)
+        args: list = [[doc["id"] for doc in docs]]
+        for index, (name, options) in enumerate(joins.items()):
+            join = collection.joins_by_name[name]
+            child = registry.get(join.to)
+            order_by = tuple(options.sort or parse_sort(child, join.sort))
+            rule, scope_args = scope_of(self.request, child)
+            where = statements.q_shape(options.where) if options.where is not None else ((), [])
+            if where is None or key is None:
+                key = None
+            else:
+                key += (name, rule, order_by, where[0], options.limit, options.page, options.count)
+            args += [*scope_args, *(where[1] if where else ())]
+            parts.append((index, join, child, options, order_by, rule, len(scope_args), where))
+
+        def build(parent_ids, *rest):
+            querysets, used = [], 0
+            for index, join, child, options, order_by, rule, owners, where in parts:
+                fk_column = f"{join.fk}_id"
+                queryset = child.model.objects.filter(**{f"{join.fk}__any_of": parent_ids})
+                queryset = scoped(queryset, rule, rest[used : used + owners])
+                used += owners
+                if where is None:
+                    queryset = queryset.filter(options.where)
+                elif where[0]:
+                    values = rest[used : used + len(where[1])]
+                    queryset = queryset.filter(statements.q_from_shape(where[0], values))
+                    used += len(where[1])
+                by_parent = {"partition_by": F(fk_column)}
+                total = (
+                    Window(Count("pk"), **by_parent)
+                    if options.count
+                    else Value(0, output_field=IntegerField())
+                )
+                queryset = queryset.annotate(
+                    join_key=Value(index, output_field=IntegerField()),
+                    join_parent=F(fk_column),
+                    join_rank=Window(
+                        RowNumber(), order_by=_order_expressions(order_by), **by_parent
+                    ),
+                    join_total=total,
+                )
+                if options.limit:
+                    offset = (options.page - 1) * options.limit
+                    queryset = queryset.filter(
+                        join_rank__gt=offset, join_rank__lte=offset + options.limit + 1
+                    )
+                querysets.append(
+                    queryset.order_by().values(
+                        "join_key", "join_parent", "id", "join_rank", "join_total"
+                    )
+                )
+            first, *others = querysets
+            return first.union(*others, all=True) if others else first
+
+        rows = sorted(
+            statements.fetch(key, build, args),
+            key=lambda row: (row["join_key"], row["join_parent"], row["join_rank"]),
+        )
+        found: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        for row in rows:
+            found[(row["join_key"], row["join_parent"])].append(row)
+        for index, join, _child, options, *_rest in parts:
+            for doc in docs:
+                children = found.get((index, doc["id"]), [])
+                has_next = bool(options.limit) and len(children) > options.limit
+                if options.limit:
+                    children = children[: options.limit]
+                entry: dict = {"docs": [row["id"] for row in children], "hasNextPage": has_next}
+                if options.count:
+                    entry["totalDocs"] = children[0]["join_total"] if children else 0
+                doc[join.name] = entry
 
 
 def scope_of(request, collection: Collection) -> tuple[tuple, list]:
@@ -233,7 +333,9 @@ def count_documents(request, collection: Collection, where) -> int:
 def list_documents(request, collection: Collection, params: dict) -> dict:
     """``GET /api/<slug>``: the page of documents and Payload's envelope."""
     public = not access.sees_private_fields(request)
-    options: ListParams = parse_list_params(collection, params, public=public)
+    options: ListParams = parse_list_params(
+        collection, params, public=public, seen=access.sees(request)
+    )
     key, build, args = _matching(request, collection, options.where, options.order_by)
     page_key = None if key is None else ("page", *key)
     rows, envelope = fetch_page(
@@ -243,9 +345,8 @@ def list_documents(request, collection: Collection, params: dict) -> dict:
         lambda: statements.count(key, lambda *a: build(*a).order_by().values("pk"), args),
         limit=options.limit,
         page=options.page,
-        pagination=options.pagination,
     )
-    docs = DocumentBuilder(request).build(
+    docs = DocumentBuilder(request, params).build(
         collection, rows, depth=options.depth, joins=options.joins
     )
     return {"docs": docs, **envelope}
@@ -276,7 +377,7 @@ def get_document(
     rows = statements.fetch(("document", collection.slug, rule), build, [pk, *scope_args])
     if not rows:
         raise NotFound()
-    return DocumentBuilder(request).build(collection, rows, depth=depth, joins=joins)[0]
+    return DocumentBuilder(request, params).build(collection, rows, depth=depth, joins=joins)[0]
 
 
 def get_documents(request, collection: Collection, pks: list[int], *, depth: int) -> list[dict]:
@@ -354,8 +455,6 @@ def _render_written(request, collection: Collection, written: Written, depth: in
             if obj is None or remaining > 0:
                 return None
             holder[key] = builder.render(target, row_of(target, obj), remaining)
-    if depth < 1:
-        return doc
     for name, options in joins.items():
         if name not in written.joins:
             return None
@@ -371,7 +470,9 @@ def _render_written(request, collection: Collection, written: Written, depth: in
         if options.limit:
             children = children[: options.limit]
         doc[name] = {
-            "docs": [builder.render(child, row_of(child, c), depth - 1) for c in children],
+            "docs": [builder.render(child, row_of(child, c), depth - 1) for c in children]
+            if depth >= 1
+            else [c.pk for c in children],
             "hasNextPage": has_next,
         }
     return doc

@@ -12,6 +12,7 @@ query took too long.
 """
 
 import logging
+import re
 import sys
 
 from django.conf import settings
@@ -74,18 +75,42 @@ class QueryError(APIError):
     name = "QueryError"
 
 
+def field_label(path: str) -> str:
+    """A field's label as Payload makes one from its name (``toWords`` in
+    ``packages/payload/src/utilities/formatLabels.ts``): ``trackingNumber`` → "Tracking Number";
+    for a nested path, the last field's (``items.0.quantity`` → "Quantity")."""
+    names = [part for part in str(path).split(".") if part and not part.isdigit()]
+    if not names:
+        return str(path)
+    words = re.sub(r"(?=[A-Z])", " ", names[-1].replace("-", " ").replace("_", " ")).split()
+    return " ".join(word[:1].upper() + word[1:] for word in words)
+
+
+def with_labels(errors: list[dict]) -> list[dict]:
+    """Each field error with its ``label`` (Payload's ValidationFieldError)."""
+    return [
+        {**error, "label": field_label(error["path"])}
+        if error.get("path") and "label" not in error
+        else error
+        for error in errors
+    ]
+
+
 class ValidationError(APIError):
-    """A body that cannot be written: ``data`` names the collection and each bad field."""
+    """A body that cannot be written: ``data`` names the collection and each bad field, with
+    its label; the message names the fields by label, as Payload's
+    (``packages/payload/src/errors/ValidationError.ts``)."""
 
     name = "ValidationError"
 
     def __init__(self, collection: str, errors: list[dict], message: str | None = None):
-        paths = [e["path"] for e in errors if e.get("path")]
+        errors = with_labels(errors)
+        labels = list(dict.fromkeys(e["label"] for e in errors if e.get("path")))
         if message is None:
-            if len(paths) == 1:
-                message = f"The following field is invalid: {paths[0]}"
-            elif paths:
-                message = f"The following fields are invalid: {', '.join(paths)}"
+            if len(labels) == 1:
+                message = f"The following field is invalid: {labels[0]}"
+            elif labels:
+                message = f"The following fields are invalid: {', '.join(labels)}"
             else:
                 message = errors[0]["message"] if errors else "Invalid data."
         super().__init__(message, data={"collection": collection, "errors": errors})
@@ -115,7 +140,7 @@ def domain_error_body(error: DomainError, collection: str | None) -> dict:
     if error.name == "ValidationError":
         data = {
             "collection": collection,
-            "errors": [{"path": error.field or "", "message": error.message}],
+            "errors": with_labels([{"path": error.field or "", "message": error.message}]),
         }
         data.update(error.data)
         entry["data"] = data

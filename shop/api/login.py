@@ -1,23 +1,32 @@
 """Customers log in the Payload way: ``POST /api/customers/login``, ``GET /api/customers/me``,
-``POST /api/customers/logout`` (the auth endpoints of the customers collection).
+``POST /api/customers/refresh-token``, ``POST /api/customers/logout`` (the auth endpoints of
+the customers collection).
 
 Logging in needs a key (a storefront's publishable key, usually); the token it answers goes in
 ``Authorization: JWT <token>`` (``Bearer`` works too) with that key pair's publishable key. The
-token is bound to that key pair: revoking it ends the session.
+token is bound to that key pair: revoking it ends the session. Login and refresh also set it as
+the ``payload-token`` cookie (HttpOnly), which a browser storefront on an allowed origin sends
+instead (``shop.api.auth.CustomerCookieAuthentication``); logout clears it.
 """
 
+from datetime import UTC, datetime
+
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shop import keys
 from shop.api import access
+from shop.api.auth import TOKEN_COOKIE
 from shop.api.collections import registry
 from shop.api.documents import DocumentBuilder
 from shop.api.errors import BAD_LOGIN, APIError, Forbidden, ValidationError
 
 LOGGED_IN = "Authentication Passed"
-LOGGED_OUT = "You have been logged out successfully."
+LOGGED_OUT = "Logout successful."
+REFRESHED = "Token refresh successful."
+STRATEGY = "local-jwt"  # Payload's name for its JWT strategy (header or cookie)
 
 USER_SCHEMA = {
     "allOf": [
@@ -94,7 +103,8 @@ class CustomerLoginView(APIView):
             raise APIError(BAD_LOGIN, status=401)
         token, exp = keys.issue_customer_token(customer, key=who.api_key)
         user = _user_document(request, customer)
-        return Response({"message": LOGGED_IN, "user": user, "token": token, "exp": exp})
+        response = Response({"message": LOGGED_IN, "user": user, "token": token, "exp": exp})
+        return set_token_cookie(response, token, exp)
 
 
 class CustomerMeView(APIView):
@@ -111,6 +121,7 @@ class CustomerMeView(APIView):
                 "properties": {
                     "user": {**USER_SCHEMA, "nullable": True},
                     "collection": {"type": "string"},
+                    "strategy": {"type": "string", "enum": [STRATEGY]},
                     "token": {"type": "string"},
                     "exp": {"type": "integer"},
                     "message": {"type": "string"},
@@ -125,10 +136,13 @@ class CustomerMeView(APIView):
             return Response({"user": None, "message": "Account"})
         if who.kind != access.CUSTOMER:
             raise Forbidden()
+        user = _user_document(request, who.customer)
+        user["_strategy"] = STRATEGY
         return Response(
             {
-                "user": _user_document(request, who.customer),
+                "user": user,
                 "collection": "customers",
+                "strategy": STRATEGY,
                 "token": who.token,
                 "exp": who.token_exp,
                 "message": "Account",
@@ -137,23 +151,94 @@ class CustomerMeView(APIView):
 
 
 class CustomerLogoutView(APIView):
-    """``POST /api/customers/logout``. Tokens are stateless: the client forgets its token, which
-    stays valid until it expires (changing the password, deactivating the customer or revoking
-    the key it was issued through ends it at once)."""
+    """``POST /api/customers/logout``: clears the ``payload-token`` cookie. Tokens are
+    stateless: one the client kept stays valid until it expires (changing the password,
+    deactivating the customer or revoking the key it was issued through ends it at once).
+    Without a logged-in customer, Payload's 400 "No User"
+    (``packages/payload/src/auth/operations/logout.ts``)."""
 
     @extend_schema(
         operation_id="customers_logout",
         tags=["customers"],
-        description="Tokens are stateless: the storefront forgets its token, which stays valid "
-        "until it expires. Changing the password or deactivating the customer invalidates every "
-        "token of the customer; revoking a key, every token issued through it.",
+        description="Clears the payload-token cookie. Tokens are stateless: one the storefront "
+        "kept stays valid until it expires. Changing the password or deactivating the customer "
+        "invalidates every token of the customer; revoking a key, every token issued through it.",
         request=None,
         responses={
             200: {"type": "object", "properties": {"message": {"type": "string"}}},
-            403: OpenApiResponse(ERROR_REF, description="No customer is logged in."),
+            400: OpenApiResponse(ERROR_REF, description="No customer is logged in."),
         },
     )
     def post(self, request):
         if access.caller(request).kind != access.CUSTOMER:
+            raise APIError("No User", status=400)
+        return expire_token_cookie(Response({"message": LOGGED_OUT}))
+
+
+class CustomerRefreshView(APIView):
+    """``POST /api/customers/refresh-token``: a new token (and cookie) for the logged-in
+    customer, as Payload's ``packages/payload/src/auth/endpoints/refresh.ts`` answers it."""
+
+    @extend_schema(
+        operation_id="customers_refresh_token",
+        tags=["customers"],
+        description="A new token for the logged-in customer (header or cookie), also set as the "
+        "payload-token cookie. The old token stays valid until it expires.",
+        request=None,
+        responses={
+            200: {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"},
+                    "refreshedToken": {"type": "string"},
+                    "exp": {"type": "integer"},
+                    "setCookie": {"type": "boolean"},
+                    "user": USER_SCHEMA,
+                },
+            },
+            403: OpenApiResponse(ERROR_REF, description="No customer is logged in."),
+        },
+    )
+    def post(self, request):
+        who = access.caller(request)
+        if who.kind != access.CUSTOMER:
             raise Forbidden()
-        return Response({"message": LOGGED_OUT})
+        token, exp = keys.issue_customer_token(who.customer)
+        user = _user_document(request, who.customer)
+        user["_strategy"] = STRATEGY
+        body = {
+            "message": REFRESHED,
+            "exp": exp,
+            "refreshedToken": token,
+            "setCookie": True,
+            "user": user,
+        }
+        return set_token_cookie(Response(body), token, exp)
+
+
+def _cookie_options() -> dict:
+    """Payload's cookie (``packages/payload/src/auth/cookies.ts``): HttpOnly, Path=/,
+    SameSite and Secure from the settings (SameSite=None is always Secure), optional Domain."""
+    same_site = settings.SHOP_CUSTOMER_COOKIE_SAMESITE or None
+    secure = settings.SHOP_CUSTOMER_COOKIE_SECURE or (same_site or "").lower() == "none"
+    return {
+        "httponly": True,
+        "path": "/",
+        "samesite": same_site,
+        "secure": secure,
+        "domain": settings.SHOP_CUSTOMER_COOKIE_DOMAIN,
+    }
+
+
+def set_token_cookie(response, token: str, exp: int):
+    expires = datetime.fromtimestamp(exp, tz=UTC)
+    response.set_cookie(TOKEN_COOKIE, token, expires=expires, **_cookie_options())
+    return response
+
+
+def expire_token_cookie(response):
+    options = _cookie_options()
+    response.set_cookie(
+        TOKEN_COOKIE, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", **options
+    )
+    return response

@@ -4,19 +4,25 @@ only when the page alone cannot tell it)."""
 
 import math
 
+from shop.api.errors import QueryError
 from shop.api.query import max_limit
 
 
-def fetch_page(rows, count, *, limit: int, page: int, pagination: bool):
+def fetch_page(rows, count, *, limit: int, page: int):
     """The page's rows and the envelope without ``docs``. ``rows(limit, offset)`` reads rows
-    (dicts), ``count()`` counts every match; it runs only when the page cannot tell."""
+    (dicts), ``count()`` counts every match; it runs only when the page cannot tell.
+
+    ``limit`` 0 is every match (``limit=0``, or ``pagination=false`` without a limit), as in
+    Payload, up to the server maximum (``API_MAX_LIMIT``): past it the answer is a 400 that says
+    to paginate, never a shorter list. With a limit, ``pagination=false`` still answers true
+    totals (Payload would count only the page)."""
     if limit == 0:
-        found = rows(max_limit(), 0)
+        found = rows(max_limit() + 1, 0)
+        if len(found) > max_limit():
+            raise too_many()
         return found, unpaginated(found, limit=0, page=1)
     offset = (page - 1) * limit
     found = rows(limit, offset)
-    if not pagination:
-        return found, unpaginated(found, limit=limit, page=page)
     if offset == 0 and len(found) < limit:
         total = len(found)  # the first page is not full: it holds every match
     elif found and len(found) < limit:
@@ -24,6 +30,15 @@ def fetch_page(rows, count, *, limit: int, page: int, pagination: bool):
     else:
         total = count()
     return found, envelope(total, limit=limit, page=page)
+
+
+def too_many() -> QueryError:
+    most = max_limit()
+    return QueryError(
+        f"More than {most} documents match: ask for them a page at a time "
+        f"(limit and page, at most {most} a page).",
+        data=[{"path": "limit", "maximum": most}],
+    )
 
 
 def envelope(total: int, *, limit: int, page: int) -> dict:
@@ -56,7 +71,7 @@ def envelope(total: int, *, limit: int, page: int) -> dict:
 
 
 def unpaginated(rows: list, *, limit: int, page: int) -> dict:
-    """``pagination=false`` (or ``limit=0``): no count query, the page is the whole answer."""
+    """Every match (``limit=0``): no count query, the rows are the whole answer."""
     return {
         "totalDocs": len(rows),
         "limit": limit,

@@ -12,6 +12,7 @@ type. Anything that cannot run is a 400 ``QueryError`` that names the path or th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,10 @@ MAX_KEY_DEPTH = 10  # bracket groups in one key; more stay one literal key
 MAX_IN_VALUES = MAX_ARRAY  # values of one in / not_in
 MAX_LIKE_WORDS = 10  # words of one like
 MAX_TEXT_LENGTH = 200  # characters of one like / not_like / contains
+
+# Whether the caller sees any rows of a collection (a path through a join needs it).
+Seen = Callable[[Collection], bool]
+
 # The same reading as qs-codec's decode with these options (the tests compare the two).
 QS_OPTIONS = qs_codec.DecodeOptions(
     depth=MAX_KEY_DEPTH,
@@ -280,11 +285,16 @@ def parse_where_value(raw: Any) -> dict:
     return raw
 
 
-def compile_where(collection: Collection, where: Any, *, public: bool = False) -> Q:
-    """One Q for a Payload ``where`` tree; QueryError names every path that cannot be queried."""
+def compile_where(
+    collection: Collection, where: Any, *, public: bool = False, seen: Seen | None = None
+) -> Q:
+    """One Q for a Payload ``where`` tree; QueryError names every path that cannot be queried.
+
+    ``seen(collection)``: whether the caller sees any rows of a collection; with it, a path may
+    go through a join (``items.sku``: the documents with a child that matches)."""
     where = parse_where_value(where)
     unknown: list[str] = []
-    q = _compile_node(collection, where, unknown, depth=0, public=public)
+    q = _compile_node(collection, where, unknown, depth=0, public=public, seen=seen)
     if unknown:
         paths = list(dict.fromkeys(unknown))
         plural = "s" if len(paths) > 1 else ""
@@ -303,8 +313,25 @@ def _as_list(value: Any, what: str) -> list:
     raise QueryError(f"{what} must be an array of conditions.")
 
 
+def _join_path(collection: Collection, path: Any, seen: Seen | None):
+    """``(join, child collection, rest)`` for a path through a join the caller may query."""
+    if seen is None or not isinstance(path, str):
+        return None
+    head, _, rest = path.partition(".")
+    join = collection.joins_by_name.get(head)
+    if join is None or not rest:
+        return None
+    child = registry.get(join.to)
+    return (join, child, rest) if seen(child) else None
+
+
 def _compile_node(
-    collection: Collection, node: Any, unknown: list[str], depth: int, public: bool
+    collection: Collection,
+    node: Any,
+    unknown: list[str],
+    depth: int,
+    public: bool,
+    seen: Seen | None = None,
 ) -> Q:
     if depth > 10:
         raise QueryError("where is nested too deeply (at most 10 levels).")
@@ -315,7 +342,7 @@ def _compile_node(
         lowered = key.lower() if isinstance(key, str) else key
         if lowered in ("and", "or"):
             parts = [
-                _compile_node(collection, item, unknown, depth + 1, public)
+                _compile_node(collection, item, unknown, depth + 1, public, seen)
                 for item in _as_list(value, lowered)
             ]
             if not parts:
@@ -326,6 +353,17 @@ def _compile_node(
             q &= combined
             continue
         resolved = resolve_path(collection, key, public=public)
+        joined = _join_path(collection, key, seen) if resolved is None else None
+        if joined is not None:
+            # Through a join (Payload queries join fields' children): the documents that have
+            # a child matching the rest of the path, children the caller sees.
+            join, child, rest = joined
+            before = len(unknown)
+            inner = _compile_node(child, {rest: value}, unknown, depth + 1, public, seen)
+            unknown[before:] = [f"{join.name}.{path}" for path in unknown[before:]]
+            children = child.model.objects.filter(inner).values(f"{join.fk}_id")
+            q &= Q(pk__in=children)
+            continue
         if resolved is None:
             unknown.append(str(key))
             continue
@@ -401,10 +439,13 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
             data=[{"path": path, "operator": operator}],
         )
     if operator not in OPERATORS:
+        # Payload's words (validateQueryPaths.ts): the operator is part of the path.
         raise QueryError(
-            f"Unknown operator {operator!r} on {path}. Operators: {', '.join(OPERATORS)}.",
-            data=[{"path": path, "operator": operator}],
+            f"The following path cannot be queried: {path}.{operator}",
+            data=[{"path": f"{path}.{operator}"}],
         )
+    if operator == "like" and found.kind in ("integer", "id", "relation"):
+        operator = "equals"  # as Payload's drizzle parseParams.ts does for numbers and ids
     if operator not in found.operators:
         raise QueryError(
             f"The operator {operator} cannot be used on {path} ({found.kind}).",
@@ -585,7 +626,7 @@ class JoinOptions:
 class ListParams:
     where: Q
     order_by: list[str]
-    limit: int  # 0: every row (up to the server maximum), no count
+    limit: int  # 0: every match (up to the server maximum, else a 400), no count
     page: int
     pagination: bool
     depth: int
@@ -603,9 +644,7 @@ def parse_joins(
     if raw not in (None, "") and not isinstance(raw, dict):
         raise QueryError("joins must be false or joins[<field>][option]=value.")
     raw = raw or {}
-    for name in raw:
-        if name not in collection.joins_by_name:
-            raise QueryError(f"The following path cannot be queried: {name}", data=[{"path": name}])
+    # A name that is no join of the collection is ignored, as Payload does.
     for join in collection.joins:
         options = raw.get(join.name)
         if isinstance(options, str | bool) and str(options).lower() == "false":
@@ -630,18 +669,124 @@ def parse_joins(
     return result
 
 
-def parse_list_params(collection: Collection, params: dict, *, public: bool = False) -> ListParams:
-    limit = _integer(params, "limit", default=DEFAULT_LIMIT)
+def parse_list_params(
+    collection: Collection, params: dict, *, public: bool = False, seen: Seen | None = None
+) -> ListParams:
+    pagination = _boolean(params, "pagination", True)
+    # pagination=false without a limit is every match, as limit=0 is (Payload's find).
+    limit = _integer(params, "limit", default=DEFAULT_LIMIT if pagination else 0)
     depth = parse_depth(params)
     return ListParams(
-        where=compile_where(collection, params.get("where"), public=public),
+        where=compile_where(collection, params.get("where"), public=public, seen=seen),
         order_by=parse_sort(collection, params.get("sort"), public=public),
         limit=min(limit, max_limit()),
         page=max(_integer(params, "page", default=1), 1),
-        pagination=_boolean(params, "pagination", True),
+        pagination=pagination,
         depth=depth,
-        # At depth 0 a join is read only when the request names it.
-        joins=parse_joins(collection, params, public=public)
-        if depth >= 1 or "joins" in params
-        else {},
+        # At depth 0 too, as ids (Payload's join field at depth 0).
+        joins=parse_joins(collection, params, public=public),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# select and populate
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Payload's ``select``: which fields a document keeps. ``include``: only the fields set to
+    true (and ``id``); ``exclude``: every field but those set to false. A group takes a nested
+    selection (``select[shippingAddress][postalCode]=true``)."""
+
+    fields: dict
+    mode: str  # "include" or "exclude"
+
+    def wants(self, name: str) -> bool:
+        value = self.fields.get(name)
+        if self.mode == "include":
+            return bool(value)
+        return value is not False
+
+    def apply(self, doc: dict, *, top: bool = True) -> dict:
+        """Trims ``doc`` in place (a populated document may still be filled in later by the
+        level below it) and returns it."""
+        for name in list(doc):
+            value = self.fields.get(name)
+            if top and name == "id":
+                continue  # a document always keeps its id
+            if self.mode == "include":
+                if not value:
+                    del doc[name]
+                    continue
+            elif value is False:
+                del doc[name]
+                continue
+            if isinstance(value, dict) and _is_group(doc[name]):
+                Selection(value, self.mode).apply(doc[name], top=False)
+        return doc
+
+
+def _is_group(value: Any) -> bool:
+    """A group's object (not a populated relation, not a join's ``{docs, …}``)."""
+    return isinstance(value, dict) and "id" not in value and "docs" not in value
+
+
+def _select_values(raw: dict, depth: int = 0) -> dict:
+    """``select`` as qs decoded it, with Payload's reading of its values
+    (``packages/payload/src/utilities/sanitizeSelectParam.ts``): "true" and "false" are
+    booleans, objects nest."""
+    if depth > 5:
+        raise QueryError("select is nested too deeply.")
+    values = {}
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            values[name] = _select_values(value, depth + 1)
+        elif isinstance(value, str) and value.strip().lower() in ("false", "0"):
+            values[name] = False
+        elif isinstance(value, bool):
+            values[name] = value
+        else:
+            values[name] = True
+    return values
+
+
+def _select_mode(select: dict) -> str:
+    """Payload's ``getSelectMode``: exclude when the first false (looking into the first
+    nested object) comes before anything else decides."""
+    for value in select.values():
+        if value is False:
+            return "exclude"
+        if isinstance(value, dict):
+            return _select_mode(value)
+    return "include"
+
+
+def parse_select(raw: Any) -> Selection | None:
+    """``select[<field>]=true|false`` (or one JSON object); None when absent."""
+    if raw in (None, "", {}):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise QueryError("select must be select[field]=true or false.") from None
+    if not isinstance(raw, dict):
+        raise QueryError("select must be select[field]=true or false.")
+    fields = _select_values(raw)
+    return Selection(fields, _select_mode(fields))
+
+
+def parse_populate(raw: Any) -> dict[str, Selection]:
+    """``populate[<collection>][<field>]=true``: the selection each populated document of that
+    collection gets (``packages/payload/src/utilities/sanitizePopulateParam.ts``)."""
+    if raw in (None, "", {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise QueryError("populate must be populate[collection][field]=true or false.")
+    found = {}
+    for slug, select in raw.items():
+        selection = parse_select(select)
+        collection = registry.find(slug)
+        if selection is not None and collection is not None:
+            found[collection.slug] = selection
+    return found

@@ -41,8 +41,8 @@ def _depth_parameter() -> OpenApiParameter:
         "depth",
         {"type": "integer", "minimum": 0, "default": DEFAULT_DEPTH},
         description="Relations as ids (0) or documents populated this many levels, at most "
-        f"{MAX_DEPTH} (a larger depth counts as {MAX_DEPTH}). Joins are included from depth 1 "
-        "(at depth 0 only those named in joins, as ids).",
+        f"{MAX_DEPTH} (a larger depth counts as {MAX_DEPTH}). Joins are ids at depth 0, "
+        "documents from depth 1.",
     )
 
 
@@ -62,6 +62,27 @@ def _joins_parameter(collection: Collection) -> list[OpenApiParameter]:
     ]
 
 
+def _select_parameters() -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(
+            "select",
+            {"type": "object", "additionalProperties": True},
+            style="deepObject",
+            explode=True,
+            description="select[<field>]=true keeps only those fields (and id); "
+            "select[<field>]=false leaves those out; a group takes select[<group>][<member>].",
+        ),
+        OpenApiParameter(
+            "populate",
+            {"type": "object", "additionalProperties": True},
+            style="deepObject",
+            explode=True,
+            description="populate[<collection>][<field>]=true|false: the select of every "
+            "populated document of that collection (relations and joins).",
+        ),
+    ]
+
+
 def list_parameters(collection: Collection) -> list[OpenApiParameter]:
     return [
         _where_parameter(),
@@ -74,7 +95,8 @@ def list_parameters(collection: Collection) -> list[OpenApiParameter]:
         OpenApiParameter(
             "limit",
             {"type": "integer", "minimum": 0, "default": DEFAULT_LIMIT},
-            description="Documents per page; 0 for all of them (up to the server maximum).",
+            description="Documents per page (a larger one than the server maximum is lowered "
+            "to it); 0 for every match, refused with 400 past the server maximum.",
         ),
         OpenApiParameter(
             "page", {"type": "integer", "minimum": 0, "default": 1}, description="From 1."
@@ -82,10 +104,11 @@ def list_parameters(collection: Collection) -> list[OpenApiParameter]:
         OpenApiParameter(
             "pagination",
             {"type": "boolean", "default": True},
-            description="false: no count (totalDocs is the page's size).",
+            description="false without a limit: every match, no count (as limit=0).",
         ),
         _depth_parameter(),
         *_joins_parameter(collection),
+        *_select_parameters(),
     ]
 
 
@@ -223,7 +246,12 @@ class CollectionSchema(AutoSchema):
         if action == "count":
             return [_where_parameter()]
         if action == "retrieve":
-            return [_pk_parameter(), _depth_parameter(), *_joins_parameter(collection)]
+            return [
+                _pk_parameter(),
+                _depth_parameter(),
+                *_joins_parameter(collection),
+                *_select_parameters(),
+            ]
         if action in ("partial_update", "destroy"):
             return [_pk_parameter(), _depth_parameter()]
         if action in ("create", "server_action"):
@@ -300,7 +328,8 @@ def join_schema(join: Join) -> dict:
     child = registry.get(join.to)
     return {
         "type": "object",
-        "description": f"The {child.plural.lower()} of this document (from depth 1).",
+        "description": f"The {child.plural.lower()} of this document: ids at depth 0, "
+        "documents from depth 1.",
         "properties": {
             "docs": {
                 "type": "array",

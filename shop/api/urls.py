@@ -4,7 +4,12 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from shop.api.collections import registry
-from shop.api.login import CustomerLoginView, CustomerLogoutView, CustomerMeView
+from shop.api.login import (
+    CustomerLoginView,
+    CustomerLogoutView,
+    CustomerMeView,
+    CustomerRefreshView,
+)
 from shop.api.views import ActionView, NotFoundView, TimelineView, viewset_for
 
 LIST = {"get": "list", "post": "create", "patch": "bulk_update", "delete": "bulk_destroy"}
@@ -35,6 +40,7 @@ urlpatterns = [
     path("customers/login", CustomerLoginView.as_view(), name="customers-login"),
     path("customers/me", CustomerMeView.as_view(), name="customers-me"),
     path("customers/logout", CustomerLogoutView.as_view(), name="customers-logout"),
+    path("customers/refresh-token", CustomerRefreshView.as_view(), name="customers-refresh-token"),
     *collection_urls(),
     re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
 ]

@@ -24,7 +24,8 @@ from shop.api.documents import (
     parse_pk,
     written_document,
 )
-from shop.api.errors import APIError, Forbidden, NotFound, QueryError, ValidationError
+from shop.api.errors import APIError, Forbidden, NotFound, ValidationError
+from shop.api.pagination import too_many
 from shop.api.query import (
     compile_where,
     decode_query_string,
@@ -102,7 +103,9 @@ class CollectionViewSet(ViewSet):
         access.check(request, self.collection, "view")
         params = query_params(request)
         public = not access.sees_private_fields(request)
-        where = compile_where(self.collection, params.get("where"), public=public)
+        where = compile_where(
+            self.collection, params.get("where"), public=public, seen=access.sees(request)
+        )
         return Response({"totalDocs": count_documents(request, self.collection, where)})
 
     # Writes
@@ -156,22 +159,29 @@ class CollectionViewSet(ViewSet):
         service(writer)(request, pk)
         return Response({"doc": doc, "message": "Deleted successfully."})
 
-    def _bulk_targets(self, request) -> tuple[list[int], int]:
+    def _bulk_targets(self, request, verb: str) -> tuple[list[int], int]:
         params = query_params(request)
         if params.get("where") in (None, "", {}):
-            raise QueryError("A bulk change needs a where.")
+            # Payload's words (collections/operations/update.ts, delete.ts).
+            raise APIError(f"Missing 'where' query of documents to {verb}.")
         public = not access.sees_private_fields(request)
-        where = compile_where(self.collection, params.get("where"), public=public)
+        where = compile_where(
+            self.collection, params.get("where"), public=public, seen=access.sees(request)
+        )
         limit = whole_number(params.get("limit")) or 0
-        limit = min(limit, max_limit()) if limit > 0 else max_limit()
+        every = limit <= 0  # no limit: every match, up to the maximum (else a 400, not a part)
+        limit = min(limit, max_limit()) if not every else max_limit() + 1
         queryset = base_queryset(request, self.collection).filter(where)
         queryset = queryset.order_by(
             *parse_sort(self.collection, params.get("sort"), public=public)
         )
-        return list(queryset.values_list("pk", flat=True)[:limit]), parse_depth(params)
+        pks = list(queryset.values_list("pk", flat=True)[:limit])
+        if every and len(pks) > max_limit():
+            raise too_many()
+        return pks, parse_depth(params)
 
     def _bulk(self, request, verb: str, run) -> Response:
-        pks, depth = self._bulk_targets(request)
+        pks, depth = self._bulk_targets(request, verb)
         done, errors, before = [], [], {}
         if verb == "delete":
             before = {d["id"]: d for d in get_documents(request, self.collection, pks, depth=depth)}
@@ -179,18 +189,21 @@ class CollectionViewSet(ViewSet):
             try:
                 service(run)(pk)
             except (APIError, DomainError) as error:
-                errors.append({"id": pk, "message": getattr(error, "message", str(error))})
+                message = getattr(error, "message", str(error))
+                # Public: the message is the API's own (anything else is a 500).
+                errors.append({"id": pk, "isPublic": True, "message": message})
             else:
                 done.append(pk)
         if verb == "delete":
             docs = [before[pk] for pk in done if pk in before]
         else:
             docs = get_documents(request, self.collection, done, depth=depth)
-        label = self.collection.plural
         past = "Updated" if verb == "update" else "Deleted"
-        if errors:
+        if errors:  # Payload's messages (collections/endpoints/update.ts, delete.ts)
+            label = self.collection.singular if len(pks) == 1 else self.collection.plural
             message = f"Unable to {verb} {len(errors)} out of {len(pks)} {label}."
             return Response({"docs": docs, "errors": errors, "message": message}, status=400)
+        label = self.collection.singular if len(done) == 1 else self.collection.plural
         message = f"{past} {len(done)} {label} successfully."
         return Response({"docs": docs, "errors": [], "message": message})
 

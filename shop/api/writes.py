@@ -15,7 +15,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from shop.api import access
-from shop.api.collections import Choice, CoercionError, Collection, Field, Relation, registry
+from shop.api.collections import (
+    Choice,
+    CoercionError,
+    Collection,
+    Computed,
+    DateTime,
+    Field,
+    Group,
+    Relation,
+    registry,
+)
 from shop.api.errors import Forbidden, ValidationError
 from shop.errors import Conflict
 
@@ -24,7 +34,13 @@ IGNORED = frozenset({"id", "createdAt", "updatedAt"})
 
 
 class Body:
-    """A JSON object sent to a collection: unknown keys are refused, values coerced per field."""
+    """A JSON object sent to a collection, values coerced per field.
+
+    A document sent back as it was read is accepted, as Payload accepts it: keys that are no
+    field of the collection (its joins, computed values, anything unknown) are ignored, and so
+    is a field the write does not take (or the caller may not write) whose value is the
+    document's own (``pk``: the document being changed). A real change to such a field is
+    refused: 400 for a field this write never takes, 403 for one the caller may not write."""
 
     def __init__(
         self,
@@ -34,9 +50,12 @@ class Body:
         *,
         accepts: Iterable[str],
         action: str,
+        pk: int | None = None,
     ):
         self.request = request
         self.collection = collection
+        self.pk = pk
+        self._current: dict | None = None
         if not isinstance(data, dict):
             raise ValidationError(
                 collection.slug,
@@ -44,18 +63,55 @@ class Body:
                 message="The request body must be a JSON object.",
             )
         accepts = set(accepts)
-        unknown = [key for key in data if key not in accepts and key not in IGNORED]
+        fields = {item.name: item for item in collection.fields if not isinstance(item, Computed)}
+        allowed = access.writable_fields(request, collection, action)
+        kept, unknown, forbidden = {}, [], False
+        for key, value in data.items():
+            if key in IGNORED:
+                continue
+            if key not in accepts:
+                if key not in fields or self._unchanged(fields[key], key, value):
+                    continue  # a join, a computed value, an unknown key, an unchanged field
+                unknown.append(key)
+            elif allowed is not None and key not in allowed:
+                if key not in fields or not self._unchanged(fields[key], key, value):
+                    forbidden = True
+            else:
+                kept[key] = value
         if unknown:
             raise ValidationError(
                 collection.slug,
                 [{"path": key, "message": "This field cannot be written here."} for key in unknown],
             )
-        allowed = access.writable_fields(request, collection, action)
-        if allowed is not None and any(key in accepts and key not in allowed for key in data):
+        if forbidden:
             raise Forbidden()
-        self.data = {key: value for key, value in data.items() if key not in IGNORED}
+        self.data = kept
         self.data.update(access.forced_values(request, collection, action))
         self.errors: list[dict] = []
+
+    def changed(self, key: str) -> bool:
+        """Whether the body sets ``key`` to something else than the document holds (a field
+        sent back unchanged with a document as it was read is no edit)."""
+        if key not in self.data:
+            return False
+        field = self.collection.field(key) or next(
+            (item for item in self.collection.fields if item.name == key), None
+        )
+        return field is None or not self._unchanged(field, key, self.data[key])
+
+    def _unchanged(self, field, key: str, value) -> bool:
+        """Whether ``value`` is what the document being changed holds in ``key``."""
+        if self.pk is None:
+            return False
+        if self._current is None:
+            from shop.api.documents import get_document
+
+            self._current = get_document(
+                self.request, self.collection, self.pk, {"joins": "false"}, depth=0
+            )
+        if key not in self._current:
+            return False  # not shown to this caller: never "the same"
+        return same_value(field, value, self._current[key])
 
     def __contains__(self, key: str) -> bool:
         return key in self.data
@@ -109,6 +165,31 @@ class Body:
             raise ValidationError(self.collection.slug, self.errors)
 
 
+def same_value(field, sent, current) -> bool:
+    """Whether a value sent for ``field`` is the one a document shows (a relation by id, even
+    populated; a group member by member; a timestamp as an instant)."""
+    try:
+        if isinstance(field, Group):
+            members = {m.name: m for m in field.members}
+            return (
+                isinstance(sent, dict)
+                and isinstance(current, dict)
+                and all(
+                    name in members and same_value(members[name], item, current.get(name))
+                    for name, item in sent.items()
+                )
+            )
+        if isinstance(field, Relation):
+            return field.coerce(sent) == field.coerce(current)
+        if isinstance(field, DateTime):
+            if sent is None or current is None:
+                return sent is current
+            return field.coerce(sent) == field.coerce(current)
+    except CoercionError:
+        return False
+    return type(sent) is type(current) and sent == current
+
+
 def _field_names(collection: Collection) -> dict[str, str]:
     """Model column → camelCase path, for turning model validation errors into API paths."""
     names = {}
@@ -155,6 +236,7 @@ class ModelWriter:
             data,
             accepts=[*self.fields, *self.setters],
             action="add" if creating else "change",
+            pk=None if creating else instance.pk,
         )
         for name in self.fields:
             if name not in body and not (creating and name in self.required):

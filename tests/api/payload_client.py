@@ -21,6 +21,8 @@ def search_params(
     sort=None,
     where=None,
     joins=None,
+    select=None,
+    populate=None,
 ) -> str:
     search: dict[str, Any] = {}
     if isinstance(depth, int):
@@ -33,8 +35,12 @@ def search_params(
         search["pagination"] = "true" if pagination else "false"
     if sort:
         search["sort"] = ",".join(sort) if isinstance(sort, list) else sort
+    if select:
+        search["select"] = select
     if where:
         search["where"] = where
+    if populate:
+        search["populate"] = populate
     if joins:
         search["joins"] = joins
     if not search:

@@ -96,10 +96,10 @@ def test_limit_is_capped_by_the_server_maximum(api, ten_orders, settings):
 
 
 def test_pagination_false_skips_the_count(api, ten_orders, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):  # session, user, the page
-        answer = api.from_("orders").find(pagination=False, limit=4, depth=0)
-    assert len(answer["docs"]) == 4
-    assert answer["totalDocs"] == 4 and answer["totalPages"] == 1
+    with django_assert_max_num_queries(4):  # session, user, every match, the joins' ids
+        answer = api.from_("orders").find(pagination=False, depth=0)
+    assert len(answer["docs"]) == 10
+    assert answer["totalDocs"] == 10 and answer["totalPages"] == 1
     assert answer["hasNextPage"] is False and answer["pagingCounter"] == 1
 
 
@@ -116,11 +116,22 @@ def test_depth_above_the_maximum_is_the_maximum(api):
     assert api.from_("orders").find_by_id(order.pk, depth=50)["id"] == order.pk
 
 
-def test_depth_zero_gives_ids_and_no_joins(api):
+def test_depth_zero_gives_ids_and_joins_of_ids(api):
+    """Payload: a join field at depth 0 is ``{docs: [ids], hasNextPage}``
+    (``packages/drizzle/src/transform/read/traverseFields.ts`` builds ``{docs, hasNextPage}``;
+    documents are populated only at depth ≥ 1)."""
     order = order_with_requests()
     doc = api.from_("orders").find_by_id(order.pk, depth=0)
     assert doc["customer"] == order.customer_id and doc["cart"] == order.cart_id
-    assert "items" not in doc and "transactions" not in doc
+    items = list(order.items.order_by("id").values_list("pk", flat=True))
+    assert doc["items"] == {"docs": items, "hasNextPage": False}
+    returns = list(order.returns.order_by("-created_at", "-id").values_list("pk", flat=True))
+    assert doc["returns"] == {"docs": returns, "hasNextPage": False}
+    assert set(doc) >= {"transactions", "fulfillments", "exchanges"}
+    listed = api.from_("orders").find(depth=0, where={"id": {"equals": order.pk}})["docs"][0]
+    assert listed["items"] == doc["items"]
+    off = api.transport("GET", f"/api/orders/{order.pk}?depth=0&joins=false").json
+    assert "items" not in off and "returns" not in off
 
 
 def test_depth_two_populates_the_joins_relations(api):

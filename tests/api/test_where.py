@@ -215,7 +215,8 @@ def test_contains_is_a_case_insensitive_substring(api, orders):
 @pytest.mark.parametrize("operator", ["like", "not_like", "contains"])
 def test_text_operators_refuse_objects_and_numbers(api, orders, operator):
     assert "single value" in bad(api, {"orderNumber": {operator: {"a": "b"}}})
-    assert "cannot be used on totalAmount" in bad(api, {"totalAmount": {operator: "1"}})
+    if operator != "like":  # like on a number is equals (test_payload_shapes.py)
+        assert "cannot be used on totalAmount" in bad(api, {"totalAmount": {operator: "1"}})
 
 
 # Operators and paths that do not exist

@@ -46,6 +46,7 @@ def test_a_customer_logs_in_the_payload_way_and_reads_their_orders(world):
     body = answer.json()
     assert set(body) == {"message", "user", "token", "exp"}
     assert body["message"] == "Authentication Passed"
+    assert answer.cookies["payload-token"].value == body["token"]
     assert body["user"]["id"] == customer.pk
     assert body["user"]["email"] == customer.email
     assert body["user"]["collection"] == "customers"
@@ -63,14 +64,14 @@ def test_a_customer_logs_in_the_payload_way_and_reads_their_orders(world):
         assert me["user"]["id"] == customer.pk and me["collection"] == "customers"
         assert me["exp"] == body["exp"] and me["token"] == body["token"]
     logout = client.request("POST", "/api/customers/logout")
-    assert logout.json() == {"message": "You have been logged out successfully."}
+    assert logout.json() == {"message": "Logout successful."}
 
 
 def test_me_without_a_customer_and_logout_without_one(world):
     assert storefront(world).get("/api/customers/me").json() == {"user": None, "message": "Account"}
     assert world.client("anonymous").get("/api/customers/me").status_code == 403
     out = storefront(world).request("POST", "/api/customers/logout")
-    assert (out.status_code, out.json()) == (403, FORBIDDEN)
+    assert (out.status_code, out.json()) == (400, {"errors": [{"message": "No User"}]})
 
 
 def test_login_needs_a_key(world):
@@ -94,7 +95,9 @@ def test_a_login_without_email_or_password_is_a_validation_error(world):
     assert answer.status_code == 400
     error = answer.json()["errors"][0]
     assert error["name"] == "ValidationError"
-    assert error["data"]["errors"] == [{"path": "password", "message": "This field is required."}]
+    assert error["data"]["errors"] == [
+        {"path": "password", "message": "This field is required.", "label": "Password"}
+    ]
     assert not LoginFailure.objects.exists()  # not an attempt: nothing to throttle
 
 
@@ -281,7 +284,6 @@ def test_a_customer_cannot_set_a_status_price_amount_or_another_customer(world):
         "items": [{"orderItem": world.a.line.pk}],
     }
     refused = [
-        ("POST", "/api/cart-items", {**line, "unitPrice": 1}),
         ("POST", "/api/cart-items", {**line, "cart": world.b.cart.pk}),
         ("PATCH", f"/api/cart-items/{world.a.cart_item.pk}", {"cart": world.b.cart.pk}),
         ("POST", "/api/returns", {**request, "status": "approved"}),

@@ -467,8 +467,17 @@ def test_floor_my_orders_depth_0(ask, data):
         "address2",
     }
     assert ISO_UTC.match(doc["createdAt"]) and ISO_UTC.match(doc["updatedAt"])
-    assert "items" not in doc  # joins only from depth 1
-    assert queries == 2  # a full page: the page and the count
+    # Joins as ids at depth 0, as the product answers them.
+    items = [
+        r[0]
+        for r in data.execute(
+            "SELECT id FROM orders_orderitem WHERE order_id = %s ORDER BY id", [doc["id"]]
+        )
+    ]
+    assert doc["items"] == {"docs": items, "hasNextPage": False}
+    assert set(doc) >= {"transactions", "fulfillments", "returns", "exchanges"}
+    assert all(isinstance(pk, int) for pk in doc["transactions"]["docs"])
+    assert queries == 3  # a full page: the page, the count and every join's ids
 
 
 def test_floor_does_not_count_when_the_page_says_it_all(ask, data):
@@ -480,7 +489,7 @@ def test_floor_does_not_count_when_the_page_says_it_all(ask, data):
     params = [("where[customer][equals]", customer), ("limit", 10), ("depth", 0)]
     status, body, queries = ask("/api/orders", params)
     total = one(data, "SELECT count(*) FROM orders_order WHERE customer_id = %s", [customer])
-    assert status == 200 and queries == 1
+    assert status == 200 and queries == 2  # the page and its joins' ids: no count
     assert body["totalDocs"] == len(body["docs"]) == total
     assert (body["totalPages"], body["hasNextPage"]) == (1, False)
     # Past the end: nothing on the page, so the total must be counted.
