@@ -46,7 +46,7 @@ def request_fingerprint(request: HttpRequest) -> str:
 
 def caller_of(request: HttpRequest) -> str:
     """A stable name for who is calling, from the credentials the request carries."""
-    from shop.keys import customer_for_token, key_for_secret
+    from shop.keys import customer_for_token, key_for_publishable, key_for_secret
 
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, credential = authorization.partition(" ")
@@ -57,13 +57,17 @@ def caller_of(request: HttpRequest) -> str:
         key = key_for_secret(credential)
         if key is not None:
             return f"key:{key.pk}"
-    elif credential and scheme.lower() in {"jwt", "bearer"}:
-        customer = customer_for_token(credential)
+    # A customer's token counts only with the publishable key of the key pair it was issued
+    # through, as the API's authentication reads it.
+    storefront = key_for_publishable(request.META.get("HTTP_X_PUBLISHABLE_KEY", "").strip())
+    is_token = scheme.lower() in {"jwt", "bearer"} and not credential.startswith("sk_")
+    if credential and is_token and storefront is not None:
+        customer = customer_for_token(credential, key=storefront)
         if customer is not None:
             return f"customer:{customer.pk}"
     cookie = request.COOKIES.get("payload-token")  # a customer's browser session
-    if cookie and not credential:
-        customer = customer_for_token(cookie)
+    if cookie and not credential and storefront is not None:
+        customer = customer_for_token(cookie, key=storefront)
         if customer is not None:
             return f"customer:{customer.pk}"
     user = getattr(request, "user", None)

@@ -118,11 +118,12 @@ class CustomerCookieAuthentication(BaseAuthentication):
         token = request.COOKIES.get(TOKEN_COOKIE)
         if not token or not cookie_origin_allowed(request):
             return None
-        found = keys.read_customer_token(token)
-        if found is None:
-            return None
         key = _publishable_key(request)
         if key is None:
+            return None
+        # As for the header: the token must have been issued through this (active) key pair.
+        found = keys.read_customer_token(token, key=key)
+        if found is None:
             return None
         customer, exp = found
         return (_anonymous_user(), Caller.for_customer(customer, key, token=token, exp=exp))

@@ -203,7 +203,7 @@ class CustomerRefreshView(APIView):
         who = access.caller(request)
         if who.kind != access.CUSTOMER:
             raise Forbidden()
-        token, exp = keys.issue_customer_token(who.customer)
+        token, exp = keys.issue_customer_token(who.customer, key=who.api_key)
         user = _user_document(request, who.customer)
         user["_strategy"] = STRATEGY
         body = {

@@ -124,7 +124,13 @@ def test_a_timestamp_the_api_showed_finds_its_document(api):
         "/api/orders",
         {
             "orderProducts": [{"product": paid_order().items.first().product_id, "quantity": 1}],
-            "shippingAddress": {"recipientName": "Kim", "postalCode": "06123"},
+            "customerSnapshot": {"name": "Kim"},
+            "shippingAddress": {
+                "recipientName": "Kim",
+                "phone": "010-1234-5678",
+                "postalCode": "06123",
+                "address1": "1 Main St",
+            },
         },
     )
     assert created.status == 201, created.json

@@ -65,7 +65,7 @@ def test_an_email_taken_in_another_spelling_is_refused_and_the_customer_still_lo
     error = answer.json()["errors"][0]
     assert error["name"] == "ValidationError"
     assert error["data"]["errors"] == [
-        {"path": "email", "message": "A customer with this email already exists."}
+        {"path": "email", "message": "A customer with this email already exists.", "label": "Email"}
     ]
     assert list(Customer.objects.values_list("email", flat=True)) == [EMAIL]
     for typed in [EMAIL, *SPELLINGS, f" {EMAIL} "]:

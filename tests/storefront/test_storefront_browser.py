@@ -70,7 +70,12 @@ def place(customer, product, quantity, *, deliver=False, tracking="640112345678"
     order = order_services.create_order(
         items=[{"product": product.pk, "quantity": quantity, "unitPrice": product.price}],
         customer=customer,
-        shipping_address={"recipientName": customer.name, "postalCode": "06123"},
+        shipping_address={
+            "recipientName": customer.name,
+            "phone": "010-1234-5678",
+            "postalCode": "06123",
+            "address1": "1 Main St",
+        },
         payment_id=f"pay_{customer.pk}_{product.pk}_{quantity}",
         payment_method="card",
     ).order
