@@ -1,26 +1,32 @@
-// A storefront on its own origin, talking to the shop API with Payload's REST client.
+// A storefront on its own origin, talking to the shop API with the repository's own client
+// (clients/js, imported as @shop-backoffice/client through index.html's import map).
 //
 // Open index.html?api=https://api.example.com/api&key=pk_… (the API lists this page's origin
 // in CORS_ALLOWED_ORIGINS). A signed-in customer's session is either the payload-token cookie
-// the API sets (HttpOnly: this script never sees it) or a token this script keeps and sends as
+// the API sets (HttpOnly: this script never sees it) or a token the client keeps and sends as
 // "Authorization: JWT …".
-import { PayloadSDK } from '@payloadcms/sdk'
+import { createClient } from '@shop-backoffice/client'
 
 const settings = new URLSearchParams(location.search)
 const API = settings.get('api') ?? 'http://127.0.0.1:8000/api'
 const PUBLISHABLE_KEY = settings.get('key') ?? 'pk_…'
 
 let mode = 'cookie' // or 'token'
-let token = null // token sessions only
 let customer = null
 
-// One client per call, so it carries the current session.
-function api() {
-  const headers = { 'X-Publishable-Key': PUBLISHABLE_KEY }
-  if (token) headers.Authorization = `JWT ${token}`
-  // The cookie is sent and set only with credentials: 'include' (and for an allowed origin).
-  const credentials = mode === 'cookie' ? 'include' : 'omit'
-  return new PayloadSDK({ baseURL: API, baseInit: { credentials, headers } })
+// One client per session mode. The cookie is sent and set only with credentials: 'include' (and
+// for an allowed origin); a token session sends no cookie at all.
+const connect = (sessionMode) =>
+  createClient({
+    publishableKey: PUBLISHABLE_KEY,
+    baseUrl: API,
+    credentials: sessionMode === 'cookie' ? 'include' : 'omit',
+  })
+let client = connect(mode)
+
+// A cookie session keeps no token in the page: the cookie alone is the session.
+const keepToken = () => {
+  if (mode === 'cookie') client.auth.setToken(null)
 }
 
 const $ = (selector) => document.querySelector(selector)
@@ -52,8 +58,7 @@ async function run(action) {
 
 // Products: the publishable key alone reads the catalog.
 async function showProducts() {
-  const { docs } = await api().find({
-    collection: 'products',
+  const { docs } = await client.from('products').find({
     where: { isActive: { equals: true } },
     select: { title: true, price: true },
     sort: 'title',
@@ -73,9 +78,9 @@ function showSession(user, exp) {
 
 async function signIn(email, password, sessionMode) {
   mode = sessionMode
-  token = null
-  const answer = await api().login({ collection: 'customers', data: { email, password } })
-  if (mode === 'token') token = answer.token // else the API has set its cookie
+  client = connect(mode)
+  const answer = await client.auth.login({ email, password }) // the client keeps the token
+  keepToken() // else the API has set its cookie
   showSession(answer.user, answer.exp)
   await showOrders()
 }
@@ -86,8 +91,7 @@ async function showOrders() {
     $('#orders').replaceChildren()
     return
   }
-  const { docs } = await api().find({
-    collection: 'orders',
+  const { docs } = await client.from('orders').find({
     where: { customer: { equals: customer.id } },
     sort: '-createdAt',
     limit: 10,
@@ -106,7 +110,7 @@ async function showOrders() {
 
 // One order at depth 1: its items, payments, parcels and returns come as joins.
 async function openOrder(id) {
-  const order = await api().findByID({ collection: 'orders', id, depth: 1 })
+  const order = await client.from('orders').findById(id, { depth: 1 })
   $('#order').hidden = false
   $('#order-number').textContent = order.orderNumber
   $('#order-status').textContent = order.status
@@ -138,26 +142,27 @@ async function openOrder(id) {
 }
 
 async function requestReturn(order, item) {
-  await api().create({
-    collection: 'returns',
-    data: { order: order.id, reason: 'defective', items: [{ orderItem: item.id, quantity: 1 }] },
+  await client.from('returns').create({
+    order: order.id,
+    reason: 'defective',
+    items: [{ orderItem: item.id, quantity: 1 }],
   })
   await Promise.all([openOrder(order.id), showOrders()])
   $('#notice').textContent = `Return of one ${item.title} requested.`
 }
 
 async function stayIn() {
-  const answer = await api().refreshToken({ collection: 'customers' })
-  if (mode === 'token') token = answer.refreshedToken // else the API set a new cookie
+  const answer = await client.auth.refreshToken() // the client keeps the refreshed token
+  keepToken() // else the API has set a new cookie
   showSession(answer.user, answer.exp)
   await showOrders()
   $('#notice').textContent = 'Session renewed.'
 }
 
 async function signOut() {
-  await api().request({ method: 'POST', path: '/customers/logout' })
-  token = null
+  await client.auth.logout() // the client forgets its token; the API clears its cookie
   mode = 'cookie'
+  client = connect(mode)
   showSession(null)
   await showOrders()
 }
@@ -173,7 +178,7 @@ $('#logout').addEventListener('click', () => run(signOut))
 await run(async () => {
   await showProducts()
   // A cookie session from an earlier visit carries on.
-  const me = await api().me({ collection: 'customers' })
+  const me = await client.auth.me()
   showSession(me.user, me.exp)
   await showOrders()
 })

@@ -1,8 +1,9 @@
 """The storefront example (examples/storefront) in headless Chromium, served from its own
 origin, against a live API: what a customer sees, read from the page.
 
-The page loads ``@payloadcms/sdk`` from examples/storefront/node_modules (``npm ci`` there; CI
-does it). Without it the test is skipped, saying so (failed instead when CI requires it).
+The page loads the repository's own client, clients/js/src, as it is (no build step) and its
+one dependency ``qs-esm`` from clients/js/node_modules (``npm ci`` there; CI does it). Without it
+the test is skipped, saying so (failed instead when CI requires it).
 """
 
 import os
@@ -22,25 +23,51 @@ from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "storefront"
-SDK = EXAMPLE / "node_modules" / "@payloadcms" / "sdk" / "package.json"
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "/examples/storefront/index.html"
+CLIENT = "/clients/js/src/index.js"
+QS_ESM = ROOT / "clients" / "js" / "node_modules" / "qs-esm" / "package.json"
 PASSWORD = "correct horse battery"
 
 
 class StaticFiles(SimpleHTTPRequestHandler):
+    """The repository's files the page needs, nothing else: the example, the client's sources
+    and the client's one dependency (the paths of index.html's import map)."""
+
+    served = ("/examples/storefront/", "/clients/js/src/", "/clients/js/node_modules/qs-esm/")
+
+    def __init__(self, *args, requested, **kwargs):
+        self.requested = requested
+        super().__init__(*args, **kwargs)
+
+    def send_head(self):
+        path = self.path.split("?", 1)[0]
+        self.requested.append(path)
+        if not path.startswith(self.served) or "/.." in path:
+            self.send_error(404)
+            return None
+        return super().send_head()
+
     def log_message(self, format, *args):  # quiet
         pass
 
 
 @pytest.fixture
-def storefront_origin():
-    """The example's folder served on its own port: another origin than the API's."""
-    if not SDK.exists():
-        missing = "examples/storefront/node_modules is missing (run `npm ci` there)"
+def requested():
+    """The paths the browser asked the storefront's server for."""
+    return []
+
+
+@pytest.fixture
+def storefront_origin(requested):
+    """The example served on its own port: another origin than the API's."""
+    if not QS_ESM.exists():
+        missing = "clients/js/node_modules is missing (run `npm ci` in clients/js)"
         if os.environ.get("CONTRACT_TESTS_REQUIRED"):
             pytest.fail(f"The storefront test cannot run: {missing}.")
         pytest.skip(f"Storefront browser test skipped: {missing}.")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(StaticFiles, directory=str(EXAMPLE)))
+    handler = partial(StaticFiles, directory=str(ROOT), requested=requested)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     # "localhost", as the live server: another origin (port), the same site.
@@ -108,7 +135,7 @@ def shop(transactional_db):
 
 def open_storefront(page, live_server, storefront_origin, shop):
     query = urlencode({"api": f"{live_server.url}/api", "key": shop["key"]})
-    page.goto(f"{storefront_origin}/index.html?{query}")
+    page.goto(f"{storefront_origin}{PAGE}?{query}")
     expect(page.locator("body[data-ready=true]")).to_have_count(1)
     expect(page.locator("#notice")).to_have_text("")
 
@@ -136,8 +163,12 @@ def api_cookie(page, live_server):
     return [c for c in page.context.cookies(live_server.url) if c["name"] == "payload-token"]
 
 
-def test_a_customer_shops_with_a_cookie_session(page, live_server, storefront_origin, shop):
+def test_a_customer_shops_with_a_cookie_session(
+    page, live_server, storefront_origin, shop, requested
+):
     open_storefront(page, live_server, storefront_origin, shop)
+    assert CLIENT in requested  # the repository's client, not a copy of another one
+    assert not [path for path in requested if "node_modules/@payloadcms" in path]
     products = page.locator("#products li")
     expect(products).to_have_text(["Linen shirt — ₩30,000", "Wool scarf — ₩15,000"])
     expect(page.locator("#signed-in")).to_be_hidden()
