@@ -314,7 +314,8 @@ def body_schema(
     extra: dict | None = None,
     description: str = "",
 ) -> dict:
-    """An OpenAPI object schema for a write body: declared fields plus raw extra properties."""
+    """An OpenAPI object schema for a write body: declared fields plus raw extra properties;
+    other keys are allowed and ignored."""
     properties: dict = {}
     for name in names:
         found = collection.field(name)
@@ -328,7 +329,9 @@ def body_schema(
             schema = found.schema()
         properties[name] = schema
     properties.update(extra or {})
-    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    # Payload ignores keys that are no field (a document sent back with its joins and computed
+    # values), and so does Body: the schema allows them.
+    schema = {"type": "object", "properties": properties, "additionalProperties": True}
     required = [name for name in required if name in properties]
     if required:
         schema["required"] = required
