@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from events.outbox import record_event
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem, OrderStatus
 from orders.selectors import item_quantities
@@ -165,6 +166,7 @@ def ship_fulfillment(
         update_fields=["carrier", "tracking_number", "shipped_at"],
     )
     sync_order_after_shipping(order, actor=actor)
+    record_event("fulfillment.shipped", parcel)
     return parcel
 
 
@@ -179,6 +181,7 @@ def deliver_fulfillment(*, fulfillment: Fulfillment | int, actor: Actor = SYSTEM
         sync_order_after_requests(order, actor=actor, reason="replacement delivered")
     else:
         sync_order_after_shipping(order, actor=actor)
+    record_event("fulfillment.delivered", parcel)
     return parcel
 
 
@@ -189,6 +192,7 @@ def fail_fulfillment(
     """The parcel could not be sent or got lost; its units stay with it until it is retried."""
     order, parcel = lock_fulfillment(fulfillment)
     run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason=reason)
+    record_event("fulfillment.failed", parcel)
     return parcel
 
 
@@ -304,7 +308,7 @@ def ship_new_fulfillment(
         shipped_at=timezone.now(),
     )
     run_transition(parcel, "ship", **moves)
-    FulfillmentItem.objects.bulk_create(
+    parcel_items = FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=qty)
         for pk, qty in wanted.items()
     )
@@ -318,4 +322,5 @@ def ship_new_fulfillment(
     if order.status != before:
         save_status(order)
     write_logs(logs)
+    record_event("fulfillment.shipped", parcel, related=[order], joins={"items": parcel_items})
     return parcel

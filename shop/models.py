@@ -1,5 +1,6 @@
 """The catalog and its customers: who buys, what they buy, and the carts they buy from."""
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import Q
@@ -21,6 +22,8 @@ class Customer(TimeStampedModel):
     phone = models.CharField(max_length=40, blank=True)
     password = models.CharField(max_length=128, blank=True)
     is_active = models.BooleanField(default=True)
+    # The language of the emails they get; empty: the shop's (LANGUAGE_CODE).
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
 
     class Meta:
         ordering = ["-created_at", "-id"]
