@@ -41,6 +41,7 @@ def _deliver_after_commit() -> None:
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("Event types"),
         choices=[(t, t) for t in EVENT_TYPES],

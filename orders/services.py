@@ -453,17 +453,26 @@ def _create_order(
             )
         )
     write_logs([*logs, *order_logs])
+    result = OrderResult(order, created=True, items=order_items, transactions=payments)
+    if cart is None:  # a checkout records its order once the cart is checked out
+        record_order_created(result)
+    return result
+
+
+def record_order_created(result: OrderResult) -> None:
+    """order.created (and order.paid for an order paid at once), rendered from what was stored:
+    a new order has no parcel, return or exchange yet."""
+    order = result.order
     record_event(
         ["order.created", "order.paid" if order.status == OrderStatus.PAID else None],
         order,
-        related=[customer, cart],
-        joins={"items": order_items, "transactions": payments, **NO_CHILDREN},
+        related=[order.customer, order.cart],
+        joins={
+            "items": result.items,
+            "transactions": result.transactions,
+            **{"fulfillments": [], "returns": [], "exchanges": []},
+        },
     )
-    return OrderResult(order, created=True, items=order_items, transactions=payments)
-
-
-# A new order's joins that are empty: it has no parcel, return or exchange yet.
-NO_CHILDREN = {"fulfillments": [], "returns": [], "exchanges": []}
 
 
 def checkout_cart(
@@ -555,6 +564,8 @@ def _checkout_cart(
         )
     cart.checked_out_at = timezone.now()
     Cart.objects.filter(pk=cart.pk).update(checked_out_at=cart.checked_out_at)
+    if result.created:
+        record_order_created(result)
     return result
 
 
