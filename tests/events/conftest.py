@@ -27,6 +27,8 @@ import pytest
 from django.db import connection
 from standardwebhooks.webhooks import Webhook
 
+from tests.admin.browser import chromium  # noqa: F401 (a fixture for the browser tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
