@@ -223,6 +223,8 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     input = models.TextField(blank=True)
+    # The language of the person who started it: messages in the result are written in it.
+    language = models.CharField(max_length=10, blank=True)
     total = models.PositiveIntegerField(_("total"), default=0)
     done = models.PositiveIntegerField(_("done"), default=0)
     result = models.JSONField(null=True, blank=True)
