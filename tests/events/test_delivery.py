@@ -170,3 +170,63 @@ def test_a_receiver_that_never_recovers_ends_failed_in_the_admin_queue_and_can_b
     home = client.get(reverse("admin:index"))
     queue = next(q for q in home.context["work_queues"] if q.key == "failed_deliveries")
     assert queue.count == 0
+
+
+def test_a_receiver_that_hangs_never_holds_up_the_change(live_server, worker, endpoint, receiver):
+    import threading
+
+    released = threading.Event()
+    receiver.delay = 0
+    hang = receiver.handle
+
+    def handle(body, headers):
+        released.wait(timeout=60)
+        return hang(body, headers)
+
+    receiver.handle = handle
+    worker.start()
+    http = Http(live_server.url, create_api_key(name="events test").secret_key)
+    product = ProductFactory(price=5000)
+    first = http.post("/api/orders", {"orderProducts": [{"product": product.pk, "quantity": 1}]})
+    assert first.status == 201
+    # The worker is stuck in the receiver (past its timeout); changes still go through.
+    wait_until(
+        lambda: DeliveryAttempt.objects.filter(ok=False, response_status=None).exists(),
+        what="an attempt to time out",
+    )
+    second = http.post("/api/orders", {"orderProducts": [{"product": product.pk, "quantity": 2}]})
+    assert second.status == 201
+    assert receiver.received() == {}
+    timed_out = DeliveryAttempt.objects.filter(ok=False).first()
+    assert "timed out" in timed_out.response_excerpt.lower()
+    released.set()
+    wait_until(lambda: delivered_everything(receiver), what="the deliveries after the receiver")
+    assert {p["data"]["id"] for p in receiver.received().values()} == {
+        first.json["doc"]["id"],
+        second.json["doc"]["id"],
+    }
+
+
+def test_beat_confirms_orders_delivered_long_ago_without_a_cron_entry(worker, endpoint, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fulfillment.models import Fulfillment
+    from orders.models import OrderStatus
+    from tests.helpers import deliver_everything
+
+    old, recent = place_order(quantities=(1,)), place_order(quantities=(1,))
+    for order in (old, recent):
+        deliver_everything(order)
+    long_ago = timezone.now() - timedelta(days=30)
+    Fulfillment.objects.filter(order=old).update(delivered_at=long_ago)
+    worker.start(SHOP_AUTO_CONFIRM_EVERY=1)
+    wait_until(
+        lambda: type(old).objects.get(pk=old.pk).status == OrderStatus.CONFIRMED,
+        what="beat to confirm the old order",
+    )
+    assert type(recent).objects.get(pk=recent.pk).status == OrderStatus.DELIVERED
+    confirmed = OutboxEvent.objects.get(type="order.confirmed")
+    assert confirmed.document_id == old.pk
+    wait_until(lambda: confirmed.event_id in receiver.received(), what="order.confirmed delivered")

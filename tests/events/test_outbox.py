@@ -356,3 +356,25 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_ends(settings):
     Delivery.objects.update(next_attempt_at=timezone.now())  # the lease ran out
     assert len(event_services.claim_due()) == 1
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_what_waited_is_delivered_by_the_command(monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr("events.tasks.request_relay", lambda: None)  # as if nothing ran
+    sent = []
+    monkeypatch.setattr(
+        "events.webhooks.post", lambda *args: sent.append(args[2]) or Outcome(True, 200, "", 1)
+    )
+    WebhookEndpoint.objects.create(url="https://a.example/hooks")
+    place_order(quantities=(1,), paid=False)
+    (event,) = OutboxEvent.objects.all()
+    assert event.relayed_at is None and not sent
+    out = StringIO()
+    call_command("deliver_events", stdout=out)
+    assert sent == [event.event_id]
+    assert "1 deliveries made, 1 attempted" in out.getvalue()
+    assert Delivery.objects.get().status == "delivered"
