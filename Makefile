@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format bench bench-smoke
+.PHONY: run test install lint format bench bench-smoke worker beat
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -20,6 +20,17 @@ run: install
 	@DEBUG=$${DEBUG:-1} $(UV) run python manage.py createlocaladmin
 	@echo "Admin: http://$(HOST):$(PORT)/admin/   API: http://$(HOST):$(PORT)/api/"
 	DEBUG=$${DEBUG:-1} $(UV) run python manage.py runserver $(HOST):$(PORT)
+
+## A Celery worker: relays the outbox, delivers webhooks and emails, runs tracking imports.
+## Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0); start the app with the same REDIS_URL.
+## Run as many as you like, on as many machines; CONCURRENCY sets its processes (default: cores).
+worker: install
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-1} $(UV) run celery -A shop worker -l info $(if $(CONCURRENCY),-c $(CONCURRENCY))
+
+## The schedule (Celery beat): the sweep that retries deliveries, confirming delivered orders.
+## Exactly one per shop.
+beat: install
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-1} $(UV) run celery -A shop beat -l info
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally).
 test: install

@@ -5,6 +5,7 @@ process that asks for it, after the change committed; retries then wait for the 
 worker with beat, or ``manage.py deliver_events``).
 """
 
+import contextlib
 import math
 
 from celery import current_app, shared_task
@@ -23,13 +24,49 @@ def eager() -> bool:
 
 
 def request_relay() -> None:
-    """Relay new outbox rows (called once a transaction that wrote some has committed)."""
+    """Relay new outbox rows (called once a transaction that wrote some has committed).
+
+    Under load many changes commit while one relay waits to run; they need no relay of their
+    own (it will see their rows), so a flag in Redis says one is asked for: set here when it was
+    not (then the task is sent), cleared by the task as it starts. It expires, so a lost task
+    holds nothing up for long; the sweep relays anything left in any case."""
+    if not eager():
+        flag = _relay_flag()
+        if flag is not None:
+            client, key = flag
+            try:
+                if not client.set(key, 1, nx=True, px=RELAY_FLAG_MS):
+                    return
+            except Exception:  # the broker's Redis is unreachable: send the task (it will say)
+                pass
     relay.delay()
+
+
+RELAY_FLAG_MS = 2000
+_flags: dict[str, tuple] = {}
+
+
+def _relay_flag():
+    """(redis client, key) of the "relay asked for" flag, when the broker is Redis."""
+    url = current_app.conf.broker_url or ""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    if url not in _flags:
+        import redis
+
+        prefix = (current_app.conf.broker_transport_options or {}).get("global_keyprefix", "")
+        _flags[url] = (redis.Redis.from_url(url), f"{prefix}shop:relay-requested")
+    return _flags[url]
 
 
 @shared_task(**TASK)
 def relay() -> int:
     """Create the deliveries of every event not yet relayed, then have them delivered."""
+    flag = None if eager() else _relay_flag()
+    if flag is not None:
+        client, key = flag
+        with contextlib.suppress(Exception):
+            client.delete(key)  # commits from now on ask again; earlier ones are relayed below
     created = 0
     while made := services.relay_events():
         created += made
