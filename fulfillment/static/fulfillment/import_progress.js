@@ -17,8 +17,8 @@
     box.dataset.status = state.status;
     box.dataset.total = state.total;
     label.textContent = label.dataset.template
-      .replace("%(done)s", state.done.toLocaleString())
-      .replace("%(total)s", state.total.toLocaleString());
+      .replace("{done}", state.done.toLocaleString())
+      .replace("{total}", state.total.toLocaleString());
   }
   function poll() {
     fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
