@@ -132,8 +132,7 @@ class DeliveryButtons:
         messages.success(
             request, gettext("Delivery %(id)s will be attempted again now.") % {"id": delivery.pk}
         )
-        back = request.POST.get("next") or reverse("admin:events_delivery_change", args=[pk])
-        return HttpResponseRedirect(back if back.startswith("/") else "/")
+        return HttpResponseRedirect(reverse("admin:events_delivery_change", args=[pk]))
 
 
 @admin.register(Delivery)

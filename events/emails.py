@@ -120,7 +120,7 @@ def send(delivery) -> Outcome:
         message.send()
     except Exception as error:  # an SMTP error, a refused address: retried like a webhook
         excerpt = f"{type(error).__name__}: {error}"[:EXCERPT]
-        return Outcome(False, None, excerpt, int((time.monotonic() - started) * 1000))
+        return Outcome(False, None, excerpt, _ms(started))
     return Outcome(True, None, f"sent to {delivery.recipient}", _ms(started))
 
 

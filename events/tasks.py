@@ -43,7 +43,7 @@ def request_relay() -> None:
 
 
 RELAY_FLAG_MS = 2000
-_flags: dict[str, tuple] = {}
+_flags: dict[tuple[str, str], tuple] = {}
 
 
 def _relay_flag():
@@ -51,12 +51,12 @@ def _relay_flag():
     url = current_app.conf.broker_url or ""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         return None
-    if url not in _flags:
+    prefix = (current_app.conf.broker_transport_options or {}).get("global_keyprefix", "")
+    if (url, prefix) not in _flags:
         import redis
 
-        prefix = (current_app.conf.broker_transport_options or {}).get("global_keyprefix", "")
-        _flags[url] = (redis.Redis.from_url(url), f"{prefix}shop:relay-requested")
-    return _flags[url]
+        _flags[url, prefix] = (redis.Redis.from_url(url), f"{prefix}shop:relay-requested")
+    return _flags[url, prefix]
 
 
 @shared_task(**TASK)

@@ -269,3 +269,19 @@ def endpoint(receiver, transactional_db):
 
 def dump(payloads) -> str:
     return json.dumps(payloads, indent=1)[:2000]
+
+
+@pytest.fixture
+def as_role(client, db):
+    """The admin conftest's ``as_role``: the test client as a user of a migrated role."""
+    from tests.admin.conftest import ROLES, make_staff
+
+    users = {}
+
+    def login(role: str):
+        if role not in users:
+            users[role] = make_staff(role, ROLES[role])
+        client.force_login(users[role])
+        return client
+
+    return login

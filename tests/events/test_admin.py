@@ -101,3 +101,21 @@ def test_the_api_core_never_imports_the_events_app():
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not any(n == "events" or n.startswith("events.") for n in names), path
+
+
+def test_managers_see_failed_deliveries_on_the_home_screen_and_can_resend(as_role):
+    WebhookEndpoint.objects.create(url="https://erp.example/hooks")
+    place_order(quantities=(1,), paid=False)
+    services.relay_events()
+    Delivery.objects.update(status=DeliveryStatus.FAILED)
+    manager = as_role("manager")
+    home = manager.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="ko")
+    queue = next(q for q in home.context["work_queues"] if q.key == "failed_deliveries")
+    assert queue.count == 1 and "실패한 웹훅·이메일 전송" in home.content.decode()
+    delivery = Delivery.objects.get()
+    assert (
+        manager.post(reverse("admin:events_delivery_resend", args=[delivery.pk])).status_code == 302
+    )
+    warehouse = as_role("warehouse")
+    home = warehouse.get(reverse("admin:index"))
+    assert all(q.key != "failed_deliveries" for q in home.context["work_queues"])
