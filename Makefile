@@ -8,7 +8,7 @@ PORT ?= 8000
 # DATABASE_URL names too (and seed_demo still refuses one that holds real orders).
 DEMO ?= $(if $(DATABASE_URL),0,1)
 
-.PHONY: run setup serve test install lint format bench bench-smoke
+.PHONY: run setup serve test install lint format bench bench-smoke worker beat
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -33,6 +33,17 @@ setup: install
 ## (bin/serve; SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and the rest from .env.example).
 serve: install
 	HOST=$(HOST) PORT=$(PORT) $(UV) run bin/serve
+
+## A Celery worker: relays the outbox, delivers webhooks and emails, runs tracking imports.
+## Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0); start the app with the same REDIS_URL.
+## Run as many as you like, on as many machines; CONCURRENCY sets its processes (default: cores).
+worker: install
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-1} $(UV) run celery -A shop worker -l info $(if $(CONCURRENCY),-c $(CONCURRENCY))
+
+## The schedule (Celery beat): the sweep that retries deliveries, confirming delivered orders.
+## Exactly one per shop.
+beat: install
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-1} $(UV) run celery -A shop beat -l info
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally).
 test: install

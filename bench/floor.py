@@ -210,6 +210,7 @@ def _customer(r: tuple) -> dict:
         "email": r[2],
         "phone": r[3],
         "isActive": r[4],
+        "language": r[7],
         "createdAt": iso(r[5]),
         "updatedAt": iso(r[6]),
     }
@@ -334,7 +335,9 @@ COLLECTIONS: dict[str, Collection] = {
         relations=(Relation("exchange", "exchanges"), Relation("orderItem", "order-items")),
     ),
     "customers": Collection(
-        "shop_customer", "id, name, email, phone, is_active, created_at, updated_at", _customer
+        "shop_customer",
+        "id, name, email, phone, is_active, created_at, updated_at, language",
+        _customer,
     ),
     "carts": Collection(
         "shop_cart",

@@ -3,18 +3,24 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from events.models import Job
 from fulfillment import imports
 from fulfillment import services as fulfillment_services
 from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from fulfillment.tasks import KIND as TRACKING_IMPORT
+from fulfillment.tasks import counts as tracking_import_counts
+from fulfillment.tasks import start_tracking_import
 from orders.admin_forms import ShipForm
-from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
     DateRangeFilter,
@@ -221,6 +227,16 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.import_view),
                 name="fulfillment_fulfillment_import",
             ),
+            path(
+                "import/<int:job_id>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="fulfillment_fulfillment_import_job",
+            ),
+            path(
+                "import/<int:job_id>/status/",
+                self.admin_site.admin_view(self.import_status_view),
+                name="fulfillment_fulfillment_import_status",
+            ),
             *super().get_urls(),
         ]
 
@@ -244,13 +260,16 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
             except DomainError as error:
                 context.update(text=text if isinstance(text, str) else "", error=error.message)
                 return TemplateResponse(request, "admin/fulfillment/import.html", context)
+            if "_apply" in request.POST:
+                # Applied by a worker; this page follows its progress (fulfillment/tasks.py).
+                job = start_tracking_import(
+                    text=text, user=request.user, language=translation.get_language()
+                )
+                url = reverse("admin:fulfillment_fulfillment_import_job", args=[job.pk])
+                return HttpResponseRedirect(url)
             planned = imports.plan(rows)
             context["text"] = text
-            if "_apply" in request.POST:
-                report = imports.apply(planned, actor=Actor.staff(request.user))
-                context.update(report=report, stage="applied")
-            else:
-                context.update(report=imports.Report(planned), stage="preview")
+            context.update(report=imports.Report(planned), stage="preview")
             report = context["report"]
             context["counts"] = {
                 "new": report.count(imports.Action.NEW),
@@ -260,3 +279,29 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
                 "good": report.applied,
             }
         return TemplateResponse(request, "admin/fulfillment/import.html", context)
+
+    def _import_job(self, request, job_id: int) -> Job:
+        if not request.user.has_perm(FULFILLMENT_PERM):
+            raise PermissionDenied
+        return get_object_or_404(Job, pk=job_id, kind=TRACKING_IMPORT)
+
+    def import_job_view(self, request, job_id: int):
+        """An import being applied: a progress bar filling as rows apply, then the report."""
+        job = self._import_job(request, job_id)
+        rows = (job.result or {}).get("rows", [])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import tracking numbers"),
+            "opts": self.opts,
+            "job": job,
+            "rows": rows,
+            "counts": tracking_import_counts(rows),
+            "status_url": reverse("admin:fulfillment_fulfillment_import_status", args=[job.pk]),
+        }
+        return TemplateResponse(request, "admin/fulfillment/import_job.html", context)
+
+    def import_status_view(self, request, job_id: int):
+        job = self._import_job(request, job_id)
+        return JsonResponse(
+            {"status": job.status, "done": job.done, "total": job.total, "percent": job.percent}
+        )

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from events.outbox import record_event
 from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem, OrderStatus
@@ -195,6 +196,7 @@ def ship_fulfillment(
         changes=changes,
     )
     sync_order_after_shipping(order, actor=actor)
+    record_event("fulfillment.shipped", parcel)
     return parcel
 
 
@@ -209,6 +211,7 @@ def deliver_fulfillment(*, fulfillment: Fulfillment | int, actor: Actor = SYSTEM
         sync_order_after_requests(order, actor=actor, reason="replacement delivered")
     else:
         sync_order_after_shipping(order, actor=actor)
+    record_event("fulfillment.delivered", parcel)
     return parcel
 
 
@@ -219,6 +222,7 @@ def fail_fulfillment(
     """The parcel could not be sent or got lost; its units stay with it until it is retried."""
     order, parcel = lock_fulfillment(fulfillment)
     run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason=reason)
+    record_event("fulfillment.failed", parcel)
     return parcel
 
 
@@ -348,7 +352,7 @@ def ship_new_fulfillment(
     for name, change in changes.items():
         setattr(parcel, name, change["to"])
     run_transition(parcel, "ship", changes=changes, **moves)
-    FulfillmentItem.objects.bulk_create(
+    parcel_items = FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=qty)
         for pk, qty in wanted.items()
     )
@@ -362,4 +366,5 @@ def ship_new_fulfillment(
     if order.status != before:
         save_status(order)
     write_logs(logs)
+    record_event("fulfillment.shipped", parcel, related=[order], joins={"items": parcel_items})
     return parcel

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from events.outbox import record_event
 from orders.models import (
     Order,
     OrderItem,
@@ -468,7 +469,26 @@ def _create_order(
             )
         )
     write_logs([*logs, *order_logs])
-    return OrderResult(order, created=True, items=order_items, transactions=payments)
+    result = OrderResult(order, created=True, items=order_items, transactions=payments)
+    if cart is None:  # a checkout records its order once the cart is checked out
+        record_order_created(result)
+    return result
+
+
+def record_order_created(result: OrderResult) -> None:
+    """order.created (and order.paid for an order paid at once), rendered from what was stored:
+    a new order has no parcel, return or exchange yet."""
+    order = result.order
+    record_event(
+        ["order.created", "order.paid" if order.status == OrderStatus.PAID else None],
+        order,
+        related=[order.customer, order.cart],
+        joins={
+            "items": result.items,
+            "transactions": result.transactions,
+            **{"fulfillments": [], "returns": [], "exchanges": []},
+        },
+    )
 
 
 def checkout_cart(
@@ -569,6 +589,8 @@ def _checkout_cart(
         )
     cart.checked_out_at = timezone.now()
     Cart.objects.filter(pk=cart.pk).update(checked_out_at=cart.checked_out_at)
+    if result.created:
+        record_order_created(result)
     return result
 
 
@@ -644,6 +666,7 @@ def record_payment(
     )
     if money.paid + amount >= order.total_amount:
         run_transition(order, "pay", actor=actor, order_id=order.pk, reason=reason)
+        record_event("order.paid", order)
     return txn
 
 
@@ -711,9 +734,11 @@ def cancel_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "")
             data={"status": order.status, "allowed": []},
         )
     run_transition(order, "cancel", actor=actor, order_id=order.pk, reason=reason)
-    for parcel in fulfillments:
-        if parcel.status in (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED):
-            run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason="order canceled")
+    called_off = [
+        f for f in fulfillments if f.status in (FulfillmentStatus.PENDING, FulfillmentStatus.PACKED)
+    ]
+    for parcel in called_off:
+        run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason="order canceled")
     payments = Transaction.objects.select_for_update().filter(
         order=order,
         kind=TransactionKind.PAYMENT,
@@ -722,6 +747,9 @@ def cancel_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "")
     for txn in payments.order_by("pk"):
         run_transition(txn, "void", actor=actor, order_id=order.pk, reason="order canceled")
     stock.release((item_stock_unit(item), item.quantity) for item in order.items.all())
+    record_event("order.canceled", order)
+    for parcel in called_off:
+        record_event("fulfillment.failed", parcel)
     return order
 
 
@@ -737,6 +765,7 @@ def confirm_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = ""
     """The buyer (or the shop, after the return window) confirms the purchase."""
     order = lock_order(order)
     run_transition(order, "confirm", actor=actor, order_id=order.pk, reason=reason)
+    record_event("order.confirmed", order)
     return order
 
 
@@ -765,6 +794,7 @@ def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) 
             if order.status == OrderStatus.DELIVERED:
                 reason = f"delivered more than {days} days ago"
                 run_transition(order, "confirm", actor=actor, order_id=order.pk, reason=reason)
+                record_event("order.confirmed", order)
                 confirmed += 1
     return confirmed
 
@@ -793,6 +823,7 @@ def sync_order_after_shipping(
         run_transition(order, "ship", reason="every unit shipped", **moves)
     if order.status == OrderStatus.SHIPPED and all(q.delivered >= q.ordered for q in units):
         run_transition(order, "deliver", reason="every unit delivered", **moves)
+        record_event("order.delivered", order)
 
 
 def sync_order_after_requests(order: Order, *, actor: Actor, reason: str = "") -> None:

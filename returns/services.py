@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from events.outbox import record_event
 from fulfillment.models import Fulfillment, FulfillmentItem
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
 from orders.selectors import item_quantities, order_money
@@ -184,6 +185,7 @@ def _approve(model: type, request: Any, *, actor: Actor, reason: str) -> Request
     order, request = _lock_request(model, request)
     run_transition(request, "approve", actor=actor, order_id=order.pk, reason=reason)
     sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} approved")
+    record_event(f"{request._meta.model_name}.approved", request)
     return request
 
 
@@ -199,6 +201,7 @@ def _reject(model: type, request: Any, *, actor: Actor, reason: str) -> RequestM
         update_fields=["rejection_reason"],
     )
     sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} rejected")
+    record_event(f"{request._meta.model_name}.rejected", request)
     return request
 
 
@@ -212,6 +215,7 @@ def _receive(model: type, request: Any, *, actor: Actor, restock: Any) -> Reques
     run_transition(
         request, "start_processing", actor=actor, order_id=order.pk, update_fields=["received_at"]
     )
+    record_event(f"{request._meta.model_name}.received", request)
     return request
 
 
@@ -236,6 +240,7 @@ def request_return(
     request.refund_amount = sum(prices[line.order_item_id] * line.quantity for line in lines)
     request.save(update_fields=["refund_amount"])
     sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} requested")
+    record_event("return.requested", request)
     return request
 
 
@@ -298,6 +303,7 @@ def complete_return(
     )
     stock.release(_units_back(_restock_lines(request)))
     sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} completed")
+    record_event("return.completed", request)
     return request
 
 
@@ -326,6 +332,7 @@ def request_exchange(
         for pk, qty in wanted.items()
     )
     sync_order_after_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
+    record_event("exchange.requested", exchange)
     return exchange
 
 
@@ -413,4 +420,5 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
         for line in lines
     )
     sync_order_after_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
+    record_event("exchange.completed", request)
     return request

@@ -91,6 +91,7 @@ def work_queues(request) -> dict:
             "fulfillment.view_fulfillment",
         ),
         *_request_queues(),
+        _failed_deliveries(),
     ]
     queues = [q for q in queues if request.user.has_perm(q.permission)]
 
@@ -125,3 +126,18 @@ def _request_queues() -> list[Queue]:
         )
         for (model, status), label in labels.items()
     ]
+
+
+def _failed_deliveries() -> Queue:
+    """Webhooks and emails that failed for good: each can be resent from its page."""
+    from events.models import Delivery, DeliveryStatus
+
+    failed = Delivery.objects.filter(status=DeliveryStatus.FAILED).count()
+    return Queue(
+        "failed_deliveries",
+        _("Failed webhook and email deliveries"),
+        failed,
+        _list_url(Delivery, status__exact=DeliveryStatus.FAILED),
+        "events.view_delivery",
+        urgent=failed > 0,
+    )

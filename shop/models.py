@@ -46,6 +46,10 @@ class Customer(TimeStampedModel):
     password = models.CharField(max_length=128, blank=True)
     is_active = models.BooleanField(default=True)
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # The language of the emails they get; empty: the shop's (LANGUAGE_CODE).
+    language = models.CharField(
+        max_length=10, blank=True, default="", db_default="", choices=settings.LANGUAGES
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfillment",
     "returns",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,72 @@ SHOP_MAX_IMPORT_BYTES = int(os.environ.get("SHOP_MAX_IMPORT_BYTES", str(16 * 102
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(SHOP_MAX_REQUEST_BYTES, SHOP_MAX_IMPORT_BYTES)
 # Idempotency-Key answers are replayed for this long (seconds).
 SHOP_IDEMPOTENCY_TTL = int(os.environ.get("SHOP_IDEMPOTENCY_TTL", str(24 * 60 * 60)))
+
+# Events, webhooks, customer emails and background work (events/, shop/celery.py).
+# The broker: Redis (REDIS_URL, or CELERY_BROKER_URL for another). Without one, tasks run in the
+# process that asks for them, after the change commits (the embedded first run needs no Redis).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Every key the broker writes starts with this (several shops, or test runs, on one Redis).
+    "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
+    "visibility_timeout": 3600,
+}
+# Outbox rows are written with every change (false only to measure what they cost).
+SHOP_EVENTS = env_bool("SHOP_EVENTS", True)
+# Relay what is left and retry what is due this often (seconds; Celery beat).
+SHOP_EVENTS_SWEEP_SECONDS = float(os.environ.get("SHOP_EVENTS_SWEEP_SECONDS", "10"))
+# A webhook receiver that has not answered after this many seconds has failed the attempt.
+SHOP_WEBHOOK_TIMEOUT = float(os.environ.get("SHOP_WEBHOOK_TIMEOUT", "5"))
+# Deliveries a worker claims at once.
+SHOP_DELIVERY_BATCH = int(os.environ.get("SHOP_DELIVERY_BATCH", "10"))
+# Retries: the first after this many seconds, then doubling up to the maximum delay, for up to
+# the window (three days) after the first attempt; then the delivery is failed (admin queue).
+SHOP_DELIVERY_RETRY_BASE = float(os.environ.get("SHOP_DELIVERY_RETRY_BASE", "10"))
+SHOP_DELIVERY_RETRY_MAX_DELAY = float(
+    os.environ.get("SHOP_DELIVERY_RETRY_MAX_DELAY", str(6 * 60 * 60))
+)
+SHOP_DELIVERY_RETRY_WINDOW = float(
+    os.environ.get("SHOP_DELIVERY_RETRY_WINDOW", str(3 * 24 * 60 * 60))
+)
+# Retries due within this many seconds are scheduled on the broker; later ones by the sweep.
+SHOP_DELIVERY_COUNTDOWN_MAX = float(os.environ.get("SHOP_DELIVERY_COUNTDOWN_MAX", "300"))
+# Confirm delivered orders (SHOP_AUTO_CONFIRM_DAYS) this often (seconds; Celery beat).
+SHOP_AUTO_CONFIRM_EVERY = float(os.environ.get("SHOP_AUTO_CONFIRM_EVERY", str(60 * 60)))
+CELERY_BEAT_SCHEDULE = {
+    "relay-and-retry": {"task": "events.tasks.sweep", "schedule": SHOP_EVENTS_SWEEP_SECONDS},
+    "confirm-delivered-orders": {
+        "task": "events.tasks.confirm_delivered_orders",
+        "schedule": SHOP_AUTO_CONFIRM_EVERY,
+    },
+}
+
+# Customer emails (order confirmation, shipped, delivered, returns), in the customer's language.
+SHOP_CUSTOMER_EMAILS = env_bool("SHOP_CUSTOMER_EMAILS", True)
+SHOP_NAME = os.environ.get("SHOP_NAME", "Shop")
+SHOP_REPLY_TO = os.environ.get("SHOP_REPLY_TO", "")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{SHOP_NAME} <shop@localhost>")
+# Django's email backends: printed to the console in development, SMTP from the environment
+# otherwise (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS/SSL).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
 # REST API (shop/api/): Payload CMS's REST dialect. Access is decided in shop/api/access.py.
 REST_FRAMEWORK = {

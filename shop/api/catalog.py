@@ -1,8 +1,11 @@
 """The catalog's collections: customers, products, variants, options, carts and their items."""
 
+from django.conf import settings
+
 from shop import services
 from shop.api.collections import (
     Boolean,
+    Choice,
     Collection,
     DateTime,
     Group,
@@ -31,6 +34,11 @@ customers = Collection(
         Text("email"),
         Text("phone"),
         Boolean("isActive", "is_active"),
+        Choice(
+            "language",
+            choices=[("", ""), *settings.LANGUAGES],
+            description="The language of their emails; empty: the shop's.",
+        ),
         *timestamps(),
     ],
 )
@@ -144,7 +152,7 @@ def _set_password(customer: Customer, value) -> None:
 
 ModelWriter(
     customers,
-    ["name", "email", "phone", "isActive"],
+    ["name", "email", "phone", "isActive", "language"],
     required=["name", "email"],
     setters={"password": _set_password},
 )
@@ -211,7 +219,7 @@ cart_items.delete = delete_cart_item
 cart_items.deletable = True
 
 for _collection, _writable, _required in (
-    (customers, ["name", "email", "phone", "isActive"], ["name", "email"]),
+    (customers, ["name", "email", "phone", "isActive", "language"], ["name", "email"]),
     (products, ["title", "sku", "price", "stock", "isActive"], ["title"]),
     (variants, ["product", "title", "sku", "price", "stock"], ["product", "title"]),
     (options, ["variant", "title", "sku", "price", "stock"], ["variant", "title"]),

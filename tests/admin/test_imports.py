@@ -199,7 +199,9 @@ def test_import_page_previews_then_applies(as_role):
     assert "Apply 1 row" in html
     assert not order.fulfillments.exists()
 
-    applied = client.post(IMPORT, {"text": text, "_apply": "1"}).content.decode()
+    answer = client.post(IMPORT, {"text": text, "_apply": "1"})
+    assert answer.status_code == 302  # to the import's page (applied here: no broker)
+    applied = client.get(answer["Location"]).content.decode()
     assert "1 row(s) applied" in applied
     assert order.fulfillments.get().tracking_number == "640100"
 
