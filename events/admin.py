@@ -90,7 +90,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Rotate the signing secret (shown once)"))
+    @admin.action(description=_("Rotate the signing secret (shown once)"), permissions=["change"])
     def rotate_secret(self, request, queryset):
         for endpoint in queryset:
             services.rotate_secret(endpoint)

@@ -116,14 +116,17 @@ def test_import_rows_match_stored_numbers_however_they_are_spaced(as_role):
     order = place_order(quantities=(1,))
     client = as_role("warehouse")
 
-    first = client.post(IMPORT, {"text": f"{order.order_number},cj,6123 4567 8901", "_apply": "1"})
-    assert "1 row(s) applied" in first.content.decode()
+    started = client.post(
+        IMPORT, {"text": f"{order.order_number},cj,6123 4567 8901", "_apply": "1"}
+    )
+    assert started.status_code == 302  # to the import's page (applied here: no broker)
+    assert "1 row(s) applied" in client.get(started["Location"]).content.decode()
     parcel = order.fulfillments.get()
     assert (parcel.status, parcel.tracking_number) == ("shipped", "612345678901")
 
     # The same parcel in a later file, written with dashes: already done, nothing shipped twice.
     again = client.post(
-        IMPORT, {"text": f"{order.order_number},cj,6123-4567-8901", "_apply": "1"}
+        IMPORT, {"text": f"{order.order_number},cj,6123-4567-8901", "_apply": "1"}, follow=True
     ).content.decode()
     assert 'data-outcome="skip"' in again
     assert order.fulfillments.count() == 1

@@ -96,6 +96,9 @@ def _reset_pool(app) -> None:
     if pool is not None:
         pool.force_close_all()
         app._pool = None
+    # The producer pool holds the connection pool it was made with: make it again too, or the
+    # next publish in this process acquires from the closed one.
+    app.amqp._producer_pool = None
 
 
 # ---------------------------------------------------------------------------------------------

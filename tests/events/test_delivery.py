@@ -15,8 +15,11 @@ from orders import services as order_services
 from shop.keys import create_api_key
 from tests.events.conftest import wait_until
 from tests.factories import ProductFactory
-from tests.helpers import place_order
+from tests.helpers import ADDRESS, SNAPSHOT, place_order
 from tests.reliability.http import Http
+
+# What every order needs for its parcel, in the API's shape.
+PARCEL_BODY = {"customerSnapshot": SNAPSHOT, "shippingAddress": ADDRESS}
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +47,7 @@ def test_state_changes_from_the_api_each_reach_the_receiver_signed(
 
     def create(i):
         line = {"product": products[i % 3].pk, "quantity": 1 + i % 2}
-        answer = http.post("/api/orders", {"orderProducts": [line]})
+        answer = http.post("/api/orders", {"orderProducts": [line], **PARCEL_BODY})
         assert answer.status == 201, answer.json
         return answer.json["doc"]["id"]
 
@@ -187,14 +190,18 @@ def test_a_receiver_that_hangs_never_holds_up_the_change(live_server, worker, en
     worker.start()
     http = Http(live_server.url, create_api_key(name="events test").secret_key)
     product = ProductFactory(price=5000)
-    first = http.post("/api/orders", {"orderProducts": [{"product": product.pk, "quantity": 1}]})
+    first = http.post(
+        "/api/orders", {"orderProducts": [{"product": product.pk, "quantity": 1}], **PARCEL_BODY}
+    )
     assert first.status == 201
     # The worker is stuck in the receiver (past its timeout); changes still go through.
     wait_until(
         lambda: DeliveryAttempt.objects.filter(ok=False, response_status=None).exists(),
         what="an attempt to time out",
     )
-    second = http.post("/api/orders", {"orderProducts": [{"product": product.pk, "quantity": 2}]})
+    second = http.post(
+        "/api/orders", {"orderProducts": [{"product": product.pk, "quantity": 2}], **PARCEL_BODY}
+    )
     assert second.status == 201
     assert receiver.received() == {}
     timed_out = DeliveryAttempt.objects.filter(ok=False).first()

@@ -89,7 +89,7 @@ def test_a_large_import_returns_at_once_and_shows_progress_then_the_report(
             seen.add(int(box.get_attribute("data-done") or 0))
             return status == JobStatus.DONE
 
-        wait_until(progress, timeout=600, what="the import to finish")
+        wait_until(progress, timeout=1500, what="the import to finish")
         # The bar filled in steps (batches of rows) before the report replaced it.
         assert any(0 < value < ROWS + 1 for value in seen), seen
         result = page.locator("#import-result")
