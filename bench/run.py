@@ -52,15 +52,21 @@ from urllib.parse import urlencode
 
 import psycopg
 
+from bench import stats
+from bench.flat import record_plans
 from bench.generate import DEFAULT_SERVER, append_orders, database_url, django_url, generate
+from bench.write_floor import PATH as WRITE_FLOOR_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 STAFF_USERNAME = "bench-staff"
+PRODUCT_APP = "shop.wsgi:application"
 # Sync workers per server. On 2 cores 3 or 4 give the most checkouts a second (PostgreSQL,
 # the workers and the clients share the cores); more only add switching.
 DEFAULT_WORKERS = 4
 PHASES = ("reads", "admin", "checkout", "import")
+# The staff's list of paid and preparing orders to fulfil (reported missing while absent).
+UNFULFILLED_LIST = "/admin/orders/order/unfulfilled/"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +140,29 @@ def start_gunicorn(name: str, app: str, port: int, env: dict, workers: int) -> S
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{name} server did not answer within 30 s")
+
+
+def redis_broker(url: str) -> str | None:
+    """``url`` when a Redis answers there (the broker the product's events use)."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+        return url
+    except Exception:
+        return None
+
+
+def drop_keys(url: str, prefix: str) -> None:
+    """Remove the keys a run left in the broker (its relay flag and queued relay tasks)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 def stop(server: Server | None) -> None:
@@ -538,6 +567,8 @@ def measure_admin(
         ("first page", "/admin/orders/order/"),
         ("status filter", "/admin/orders/order/?status__exact=paid"),
         ("search by number", query("/admin/orders/order/", [("q", number)])),
+        ("home", "/admin/"),
+        ("unfulfilled list", UNFULFILLED_LIST),
     ]
     results = []
     for title, path in pages:
@@ -549,7 +580,7 @@ def measure_admin(
         first = product.get(path, headers)
         if first.status != 200:
             entry["missing"] = (
-                "admin order list missing (404)" if first.status == 404 else f"HTTP {first.status}"
+                "page missing (404)" if first.status == 404 else f"HTTP {first.status}"
             )
             continue
         product.get(path, headers)
@@ -606,7 +637,12 @@ def measure_checkout(
     carts: int,
     clients: int,
     seconds: float,
+    path: str = "/api/checkout",
+    idempotency_keys: bool = False,
 ) -> dict:
+    """Checkouts of fresh carts from concurrent clients against ``path`` (the product's, or the
+    write floor's beside it), each sent with an ``Idempotency-Key`` when asked, as a client that
+    retries sends it."""
     if headers is None:
         return {"missing": "no way to authenticate to the API"}
     tag = secrets.token_hex(4)
@@ -614,7 +650,10 @@ def measure_checkout(
 
     def checkout(cart_id: int) -> Response:
         body = json.dumps({"cartId": cart_id, "paymentId": f"bench-{tag}-{cart_id}"})
-        return product.request("POST", "/api/checkout", headers=post_headers, body=body)
+        sent = post_headers
+        if idempotency_keys:
+            sent = {**post_headers, "Idempotency-Key": f"bench-{tag}-{cart_id}"}
+        return product.request("POST", path, headers=sent, body=body)
 
     probe = make_carts(conn, rng, 1)
     first = checkout(probe[0])
@@ -794,6 +833,8 @@ def print_report(result: dict) -> None:
             )
             continue
         note = "" if p.get("same_json_as_floor") else "  JSON differs from the floor"
+        if e.get("spread", {}).get("runs", 1) > 1:
+            note = f"  ratio {e['spread']['min']:.2f}–{e['spread']['max']:.2f}" + note
         print(
             f"{e['title']:32} {p['median_ms']:8.1f} {p['p95_ms']:8.1f} {f['median_ms']:8.1f} "
             f"{f['p95_ms']:8.1f} {e['ratio']:6.2f} {queries:>8}{note}"
@@ -813,7 +854,7 @@ def print_report(result: dict) -> None:
             print(
                 f"5. admin {page['page']:24} median {page['median_ms']:.1f} ms, "
                 f"p95 {page['p95_ms']:.1f} ms, {page['queries']} queries, "
-                f"{page['full_table_counts']} full-table COUNT(*)"
+                f"{page['full_table_counts']} full-table COUNT(*){_runs(page)}"
             )
     checkout = result["checkout"]
     if "missing" in checkout:
@@ -822,16 +863,33 @@ def print_report(result: dict) -> None:
         print(
             f"6. checkout: {checkout['orders_per_second']} orders/s with {checkout['clients']} "
             f"clients, {checkout['requests']} requests, statuses {checkout['statuses']}, "
-            f"{checkout['duplicates']} duplicates"
+            f"{checkout['duplicates']} duplicates{_runs(checkout)}"
         )
+        floor = checkout.get("floor", {})
+        if "orders_per_second" in floor:
+            print(
+                f"   write floor: {floor['orders_per_second']} orders/s, {floor['requests']} "
+                f"requests, statuses {floor['statuses']}, {floor['duplicates']} duplicates"
+                f"{_runs(floor)}; product ÷ floor {checkout['ratio_to_floor']}"
+            )
     imported = result["tracking_import"]
     if "missing" in imported or "error" in imported:
         print(f"7. tracking import: {imported.get('missing') or imported.get('error')}")
     else:
         print(
             f"7. tracking import: {imported['rows']:,} rows in {imported['total_seconds']} s, "
-            f"{imported['orders_shipped']:,} orders shipped"
+            f"{imported['orders_shipped']:,} orders shipped{_runs(imported)}"
         )
+    if result.get("targets"):
+        print("\nTargets (median of the runs; spread: lowest–highest run)")
+        print("\n".join(stats.targets_table(result["targets"])))
+
+
+def _runs(entry: dict) -> str:
+    spread = entry.get("spread") or {}
+    if spread.get("runs", 1) < 2:
+        return ""
+    return f" (runs {spread['min']:g}–{spread['max']:g})"
 
 
 def _or_dash(value) -> str:
@@ -841,6 +899,17 @@ def _or_dash(value) -> str:
 def _conn_max_age(settings: dict) -> str:
     age = settings.get("conn_max_age")
     return f" (CONN_MAX_AGE {age})" if age else ""
+
+
+def _requests(settings: dict) -> str:
+    """Requests per endpoint and side, and runs (older results called the requests "repeat")."""
+    if "requests" not in settings:
+        return f"{settings['repeat']} requests per endpoint and side"
+    runs = settings["repeat"]
+    return (
+        f"{settings['requests']} requests per endpoint and side in each of {runs} "
+        f"run{'s' if runs > 1 else ''} (medians of the runs)"
+    )
 
 
 def _auth(product: dict) -> str:
@@ -856,7 +925,7 @@ def markdown(result: dict) -> str:
         f"{m['memory_gib']} GiB, Python {m['python']}, Django {m['django']}, "
         f"{result['settings']['workers']} gunicorn sync workers a server"
         f"{_conn_max_age(result['settings'])}, "
-        f"{result['settings']['repeat']} requests per endpoint and side, "
+        f"{_requests(result['settings'])}, "
         f"load average {m.get('load_average_1m', '?')} at the end. Auth: {result['auth']}. "
         f"Code: {result.get('code', 'unknown')}.",
         "",
@@ -867,7 +936,7 @@ def markdown(result: dict) -> str:
     for e in result["reads"]:
         p, f = e["product"], e["floor"]
         product = p["missing"] if "missing" in p else f"{p['median_ms']:.1f} ({p['p95_ms']:.1f})"
-        ratio = f"{e['ratio']:.2f}" if "ratio" in e else "—"
+        ratio = f"{e['ratio']:.2f}{_runs(e)}" if "ratio" in e else "—"
         lines.append(
             f"| {e['title']} | {product} | {f['median_ms']:.1f} ({f['p95_ms']:.1f}) | {ratio} "
             f"| {_or_dash(p.get('queries'))}{_auth(p)} / {_or_dash(f.get('queries'))} |"
@@ -887,15 +956,24 @@ def markdown(result: dict) -> str:
         value = page.get("missing") or (
             f"median {page['median_ms']:.1f} ms, p95 {page['p95_ms']:.1f} ms, "
             f"{page['queries']} queries, {page['full_table_counts']} full-table COUNT(*)"
+            f"{_runs(page)}"
         )
-        lines.append(f"| 5. admin order list, {page['page']} | {value} |")
+        lines.append(f"| 5. admin, {page['page']} | {value} |")
     c = result["checkout"]
     value = c.get("missing") or (
         f"{c['orders_per_second']} orders/s, {c['clients']} clients, {c['requests']} requests, "
         f"{c['errors_5xx']} 5xx, {c['duplicates']} duplicates, "
         f"median {c['latency'].get('median_ms', 0):.0f} ms"
     )
-    lines.append(f"| 6. checkout | {value} |")
+    lines.append(f"| 6. checkout | {value}{_runs(c)} |")
+    floor = c.get("floor", {})
+    if "orders_per_second" in floor:
+        lines.append(
+            f"| 6. checkout, write floor (hand-written SQL, same server) | "
+            f"{floor['orders_per_second']} orders/s, {floor['errors_5xx']} 5xx, "
+            f"{floor['duplicates']} duplicates{_runs(floor)}; product ÷ floor "
+            f"**{c['ratio_to_floor']}** |"
+        )
     t = result["tracking_import"]
     value = (
         t.get("missing")
@@ -906,10 +984,12 @@ def markdown(result: dict) -> str:
             f"{t['orders_shipped']:,} orders shipped"
         )
     )
-    lines.append(f"| 7. bulk tracking import | {value} |")
+    lines.append(f"| 7. bulk tracking import | {value}{_runs(t)} |")
     if "generation" in result:
         g = result["generation"]["seconds"]
         lines.append(f"| data set built (`--generate`) | {g['total']:.0f} s |")
+    if result.get("targets"):
+        lines += ["", *stats.targets_markdown(result["targets"])]
     return "\n".join(lines)
 
 
@@ -945,6 +1025,16 @@ def run(args: argparse.Namespace) -> dict:
         # Persistent connections, as in production: a connection per worker, kept open.
         CONN_MAX_AGE=str(args.conn_max_age),
     )
+    # Events on, as in production: a checkout writes its outbox rows and asks the broker for a
+    # relay after its commit (no worker runs meanwhile). Keys under a prefix of this run's.
+    broker = redis_broker(args.redis_url)
+    if broker:
+        env.update(REDIS_URL=broker, CELERY_BROKER_URL=broker,
+                   CELERY_KEY_PREFIX=f"bench_{secrets.token_hex(4)}:")  # fmt: skip
+    result["events"] = {
+        "shop_events": env.get("SHOP_EVENTS", "true"),
+        "broker": "redis" if broker else "none: relays run in the request (eager)",
+    }
     setup_django(env)
     from django.core.management import call_command
 
@@ -954,10 +1044,13 @@ def run(args: argparse.Namespace) -> dict:
     api_key, auth_note = create_api_key()
 
     product = floor = None
+    # The write floor is served beside the product by the same server (bench.write_floor wraps
+    # the product's WSGI application and adds only its own path).
+    served = (
+        "bench.write_floor:application" if args.product_app == PRODUCT_APP else args.product_app
+    )
     try:
-        product = start_gunicorn(
-            "product", args.product_app, args.port or free_port(), env, args.workers
-        )
+        product = start_gunicorn("product", served, args.port or free_port(), env, args.workers)
         floor = start_gunicorn(
             "floor", "bench.floor:application", args.floor_port or free_port(), env, args.workers
         )
@@ -985,50 +1078,103 @@ def run(args: argparse.Namespace) -> dict:
         skipped = {"missing": "not run (--only)"}
         result.update(reads=[], admin=[], checkout=skipped, tracking_import=skipped)
 
+        repeat = args.repeat
         if "reads" in args.only:
             cutoff = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            endpoints = read_endpoints(samples, cutoff)
-            print(f"Measuring reads ({args.repeat} requests per endpoint and side)…", flush=True)
-            with profiler.phase("reads", product.process.pid):
-                measure_reads(endpoints, product, floor, api_headers, args.repeat)
-            product_query_counts(endpoints, count_headers, count_user)
-            for e in endpoints:
-                entry = {"key": e.key, "title": e.title, "sample_path": e.paths[0],
-                         "product": e.product, "floor": e.floor_result}  # fmt: skip
-                if "median_ms" in e.product and e.floor_result.get("median_ms"):
-                    entry["ratio"] = round(e.product["median_ms"] / e.floor_result["median_ms"], 2)
-                result["reads"].append(entry)
+            runs = []
+            for n in range(repeat):
+                endpoints = read_endpoints(samples, cutoff)
+                print(f"Measuring reads, run {n + 1} of {repeat} ({args.requests} requests per "
+                      "endpoint and side)…", flush=True)  # fmt: skip
+                with profiler.phase(f"reads-{n + 1}", product.process.pid):
+                    measure_reads(endpoints, product, floor, api_headers, args.requests)
+                if n == 0:
+                    product_query_counts(endpoints, count_headers, count_user)
+                    counted = {e.key: e.product for e in endpoints}
+                entries = []
+                for e in endpoints:
+                    for name in ("queries", "auth_queries"):
+                        if name in counted[e.key]:
+                            e.product[name] = counted[e.key][name]
+                    entry = {"key": e.key, "title": e.title, "sample_path": e.paths[0],
+                             "product": e.product, "floor": e.floor_result}  # fmt: skip
+                    if "median_ms" in e.product and e.floor_result.get("median_ms"):
+                        entry["ratio"] = round(
+                            e.product["median_ms"] / e.floor_result["median_ms"], 2
+                        )
+                    entries.append(entry)
+                runs.append(entries)
+            result["reads"] = stats.combine_reads(runs)
             if any("missing" not in e.product for e in endpoints):
                 result["query_count_flatness"] = flatness(samples, count_headers, count_user)
-
-        if "admin" in args.only:
-            print("Measuring the admin order list…", flush=True)
-            with profiler.phase("admin", product.process.pid):
-                result["admin"] = measure_admin(
-                    product, admin_headers, samples, max(args.repeat // 4, 3), user
+                result["plans"] = record_plans(
+                    url,
+                    {e.key: e.paths[0] for e in endpoints if "missing" not in e.product},
+                    headers=count_headers,
+                    user=count_user,
                 )
 
+        if "admin" in args.only:
+            runs = []
+            for n in range(repeat):
+                print(f"Measuring the admin pages, run {n + 1} of {repeat}…", flush=True)
+                with profiler.phase(f"admin-{n + 1}", product.process.pid):
+                    runs.append(
+                        measure_admin(
+                            product, admin_headers, samples, max(args.requests // 4, 3), user
+                        )
+                    )
+            result["admin"] = stats.combine_admin(runs)
+
         if "checkout" in args.only:
-            print(f"Measuring checkout ({args.clients} clients)…", flush=True)
-            with psycopg.connect(url) as conn, profiler.phase("checkout", product.process.pid):
-                result["checkout"] = measure_checkout(
-                    product, api_headers, conn, rng, carts=args.checkout_orders,
-                    clients=args.clients, seconds=args.checkout_seconds,
-                )  # fmt: skip
+            runs = []
+            with_floor = served != args.product_app
+            for n in range(repeat):
+                # Side by side: the product and the write floor in turn, who goes first
+                # alternating, each with fresh carts.
+                sides = ["product", "floor"] if with_floor else ["product"]
+                if n % 2:
+                    sides.reverse()
+                one: dict = {}
+                for side in sides:
+                    print(f"Measuring checkout, run {n + 1} of {repeat}: {side} "
+                          f"({args.clients} clients)…", flush=True)  # fmt: skip
+                    with (
+                        psycopg.connect(url) as conn,
+                        profiler.phase(f"checkout-{side}-{n + 1}", product.process.pid),
+                    ):
+                        one[side] = measure_checkout(
+                            product, api_headers, conn, rng, carts=args.checkout_orders,
+                            clients=args.clients, seconds=args.checkout_seconds,
+                            path=WRITE_FLOOR_PATH if side == "floor" else "/api/checkout",
+                            idempotency_keys=args.idempotency_keys,
+                        )  # fmt: skip
+                runs.append(one)
+            result["checkout"] = stats.combine_checkout(runs)
 
         if "import" in args.only:
-            print(f"Measuring the tracking import ({args.import_rows:,} rows)…", flush=True)
-            with profiler.phase("import", os.getpid()):  # the import runs in this process
-                result["tracking_import"] = measure_import(url, args.import_rows, user)
+            runs = []
+            for n in range(repeat):
+                print(f"Measuring the tracking import, run {n + 1} of {repeat} "
+                      f"({args.import_rows:,} rows)…", flush=True)  # fmt: skip
+                with profiler.phase(f"import-{n + 1}", os.getpid()):  # the import runs here
+                    runs.append(measure_import(url, args.import_rows, user))
+            result["tracking_import"] = stats.combine_import(runs)
     finally:
         stop(product)
         stop(floor)
+        if broker:
+            drop_keys(broker, env["CELERY_KEY_PREFIX"])
+    result["targets"] = stats.targets(result)
     result["machine"] = machine()
     result["settings"] = {
         "workers": args.workers,
         "conn_max_age": args.conn_max_age,
+        "requests": args.requests,
         "repeat": args.repeat,
         "clients": args.clients,
+        "idempotency_keys": args.idempotency_keys,
+        "served": served,
         "database": args.database,
         "product_app": args.product_app,
         "phases": sorted(args.only),
@@ -1048,7 +1194,29 @@ def main(argv: list[str] | None = None) -> dict:
         default=os.environ.get("BENCH_SERVER_URL", DEFAULT_SERVER),
         help="a database URL on the PostgreSQL server to use (env BENCH_SERVER_URL)",
     )
-    parser.add_argument("--repeat", type=int, default=100, help="requests per endpoint and side")
+    parser.add_argument(
+        "--requests", type=int, default=100, help="requests per endpoint and side, in each run"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="runs of each phase on the same build, reported as their median and spread "
+        "(default 3; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        help="the broker checkout's events ask for relays on (keys under a prefix of the run's, "
+        "removed at the end); without one, relays run in the request",
+    )
+    parser.add_argument(
+        "--no-idempotency-keys",
+        dest="idempotency_keys",
+        action="store_false",
+        help="send checkouts without an Idempotency-Key (sent by default, as a retrying client "
+        "sends it)",
+    )
     parser.add_argument("--samples", type=int, default=25, help="customers and orders asked about")
     parser.add_argument(
         "--workers",
@@ -1068,7 +1236,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--import-rows", type=int, default=10_000)
     parser.add_argument(
         "--product-app",
-        default="shop.wsgi:application",
+        default=PRODUCT_APP,
         help="the WSGI app measured as the product; bench.floor:application for an A/A check "
         "of the harness itself (every ratio should then be close to 1)",
     )
@@ -1099,7 +1267,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 5 samples, 5 repetitions, 20 checkouts, 100 import rows",
+        help="a smoke run: 5 samples, 5 requests, 20 checkouts, 100 import rows, one run",
     )
     args = parser.parse_args(argv)
     if args.conn_max_age <= 0:
@@ -1108,11 +1276,15 @@ def main(argv: list[str] | None = None) -> dict:
         print(markdown(json.loads(args.table.read_text())))
         return {}
     if args.quick:
-        args.samples, args.repeat, args.checkout_orders, args.import_rows = 5, 5, 20, 100
+        args.samples, args.requests, args.checkout_orders, args.import_rows = 5, 5, 20, 100
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     result = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"{result['date'][:10]}-{result['orders']}"
-    if args.product_app != "shop.wsgi:application":  # a check of the harness, not a result
+    if args.product_app != PRODUCT_APP:  # a check of the harness, not a result
         name += "-" + re.sub(r"[^A-Za-z0-9]+", "-", args.product_app.split(":")[0])
     path = args.out / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from bench import floor
+from bench import flat, floor
 from bench.generate import append_orders, database_url, drop_database, generate
 
 pytestmark = pytest.mark.postgres
@@ -632,7 +632,31 @@ def test_run_reports_every_item_and_writes_json(bench_db, tmp_path):
     if "missing" not in checkout:
         assert (checkout["errors_5xx"], checkout["duplicates"]) == (0, 0)
         assert checkout["orders_in_db"] == checkout["requests"] == 20
-    assert len(saved["admin"]) == 3
+        # The write floor, measured beside it on the same server: the same checkouts, all made.
+        floor_checkout = checkout["floor"]
+        assert (floor_checkout["errors_5xx"], floor_checkout["duplicates"]) == (0, 0)
+        assert floor_checkout["orders_in_db"] == floor_checkout["requests"] == 20
+        assert floor_checkout["statuses"] == {"201": 20}
+        assert checkout["ratio_to_floor"] == round(
+            checkout["orders_per_second"] / floor_checkout["orders_per_second"], 3
+        )
+    # Every admin page the targets name, measured or reported missing.
+    assert [page["page"] for page in saved["admin"]] == [
+        "first page", "status filter", "search by number", "home", "unfulfilled list"
+    ]  # fmt: skip
+    # --quick is one run; the targets are judged, each with its verdict.
+    assert saved["settings"]["repeat"] == 1
+    judged = {t["target"]: t for t in saved["targets"]}
+    assert any(name.startswith("checkout ≥ 150 orders/s") for name in judged)
+    assert all(t["met"] in (True, False, None) for t in judged.values())
+    # The plan of every read's data statements is recorded (to compare builds of two sizes).
+    assert set(saved["plans"]) == {
+        r["key"] for r in saved["reads"] if "missing" not in r["product"]
+    }
+    assert all(saved["plans"][key] for key in saved["plans"])
+    # The same run compared with itself is flat: every read the same speed, the same plans.
+    saved_path = next(tmp_path.glob("*.json"))
+    assert flat.main([str(saved_path), str(saved_path)]) == 0
     assert {"checkout", "tracking_import", "machine"} <= set(saved)
     # The product ran as in production: persistent connections.
     assert saved["settings"]["conn_max_age"] > 0
@@ -657,8 +681,10 @@ def test_harness_measures_two_identical_servers_alike(bench_db, tmp_path):
         "reads",
         "--samples",
         "5",
+        "--requests",
+        "10",
         "--repeat",
-        "20",
+        "2",
         "--workers",
         "1",
         "--out",
@@ -669,5 +695,13 @@ def test_harness_measures_two_identical_servers_alike(bench_db, tmp_path):
     saved = json.loads(next(tmp_path.glob("*-bench-floor.json")).read_text())
     for read in saved["reads"]:
         assert read["product"]["same_json_as_floor"] is True, read["product"]
+        # Two runs of 10 requests a side; the ratio is the median of the runs' ratios.
         assert read["product"]["n"] == read["floor"]["n"] == 20
-        assert read["ratio"] == round(read["product"]["median_ms"] / read["floor"]["median_ms"], 2)
+        runs = read["runs"]
+        assert len(runs["ratio"]) == 2
+        assert runs["ratio"] == [
+            round(p / f, 2)
+            for p, f in zip(runs["product_median_ms"], runs["floor_median_ms"], strict=True)
+        ]
+        assert read["ratio"] == round(sum(runs["ratio"]) / 2, 2)
+        assert read["spread"] == {"min": min(runs["ratio"]), "max": max(runs["ratio"]), "runs": 2}
