@@ -90,8 +90,9 @@ def compare(small: dict, big: dict) -> list[dict]:
             continue
         a = read["product"].get("median_ms")
         b = other["product"].get("median_ms")
-        plans_a = small.get("plans", {}).get(read["key"])
-        plans_b = big.get("plans", {}).get(read["key"])
+        plans_a = _by_table(small.get("plans", {}).get(read["key"]))
+        plans_b = _by_table(big.get("plans", {}).get(read["key"]))
+        both = None if plans_a is None or plans_b is None else plans_a.keys() & plans_b.keys()
         row = {
             "key": read["key"],
             "title": read["title"],
@@ -100,21 +101,36 @@ def compare(small: dict, big: dict) -> list[dict]:
             "ratio": round(b / a, 2) if a and b else None,
             "floor_ratio_small": read.get("ratio"),
             "floor_ratio_big": other.get("ratio"),
-            "same_plans": None if plans_a is None or plans_b is None else plans_a == plans_b,
+            "same_plans": None if both is None else all(plans_a[t] == plans_b[t] for t in both),
         }
         row["flat"] = row["ratio"] is not None and row["ratio"] <= 1 + FLAT_WITHIN
-        if row["same_plans"] is False:
+        if both is not None:
             row["plan_changes"] = [
-                {"statement": n, "small": x, "big": y}
-                for n, (x, y) in enumerate(zip(plans_a, plans_b, strict=False))
-                if x != y
-            ] + (
-                [{"statement": "count", "small": len(plans_a), "big": len(plans_b)}]
-                if len(plans_a) != len(plans_b)
-                else []
-            )
+                {"statement": table, "small": plans_a[table], "big": plans_b[table]}
+                for table in sorted(both)
+                if plans_a[table] != plans_b[table]
+            ]
+            # A relation the sample lacks on one build (a guest's order has no customer row to
+            # read) is a statement fewer, not another plan.
+            row["only_one_build"] = sorted(plans_a.keys() ^ plans_b.keys())
         rows.append(row)
     return rows
+
+
+def _by_table(shapes: list[str] | None) -> dict[str, str] | None:
+    """Each statement's shape under the table it reads first (a second statement on the same
+    table numbered): the samples differ between builds, so statements are matched by what they
+    read rather than by position."""
+    if shapes is None:
+        return None
+    keyed: dict[str, str] = {}
+    for text in shapes:
+        table = text.split(" on ", 1)[1].split()[0].rstrip(")") if " on " in text else "?"
+        key, n = table, 2
+        while key in keyed:
+            key, n = f"{table}#{n}", n + 1
+        keyed[key] = text
+    return keyed
 
 
 def report(small: dict, big: dict, rows: list[dict]) -> list[str]:
@@ -137,6 +153,8 @@ def report(small: dict, big: dict, rows: list[dict]) -> list[str]:
         for change in row.get("plan_changes", []):
             lines.append(f"    statement {change['statement']}: {change['small']}")
             lines.append(f"    {'':>{len(str(change['statement'])) + 10}}→ {change['big']}")
+        if row.get("only_one_build"):
+            lines.append(f"    read on one build only: {', '.join(row['only_one_build'])}")
     return lines
 
 

@@ -108,8 +108,13 @@ def test_two_builds_are_flat_when_within_20_percent_with_the_same_plans(tmp_path
     assert rows["mine"]["flat"] is False
     assert rows["staff"]["same_plans"] is False
     assert rows["staff"]["plan_changes"] == [
-        {"statement": 0, "small": scan[0], "big": "Limit (Sort (Seq Scan on orders_order))"}
-    ]
+        {"statement": "orders_order", "small": scan[0],
+         "big": "Limit (Sort (Seq Scan on orders_order))"}
+    ]  # fmt: skip
+    # A statement on one build only (the sample lacked a relation) is no change of plan.
+    big["plans"]["mine"] = [*scan, "Index Scan on shop_cart using shop_cart_pkey"]
+    rows = {r["key"]: r for r in flat.compare(small, big)}
+    assert rows["mine"]["same_plans"] is True and rows["mine"]["only_one_build"] == ["shop_cart"]
     paths[1].write_text(json.dumps(big))
     assert flat.main([str(p) for p in paths]) == 1
     assert "CHANGED" in capsys.readouterr().out
