@@ -11,12 +11,16 @@ on loopback ports, warms them up, then measures, each over a bounded number of r
 2. an order by id at depth 1;
 3. the order items of an order (depth 1), its fulfilments, its returns;
 4. a staff query: paid orders older than a day, oldest first, 50 of them;
-5. the admin order list: first page, a status filter, a search by order number;
-6. checkout throughput with concurrent clients against gunicorn;
+5. the admin order list (first page, a status filter, a search by order number), the home and
+   the unfulfilled list;
+6. checkout throughput with concurrent clients against gunicorn, beside the write floor
+   (``bench.write_floor``: the same checkout by hand-written SQL, served by the same server);
 7. the bulk tracking import of 10,000 rows (``fulfillment.imports``).
 
 Items 1–4 are also asked of the floor, in the same run and through the same HTTP stack, and the
-ratio of the medians is printed; the SQL statements each endpoint runs are counted. A part of the
+ratio of the medians is printed; the SQL statements each endpoint runs are counted. Every phase
+runs ``--repeat`` times on the same build; figures are the median of the runs with their spread,
+and the targets are judged met or missed (``bench.stats``). A part of the
 product that is not there yet is reported as missing, never as a crash. The raw figures go to
 ``bench/results/<date>-<orders>.json``.
 """
