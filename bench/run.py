@@ -1050,9 +1050,7 @@ def run(args: argparse.Namespace) -> dict:
     product = floor = None
     # The write floor is served beside the product by the same server (bench.write_floor wraps
     # the product's WSGI application and adds only its own path).
-    served = (
-        "bench.write_floor:application" if args.product_app == PRODUCT_APP else args.product_app
-    )
+    served = "bench.write_floor:served()" if args.product_app == PRODUCT_APP else args.product_app
     try:
         product = start_gunicorn("product", served, args.port or free_port(), env, args.workers)
         floor = start_gunicorn(

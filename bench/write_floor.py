@@ -736,3 +736,11 @@ def application(environ, start_response, *, manage_connection: bool = True):
         headers.append(("Idempotent-Replayed", "true"))
     start_response(f"{answer.status} {REASONS.get(answer.status, '')}".strip(), headers)
     return [answer.body]
+
+
+def served():
+    """gunicorn's application factory (``bench.write_floor:served()``): the product is imported
+    as the worker boots, so a bad setting stops the server at its start as ``shop.wsgi`` does,
+    instead of failing every request."""
+    _product()
+    return application
