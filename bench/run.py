@@ -723,7 +723,19 @@ def measure_checkout(
         + (orders - distinct_numbers)
         + max(payments - orders, 0),
         "payments_in_db": payments,
+        # The answer's shape (its keys, nested), to check the write floor answers alike.
+        "answer_shape": answer_shape(first.json()),
     }
+
+
+def answer_shape(doc):
+    """A JSON document's keys, nested (a list by its first element's), values left out: two
+    checkouts of different carts answer alike when their keys are the same."""
+    if isinstance(doc, dict):
+        return {key: answer_shape(value) for key, value in doc.items()}
+    if isinstance(doc, list):
+        return [answer_shape(doc[0])] if doc else []
+    return None
 
 
 def _call(fn, *args, **kwargs):
@@ -875,6 +887,7 @@ def print_report(result: dict) -> None:
                 f"   write floor: {floor['orders_per_second']} orders/s, {floor['requests']} "
                 f"requests, statuses {floor['statuses']}, {floor['duplicates']} duplicates"
                 f"{_runs(floor)}; product ÷ floor {checkout['ratio_to_floor']}"
+                + ("" if floor.get("same_answer_shape", True) else "; ANSWER SHAPE DIFFERS")
             )
     imported = result["tracking_import"]
     if "missing" in imported or "error" in imported:
@@ -1151,6 +1164,10 @@ def run(args: argparse.Namespace) -> dict:
                             path=WRITE_FLOOR_PATH if side == "floor" else "/api/checkout",
                             idempotency_keys=args.idempotency_keys,
                         )  # fmt: skip
+                if "answer_shape" in one.get("floor", {}):
+                    one["floor"]["same_answer_shape"] = one["floor"]["answer_shape"] == one[
+                        "product"
+                    ].get("answer_shape")
                 runs.append(one)
             result["checkout"] = stats.combine_checkout(runs)
 
