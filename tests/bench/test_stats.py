@@ -59,6 +59,12 @@ def test_targets_say_met_or_missed_and_by_how_much():
         "reads": [
             {"title": "fast", "ratio": 1.2, "spread": {"min": 1.1, "max": 1.3, "runs": 3}},
             {"title": "slow", "ratio": 1.8},
+            {
+                "title": "chatty",
+                "ratio": 1.1,
+                "product": {"queries": 3, "auth_queries": 1},
+                "floor": {"queries": 2},
+            },
         ],
         "checkout": stats.combine_checkout([{"product": checkout(120, duplicates=1)}]),
         "tracking_import": {"rows": 10_000, "total_seconds": 18.0},
@@ -68,6 +74,9 @@ def test_targets_say_met_or_missed_and_by_how_much():
     assert found["fast ≤ 1.5× floor"]["met"] is True
     slow = found["slow ≤ 1.5× floor"]
     assert slow["met"] is False and slow["by"] == "over by 0.30× (20%)"
+    # Fast enough, but a query more than the floor's: missed, and why.
+    chatty = found["chatty ≤ 1.5× floor"]
+    assert chatty["met"] is False and chatty["by"] == "queries 3 (+1) against the floor's 2"
     (checkout_target,) = [t for name, t in found.items() if name.startswith("checkout")]
     assert checkout_target["met"] is False
     assert checkout_target["by"] == "under by 30.00/s (20%); 0 5xx, 1 duplicates"
