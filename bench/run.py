@@ -725,7 +725,34 @@ def measure_checkout(
         "payments_in_db": payments,
         # The answer's shape (its keys, nested), to check the write floor answers alike.
         "answer_shape": answer_shape(first.json()),
+        # The write floor says how many statements its checkout took (the product's are
+        # counted apart, ``checkout_statements``).
+        **(
+            {"statements": int(first.headers["X-Query-Count"])}
+            if "X-Query-Count" in first.headers
+            else {}
+        ),
     }
+
+
+def checkout_statements(conn: psycopg.Connection, rng: random.Random, api_key: str | None):
+    """The round trips to the database of one product checkout (BEGIN, COMMIT and savepoints
+    included, as the write floor counts its own), through Django's test client in this
+    process, as a server checks a fresh cart out with an Idempotency-Key."""
+    if not api_key:
+        return None
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    (cart_id,) = make_carts(conn, rng, 1)
+    client = Client(headers={"Authorization": f"Bearer {api_key}",
+                             "Idempotency-Key": f"count-{cart_id}"})  # fmt: skip
+    body = json.dumps({"cartId": cart_id, "paymentId": f"count-{secrets.token_hex(4)}"})
+    with CaptureQueriesContext(connection) as captured:
+        answer = client.post("/api/checkout", body, content_type="application/json")
+    connection.close()  # the harness's own connection is not kept across phases
+    return len(captured) if answer.status_code == 201 else None
 
 
 def answer_shape(doc):
@@ -886,7 +913,8 @@ def print_report(result: dict) -> None:
             print(
                 f"   write floor: {floor['orders_per_second']} orders/s, {floor['requests']} "
                 f"requests, statuses {floor['statuses']}, {floor['duplicates']} duplicates"
-                f"{_runs(floor)}; product ÷ floor {checkout['ratio_to_floor']}"
+                f"{_runs(floor)}; product ÷ floor {checkout['ratio_to_floor']}; statements "
+                f"product {checkout.get('statements')}, floor {floor.get('statements')}"
                 + ("" if floor.get("same_answer_shape", True) else "; ANSWER SHAPE DIFFERS")
             )
     imported = result["tracking_import"]
@@ -989,7 +1017,8 @@ def markdown(result: dict) -> str:
             f"| 6. checkout, write floor (hand-written SQL, same server) | "
             f"{floor['orders_per_second']} orders/s, {floor['errors_5xx']} 5xx, "
             f"{floor['duplicates']} duplicates{_runs(floor)}; product ÷ floor "
-            f"**{c['ratio_to_floor']}** |"
+            f"**{c['ratio_to_floor']}**; round trips to the database a checkout: product "
+            f"{_or_dash(c.get('statements'))}, floor {_or_dash(floor.get('statements'))} |"
         )
     t = result["tracking_import"]
     value = (
@@ -1170,6 +1199,9 @@ def run(args: argparse.Namespace) -> dict:
                     ].get("answer_shape")
                 runs.append(one)
             result["checkout"] = stats.combine_checkout(runs)
+            if "missing" not in result["checkout"]:
+                with psycopg.connect(url) as conn:
+                    result["checkout"]["statements"] = checkout_statements(conn, rng, api_key)
 
         if "import" in args.only:
             runs = []

@@ -127,6 +127,7 @@ def combine_checkout(runs: list[dict]) -> dict:
             "statuses": _add_counts(f["statuses"] for f in floors),
             "latency": combine_summaries([f["latency"] for f in floors]),
             "same_answer_shape": all(f.get("same_answer_shape") for f in floors),
+            "statements": floors[0].get("statements"),
         }
         # Product ÷ floor, within each run; below 1 the product is slower.
         combined["ratio_to_floor"] = median(ratios)

@@ -204,16 +204,27 @@ class Answer:
     status: int
     body: bytes
     replayed: bool = False
+    statements: int = 0  # round trips to the database, BEGIN and COMMIT included
 
 
 _content_types: dict[int, tuple[int, int]] = {}
 
 
-def _cursor(connection) -> psycopg.Cursor:
+class Cursor(psycopg.Cursor):
+    """Counts the statements it runs (the answer's ``X-Query-Count``)."""
+
+    statements = 0
+
+    def execute(self, *args, **kwargs):
+        self.statements += 1
+        return super().execute(*args, **kwargs)
+
+
+def _cursor(connection) -> Cursor:
     """A server-side binding cursor on Django's psycopg connection (Django's own cursors bind
     on the client, which cannot prepare)."""
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    return Cursor(connection.connection)
 
 
 def _run(cur: psycopg.Cursor, sql: str, params) -> list[tuple]:
@@ -280,9 +291,15 @@ def _parse(body: bytes) -> dict:
 def checkout(connection, request: Request, *, events: bool, currency: str, ttl: int) -> Answer:
     """The checkout by hand-written SQL on ``connection`` (Django's). Raises nothing the API
     would answer: refusals come back as their status and error body."""
+    cur = _cursor(connection)
+    answer = _answer(cur, request, events=events, currency=currency, ttl=ttl)
+    answer.statements = cur.statements
+    return answer
+
+
+def _answer(cur: Cursor, request: Request, *, events: bool, currency: str, ttl: int) -> Answer:
     from django.db import transaction
 
-    cur = _cursor(connection)
     scheme, _, secret = request.authorization.partition(" ")
     secret = secret.strip()
     key_row = None
@@ -306,6 +323,7 @@ def checkout(connection, request: Request, *, events: bool, currency: str, ttl: 
     if remember:
         _run(cur, EXPIRE_KEYS, [datetime.now(UTC) - timedelta(seconds=ttl)])
     try:
+        cur.statements += 2  # BEGIN and COMMIT (or ROLLBACK)
         with transaction.atomic():
             return _checkout(cur, request, wanted, caller, key_name, events, currency)
     except Refused as refused:
@@ -731,7 +749,11 @@ def application(environ, start_response, *, manage_connection: bool = True):
         start_response("405 Method Not Allowed", [("Allow", "POST")])
         return [b""]
     answer = floor_checkout(environ, manage_connection=manage_connection)
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(answer.body)))]
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(answer.body))),
+        ("X-Query-Count", str(answer.statements)),
+    ]
     if answer.replayed:
         headers.append(("Idempotent-Replayed", "true"))
     start_response(f"{answer.status} {REASONS.get(answer.status, '')}".strip(), headers)

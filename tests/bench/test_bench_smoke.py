@@ -638,6 +638,8 @@ def test_run_reports_every_item_and_writes_json(bench_db, tmp_path):
         assert floor_checkout["orders_in_db"] == floor_checkout["requests"] == 20
         assert floor_checkout["statuses"] == {"201": 20}
         assert floor_checkout["same_answer_shape"] is True
+        # Round trips to the database of one checkout, each side counted.
+        assert 0 < floor_checkout["statements"] <= checkout["statements"]
         assert "unitPrice" in checkout["answer_shape"]["doc"]["items"]["docs"][0]
         assert checkout["ratio_to_floor"] == round(
             checkout["orders_per_second"] / floor_checkout["orders_per_second"], 3
