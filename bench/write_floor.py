@@ -47,13 +47,9 @@ from psycopg import errors as pg_errors
 PATH = "/bench-floor/api/checkout"
 PRODUCT_PATH = "/api/checkout"
 ACCEPTED = {"cartId", "paymentId", "paymentMethod", "totalAmount"}
-# Where the parcel goes: every member but address2 is required (orders.services.PARCEL_NEEDS).
-PARCEL_NEEDS = (
-    ("recipientName", "shipping_recipient_name"),
-    ("phone", "shipping_phone"),
-    ("postalCode", "shipping_postal_code"),
-    ("address1", "shipping_address1"),
-)
+# Where the parcel goes: every member but address2 is required (orders.services.PARCEL_NEEDS),
+# in the order the cart's address columns are read.
+PARCEL_NEEDS = ("recipientName", "phone", "postalCode", "address1")
 
 
 class Refused(Exception):
@@ -107,9 +103,8 @@ EXISTING = "SELECT id, order_number FROM orders_order WHERE cart_id = %s LIMIT 1
 # The cart's lines with what the order needs of the catalog, and the new rows' ids.
 LINES = (
     "SELECT nextval(pg_get_serial_sequence('orders_orderitem', 'id')), ci.product_id, "
-    "ci.variant_id, ci.option_id, ci.quantity, p.title, p.sku, p.price, p.is_active, p.stock, "
-    "v.product_id, v.title, v.sku, v.price, v.stock, o.variant_id, o.title, o.sku, o.price, "
-    "o.stock, "
+    "ci.variant_id, ci.option_id, ci.quantity, p.title, p.sku, p.price, p.is_active, "
+    "v.product_id, v.title, v.sku, v.price, o.variant_id, o.title, o.sku, o.price, "
     "ci.variant_id IS NULL AND EXISTS (SELECT 1 FROM shop_variant x WHERE x.product_id = p.id), "
     "ci.variant_id IS NOT NULL AND ci.option_id IS NULL "
     "  AND EXISTS (SELECT 1 FROM shop_option y WHERE y.variant_id = ci.variant_id), "
@@ -414,17 +409,14 @@ def _checkout(cur, request, wanted, caller, actor, events, currency) -> Answer:
         p_sku,
         p_price,
         p_active,
-        _ps,
         v_product,
         v_title,
         v_sku,
         v_price,
-        _vs,
         o_variant,
         o_title,
         o_sku,
         o_price,
-        _os,
         needs_variant,
         needs_option,
         *_ids,

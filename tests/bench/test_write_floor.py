@@ -245,6 +245,10 @@ def test_the_floor_refuses_what_the_product_refuses_and_writes_nothing(shop, set
     assert floor_checkout(shop, {"cartId": 0}, None)[0] == 404
     assert floor_checkout({**shop, "secret": "sk_wrong"}, {"cartId": cart.pk}, None)[0] == 403
     assert floor_checkout(shop, {"cartId": cart.pk, "orderNumber": "X"}, None)[0] == 400
+    cart.shipping_postal_code = ""
+    cart.save()
+    status, answer = floor_checkout(shop, {"cartId": cart.pk}, None)
+    assert status == 400 and "shippingAddress.postalCode" in answer.decode()
     # Nothing was written: no order, stock as it was, the cart still open.
     assert not rows("SELECT id FROM orders_order WHERE cart_id = %s", [cart.pk])
     assert [
