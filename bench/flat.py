@@ -170,11 +170,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("small", type=Path, help="results of the smaller build")
     parser.add_argument("big", type=Path, help="results of the bigger build")
+    parser.add_argument(
+        "--save",
+        type=Path,
+        nargs="?",
+        const=Path(__file__).resolve().parent / "results",
+        help="also write the comparison as JSON into this folder (default bench/results)",
+    )
     args = parser.parse_args(argv)
     small, big = (json.loads(p.read_text()) for p in (args.small, args.big))
     rows = compare(small, big)
     print("\n".join(report(small, big, rows)))
     flat = all(r["flat"] and r["same_plans"] is not False for r in rows) and bool(rows)
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        out = args.save / f"flat-{small.get('orders', 0)}-{big.get('orders', 0)}.json"
+        saved = {"small": args.small.name, "big": args.big.name, "flat": flat, "reads": rows}
+        out.write_text(json.dumps(saved, indent=2, ensure_ascii=False) + "\n")
+        print(f"\nSaved: {out}")
     return 0 if flat else 1
 
 

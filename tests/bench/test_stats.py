@@ -107,8 +107,10 @@ def test_two_builds_are_flat_when_within_20_percent_with_the_same_plans(tmp_path
     for name, data in (("small", small), ("big", big)):
         paths.append(tmp_path / f"{name}.json")
         paths[-1].write_text(json.dumps(data))
-    assert flat.main([str(p) for p in paths]) == 0
+    assert flat.main([str(p) for p in paths] + ["--save", str(tmp_path / "out")]) == 0
     assert "flat" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "out" / "flat-1000000-3000000.json").read_text())
+    assert saved["flat"] is True and [r["key"] for r in saved["reads"]] == ["mine", "staff"]
 
     # Slower by more than 20%, or another plan: not flat, and the plan change is shown.
     big["reads"][0]["product"]["median_ms"] = 2.5
