@@ -143,3 +143,12 @@ def test_a_plans_shape_names_nodes_tables_and_indexes():
         "Index Only Scan on orders_order using orders_order_pkey",
         "Index Scan on orders_order using orders_order_pkey",
     )
+
+
+def test_a_run_repeats_each_phase_at_least_once(capsys):
+    from bench.run import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--repeat", "0"])
+    assert refused.value.code == 2
+    assert "--repeat must be at least 1" in capsys.readouterr().err
