@@ -16,9 +16,10 @@ Which database a query uses:
 
 Read-your-writes, by the LSN rather than by a clock. After an API request that may have written
 (any other method), ``ReplicaReadsMiddleware`` records the primary's ``pg_current_wal_lsn()``
-under the caller (a digest of the credentials it sent: ``Authorization``, the customer's
-``payload-token`` cookie, the session cookie, the publishable key). A later read by the same
-caller goes to the replica only once the replica has replayed that far
+under the caller: a digest of the credentials it sent (``Authorization``, the customer's
+``payload-token`` cookie, the session cookie, the publishable key), and its key pair, so a
+storefront's customers read what the storefront's server just wrote for them (a checkout). A
+later read by the same caller goes to the replica only once the replica has replayed that far
 (``pg_last_wal_replay_lsn() >= the recorded LSN``); until then it goes to the primary. A customer
 who has just checked out sees the order at once, whatever the replica's lag; other callers read
 from the replica meanwhile. The check is one tiny query on the replica, asked only for a caller
@@ -26,8 +27,8 @@ who wrote within ``DATABASE_REPLICA_STICKY_SECONDS`` (the record's lifetime, 300
 a replica further behind than that is broken, not lagging). A replica that cannot be reached
 for the check sends the caller to the primary.
 
-The records live in Redis (``REDIS_URL``), which every application server shares; without Redis
-they live in the process, which is right only for a single server process.
+The records live in Redis (``REDIS_URL``, which every application server shares; settings refuse a
+replica without it).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -94,39 +94,34 @@ class ReplicaRouter:
 # Who the caller is, and what they last wrote
 
 
-def caller_of(request) -> str | None:
-    """A digest of the credentials the request carries (None without any)."""
+def callers_of(request) -> list[str]:
+    """Who the request speaks for, as record names: a digest of the credentials it carries,
+    and the key pair of its key (a server's secret key, or the publishable key a storefront's
+    customers send). A storefront's server checks a customer out with its secret key and the
+    customer then reads with the publishable key of the same pair: one pair, so the customer
+    reads what the server just wrote for them."""
+    from shop import keys
+
     meta, cookies = request.META, request.COOKIES
+    authorization = meta.get("HTTP_AUTHORIZATION", "")
+    publishable = meta.get("HTTP_X_PUBLISHABLE_KEY", "").strip()
     parts = [
-        meta.get("HTTP_AUTHORIZATION", ""),
+        authorization,
         cookies.get("payload-token", ""),
         cookies.get(settings.SESSION_COOKIE_NAME, ""),
-        meta.get("HTTP_X_PUBLISHABLE_KEY", ""),
+        publishable,
     ]
     if not any(parts):
-        return None
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
-
-
-class _LocalWrites:
-    """The records in this process (one server process only)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.records: dict[str, tuple[str, float]] = {}
-
-    def set(self, caller: str, lsn: str, ttl: float) -> None:
-        with self.lock:
-            now = time.monotonic()
-            if len(self.records) > 10_000:
-                self.records = {k: v for k, v in self.records.items() if v[1] > now}
-            self.records[caller] = (lsn, now + ttl)
-
-    def get(self, caller: str) -> str | None:
-        found = self.records.get(caller)
-        if found is None or found[1] <= time.monotonic():
-            return None
-        return found[0]
+        return []
+    found = [hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]]
+    credential = authorization.partition(" ")[2].strip()
+    if credential.startswith(keys.SECRET_PREFIX):
+        key = keys.key_for_secret(credential)
+    else:
+        key = keys.key_for_publishable(publishable) if publishable else None
+    if key is not None:
+        found.append(f"pair-{key.pk}")
+    return found
 
 
 class _RedisWrites:
@@ -138,12 +133,15 @@ class _RedisWrites:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.prefix = f"{prefix}shop:wrote:"
 
-    def set(self, caller: str, lsn: str, ttl: float) -> None:
-        self.client.set(self.prefix + caller, lsn, px=max(1, int(ttl * 1000)))
+    def set(self, callers: list[str], lsn: str, ttl: float) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for caller in callers:
+                pipe.set(self.prefix + caller, lsn, px=max(1, int(ttl * 1000)))
+            pipe.execute()
 
-    def get(self, caller: str) -> str | None:
-        value = self.client.get(self.prefix + caller)
-        return value.decode() if value is not None else None
+    def get(self, callers: list[str]) -> list[str]:
+        values = self.client.mget([self.prefix + caller for caller in callers])
+        return [value.decode() for value in values if value is not None]
 
 
 _store = None
@@ -157,15 +155,15 @@ def writes():
             if _store is None:
                 url = getattr(settings, "REDIS_URL", "")
                 prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
-                _store = _RedisWrites(url, prefix) if url else _LocalWrites()
+                _store = _RedisWrites(url, prefix)
     return _store
 
 
 UNKNOWN_LSN = "FFFFFFFF/FFFFFFFF"  # no replica reaches it: the primary until the record ends
 
 
-def remember_write(caller: str) -> str:
-    """Record the primary's current WAL position as ``caller``'s last write; return it. When
+def remember_write(callers: list[str]) -> str:
+    """Record the primary's current WAL position as ``callers``' last write; return it. When
     the position cannot be read, the caller reads from the primary for the record's lifetime."""
     try:
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
@@ -174,34 +172,36 @@ def remember_write(caller: str) -> str:
     except DatabaseError:
         lsn = UNKNOWN_LSN
     try:
-        writes().set(caller, lsn, settings.DATABASE_REPLICA_STICKY_SECONDS)
+        writes().set(callers, lsn, settings.DATABASE_REPLICA_STICKY_SECONDS)
     except Exception:  # the write is done: answer it; the caller may read the replica's past
         logger.warning("Could not record a write for read-your-writes", exc_info=True)
     return lsn
 
 
-def replica_has_replayed(lsn: str) -> bool:
-    """Whether the replica has replayed the primary's WAL up to ``lsn`` (False when it cannot
-    say: not a standby, or unreachable)."""
+def replica_has_replayed(lsns: list[str]) -> bool:
+    """Whether the replica has replayed the primary's WAL up to each of ``lsns`` (False when it
+    cannot say: not a standby, or unreachable)."""
     try:
         with connections[REPLICA].cursor() as cursor:
-            cursor.execute("SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, false)", [lsn])
+            cursor.execute(
+                "SELECT coalesce(pg_last_wal_replay_lsn() >= ALL(%s::pg_lsn[]), false)", [lsns]
+            )
             return bool(cursor.fetchone()[0])
     except DatabaseError:
         connections[REPLICA].close()
         return False
 
 
-def reads_for(caller: str | None) -> str:
-    """Where this caller's reads go now: the replica, unless they wrote something it has not
+def reads_for(callers: list[str]) -> str:
+    """Where these callers' reads go now: the replica, unless they wrote something it has not
     replayed yet."""
-    if caller is None:
+    if not callers:
         return REPLICA
     try:
-        lsn = writes().get(caller)
+        lsns = writes().get(callers)
     except Exception:  # the shared store is down: no way to know, so the primary
         return DEFAULT_DB_ALIAS
-    if lsn is None or replica_has_replayed(lsn):
+    if not lsns or replica_has_replayed(lsns):
         return REPLICA
     return DEFAULT_DB_ALIAS
 
@@ -217,14 +217,14 @@ class ReplicaReadsMiddleware:
     def __call__(self, request):
         if not request.path.startswith("/api/"):
             return self.get_response(request)
-        caller = caller_of(request)
+        callers = callers_of(request)
         if request.method in READ_ONLY_METHODS:
-            token = _reads.set(reads_for(caller))
+            token = _reads.set(reads_for(callers))
             try:
                 return self.get_response(request)
             finally:
                 _reads.reset(token)
         response = self.get_response(request)
-        if caller is not None:
-            remember_write(caller)
+        if callers:
+            remember_write(callers)
         return response

@@ -194,6 +194,11 @@ DATABASE_REPLICA_NEVER = ["shop.apikey", "shop.loginfailure", "shop.idempotencyk
 # How long a caller's write is remembered (seconds): their reads go to the primary until the
 # replica has replayed it, or this has passed.
 DATABASE_REPLICA_STICKY_SECONDS = float(os.environ.get("DATABASE_REPLICA_STICKY_SECONDS", "300"))
+if DATABASE_REPLICA_URL and not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_URL needs REDIS_URL: every server records there who just wrote, so "
+        "that caller reads from the primary until the replica has caught up."
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
