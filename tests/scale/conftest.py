@@ -133,3 +133,16 @@ def wait_until(predicate, *, timeout: float = 60, what: str = "the condition"):
             return value
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def redis_module_prefix():
+    """``redis_prefix`` for a module's servers."""
+    import redis
+
+    prefix = f"shoptest_{os.environ.get('SHOP_TEST_RUN', 'x')}_{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
