@@ -16,6 +16,12 @@ prefix of its own and is removed at the end). Steps:
    receiver answering 200). One worker (``celery worker``, ``--concurrency`` processes) is
    started and the deliveries are timed from the first to the last one received. Customer
    emails are off for the measure, so every event is one webhook delivery.
+3. With ``--worker-processes 1,2,4`` (``--workers`` is already gunicorn's), the same events
+   are delivered again by that many worker processes at once (``celery worker -c 1`` each, as
+   separate machines' workers would be): the run's deliveries are removed and its events put
+   back in the outbox, a relay is asked for, the workers start, and the deliveries are timed
+   as above. Deliveries a second against processes shows where the database (claiming and
+   recording each delivery) becomes the limit; each measure notes the load average.
 """
 
 from __future__ import annotations
@@ -82,10 +88,11 @@ class Receiver:
         self.server.server_close()
 
 
-def start_worker(env: dict, concurrency: int) -> subprocess.Popen:
-    log = open(Path(tempfile.gettempdir()) / "bench-worker.log", "w")  # noqa: SIM115
+def start_worker(env: dict, concurrency: int, name: str = "bench") -> subprocess.Popen:
+    log = open(Path(tempfile.gettempdir()) / f"bench-worker-{name}.log", "w")  # noqa: SIM115
     command = [sys.executable, "-m", "celery", "-A", "shop", "worker", "-l", "warning"]
     command += ["-c", str(concurrency), "--without-gossip", "--without-mingle"]
+    command += ["-n", f"{name}@%h"]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -93,12 +100,21 @@ def start_worker(env: dict, concurrency: int) -> subprocess.Popen:
     return process
 
 
-def measure_delivery(env: dict, receiver: Receiver, concurrency: int, timeout: float) -> dict:
+def measure_delivery(
+    env: dict, receiver: Receiver, concurrency: int, timeout: float, processes: int = 0
+) -> dict:
+    """Start one worker of ``concurrency`` processes (or ``processes`` workers of one process
+    each) and time the deliveries of what waits in the outbox."""
     from events.models import Delivery, DeliveryStatus, OutboxEvent
 
     events = OutboxEvent.objects.filter(relayed_at__isnull=True).count()
+    with receiver.lock:
+        receiver.arrivals.clear()
     started = time.monotonic()
-    worker = start_worker(env, concurrency)
+    if processes:
+        workers = [start_worker(env, 1, f"bench{i + 1}") for i in range(processes)]
+    else:
+        workers = [start_worker(env, concurrency)]
     try:
         deadline = started + timeout
         while time.monotonic() < deadline:
@@ -108,9 +124,12 @@ def measure_delivery(env: dict, receiver: Receiver, concurrency: int, timeout: f
                 break
             time.sleep(0.5)
         finished = time.monotonic()
+        load = round(os.getloadavg()[0], 2)
     finally:
-        os.killpg(worker.pid, 9)
-        worker.wait(30)
+        for worker in workers:
+            os.killpg(worker.pid, 9)
+        for worker in workers:
+            worker.wait(30)
     delivered = Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count()
     arrivals = sorted(receiver.arrivals)
     span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0
@@ -119,6 +138,8 @@ def measure_delivery(env: dict, receiver: Receiver, concurrency: int, timeout: f
         "deliveries": delivered,
         "received": len(arrivals),
         "worker_concurrency": concurrency,
+        **({"worker_processes": processes} if processes else {}),
+        "load_average_1m": load,
         "first_to_last_seconds": round(span, 2),
         "deliveries_per_second": round((len(arrivals) - 1) / span, 1) if span else None,
         # Including the worker's start and the relay of the outbox before the first delivery.
@@ -156,6 +177,7 @@ def run(args: argparse.Namespace) -> dict:
     call_command("collectstatic", interactive=False, verbosity=0)
     # Only this run's events are delivered: what earlier runs left is marked relayed.
     OutboxEvent.objects.filter(relayed_at__isnull=True).update(relayed_at=datetime.now(UTC))
+    first_event = (OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0
     api_key, _note = create_api_key()
     headers = {"Authorization": f"Bearer {api_key}"}
     receiver = Receiver()
@@ -211,6 +233,14 @@ def run(args: argparse.Namespace) -> dict:
         }
         print("Delivering with one worker…", flush=True)
         result["delivery"] = measure_delivery(env, receiver, args.concurrency, args.timeout)
+        if args.worker_processes:
+            result["delivery_by_processes"] = []
+            for processes in args.worker_processes:
+                print(f"Delivering again with {processes} worker process(es)…", flush=True)
+                deliver_again(endpoint, first_event)
+                result["delivery_by_processes"].append(
+                    measure_delivery(env, receiver, 1, args.timeout, processes=processes)
+                )
     finally:
         Delivery.objects.filter(endpoint=endpoint).delete()
         endpoint.delete()
@@ -218,6 +248,16 @@ def run(args: argparse.Namespace) -> dict:
         _drop_keys(args.redis_url, prefix)
     result["machine"] = machine()
     return result
+
+
+def deliver_again(endpoint, first_event: int) -> None:
+    """This run's events back in the outbox with no deliveries, and a relay asked for."""
+    from events.models import Delivery, OutboxEvent
+    from events.tasks import relay
+
+    Delivery.objects.filter(endpoint=endpoint).delete()
+    OutboxEvent.objects.filter(pk__gt=first_event).update(relayed_at=None)
+    relay.delay()
 
 
 def _free_port() -> int:
@@ -253,6 +293,12 @@ def main(argv: list[str] | None = None) -> dict:
         "--concurrency", type=int, default=os.cpu_count() or 2, help="the worker's processes"
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="for the deliveries")
+    parser.add_argument(
+        "--worker-processes",
+        type=lambda text: [int(n) for n in text.split(",") if n.strip()],
+        default=[],
+        help="deliver again with this many worker processes, e.g. 1,2,4",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -260,7 +306,8 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{result['date'][:10]}-events-{result['orders']}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps({k: result[k] for k in ("checkout", "delivery")}, indent=2))
+    shown = ("checkout", "delivery", "delivery_by_processes")
+    print(json.dumps({k: result[k] for k in shown if k in result}, indent=2))
     print(f"\nRaw figures: {path}")
     return result
 

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # first: preflights are answered before the rest
     "shop.body_limit.RequestBodyLimitMiddleware",  # before anything reads a body
+    # API reads from the replica when one is configured (DATABASE_REPLICA_URL); a no-op otherwise.
+    "shop.db_routing.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "shop.api.method_override.MethodOverrideMiddleware",  # POST + override header → the GET
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -143,13 +145,59 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once; IMMEDIATE makes every atomic
     # block take the write lock up front, so SQLite serialises writers the way row locks would.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-elif DATABASE_STATEMENT_TIMEOUT_MS > 0:
-    # Set when each connection starts (a libpq option: no extra round trip).
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = " ".join(
-        filter(
-            None, [options.get("options"), f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"]
+
+
+def _postgres_options(db: dict) -> None:
+    """The statement timeout and, with DATABASE_POOL, psycopg's connection pool."""
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return
+    options = db.setdefault("OPTIONS", {})
+    if DATABASE_STATEMENT_TIMEOUT_MS > 0:
+        # Set when each connection starts (a libpq option: no extra round trip).
+        options["options"] = " ".join(
+            filter(
+                None,
+                [options.get("options"), f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"],
+            )
         )
+    if DATABASE_POOL:
+        # Connections are opened once per process and lent to each request (Django closes
+        # nothing: it gives the connection back), so CONN_MAX_AGE does not apply.
+        options["pool"] = {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "4")),
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        }
+        db["CONN_MAX_AGE"] = 0
+
+
+# psycopg's connection pool in each server process (DATABASE_POOL=1): sized by
+# DATABASE_POOL_MIN_SIZE / _MAX_SIZE (1 / 4; a sync gunicorn worker needs one connection, a
+# threaded one one a thread), DATABASE_POOL_TIMEOUT seconds to wait for a free one (10). Off, each
+# process keeps its connection for CONN_MAX_AGE seconds. docs/scaling.md compares the two.
+DATABASE_POOL = env_bool("DATABASE_POOL") and DATABASES["default"]["ENGINE"].endswith("postgresql")
+_postgres_options(DATABASES["default"])
+
+# A streaming replica (a PostgreSQL hot standby of the primary): the API's reads go there, with
+# read-your-writes for the caller who just wrote (shop/db_routing.py). Unset, everything reads
+# the primary. Tests mirror it onto the test database.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
+    _postgres_options(DATABASES["replica"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["shop.db_routing.ReplicaRouter"]
+# What may be read from the replica (apps), and what never is (credentials, login counts,
+# idempotency records: a caller must see these the moment they are written, whoever wrote them).
+DATABASE_REPLICA_APPS = env_list("DATABASE_REPLICA_APPS", "shop,orders,fulfillment,returns")
+DATABASE_REPLICA_NEVER = ["shop.apikey", "shop.loginfailure", "shop.idempotencykey"]
+# How long a caller's write is remembered (seconds): their reads go to the primary until the
+# replica has replayed it, or this has passed.
+DATABASE_REPLICA_STICKY_SECONDS = float(os.environ.get("DATABASE_REPLICA_STICKY_SECONDS", "300"))
+if DATABASE_REPLICA_URL and not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_URL needs REDIS_URL: every server records there who just wrote, so "
+        "that caller reads from the primary until the replica has caught up."
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.db.models import Field, ForeignObject, Lookup, Q, QuerySet
 
 try:
@@ -136,7 +136,10 @@ def _hashable(value: Any) -> tuple:
 class Compiled:
     """One shape's SQL, its constant parameters and where each argument goes."""
 
-    def __init__(self, sql: str, params: list, slots: list[tuple[int, int]], names, converters):
+    def __init__(
+        self, sql: str, params: list, slots: list[tuple[int, int]], names, converters, model
+    ):
+        self.model = model  # whose rows: the database router chooses where they are read
         self.sql = sql
         self.params = params
         self.slots = slots  # (parameter position, argument index)
@@ -198,7 +201,7 @@ def _compile(build: Callable[..., QuerySet], kinds: tuple[str, ...], using: str)
         (column, convs, expression)
         for column, (convs, expression) in compiler.get_converters(fields).items()
     ]
-    return Compiled(sql, params, slots, names, converters)
+    return Compiled(sql, params, slots, names, converters, compiler.query.model)
 
 
 def _shape(key: tuple, kinds: tuple, build, using: str):
@@ -299,16 +302,18 @@ def fetch(
     *,
     limit: int | None = None,
     offset: int = 0,
-    using: str = DEFAULT_DB_ALIAS,
+    using: str | None = None,
 ) -> list[dict]:
     """The rows (dicts) of ``build(*args)``, a ``values()`` QuerySet, sliced by ``limit`` and
     ``offset``. ``key`` names the shape: everything ``build`` does apart from ``args`` must
-    follow from it (None: no shape, run the ORM)."""
-    connection = connections[using]
+    follow from it (None: no shape, run the ORM). Without ``using``, the database router
+    chooses the database, as it does for the ORM (a replica for an API read, shop/db_routing.py);
+    a shape is compiled once for every database (they are one server version)."""
+    connection = connections[using or DEFAULT_DB_ALIAS]
     kinds = tuple(kind_of(arg) for arg in args)
     compiled = None
     if key is not None and connection.vendor == "postgresql" and None not in kinds:
-        compiled = _shape(key, kinds, build, using)
+        compiled = _shape(key, kinds, build, DEFAULT_DB_ALIAS)
     if compiled is EMPTY:
         return []
     if compiled is None or compiled is UNCACHEABLE:
@@ -316,6 +321,7 @@ def fetch(
         if limit is not None:
             queryset = queryset[offset : offset + limit]
         return list(queryset)
+    connection = connections[using or router.db_for_read(compiled.model)]
     sql, params = compiled.sql, compiled.bind(args)
     if limit is not None:
         sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
@@ -329,7 +335,7 @@ def fetch_instances(
     """Model instances of ``build(*args)``, a QuerySet of ``model``, through ``fetch``."""
     names = [field.attname for field in model._meta.concrete_fields]
     rows = fetch(key, lambda *a: build(*a).values(*names), args, **options)
-    using = options.get("using", DEFAULT_DB_ALIAS)
+    using = options.get("using") or router.db_for_read(model)
     return [model.from_db(using, names, [row[name] for name in names]) for row in rows]
 
 
@@ -338,20 +344,21 @@ def count(
     build: Callable[..., QuerySet],
     args: Sequence = (),
     *,
-    using: str = DEFAULT_DB_ALIAS,
+    using: str | None = None,
 ) -> int:
     """``build(*args).count()``, compiled once per shape like ``fetch``; ``build`` returns the
     QuerySet to count with ``values("pk")`` applied."""
-    connection = connections[using]
+    connection = connections[using or DEFAULT_DB_ALIAS]
     kinds = tuple(kind_of(arg) for arg in args)
     compiled = None
     if key is not None and connection.vendor == "postgresql" and None not in kinds:
-        compiled = _shape(("count", *key), kinds, build, using)
+        compiled = _shape(("count", *key), kinds, build, DEFAULT_DB_ALIAS)
     if compiled is EMPTY:
         return 0
     if compiled is None or compiled is UNCACHEABLE:
         return build(*args).count()
     sql = f'SELECT COUNT(*) FROM ({compiled.sql}) "counted"'
+    connection = connections[using or router.db_for_read(compiled.model)]
     return _execute(connection, sql, compiled.bind(args))[0][0]
 
 
