@@ -51,6 +51,8 @@ class Fulfillment(FSMModelMixin, TimeStampedModel):
             models.Index(fields=["status", "created_at"], name="fulfillment_status_created"),
             models.Index(fields=["tracking_number"], name="fulfillment_tracking"),
             models.Index(fields=["carrier"], name="fulfillment_carrier"),
+            # The home screen's time from payment to shipment: parcels shipped in a window.
+            models.Index(fields=["shipped_at"], name="fulfillment_shipped"),
         ]
 
     def __str__(self) -> str:
