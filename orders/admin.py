@@ -39,6 +39,7 @@ from shop.admin_utils import (
     badge,
     error_message,
     money,
+    run_bulk,
 )
 from shop.errors import DomainError
 
@@ -553,19 +554,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
     # -- bulk actions -------------------------------------------------------------------------
 
     def _bulk(self, request, queryset, run, done_message):
-        actor = Actor.staff(request.user)
-        done, refused = 0, []
-        for order in queryset.order_by("pk"):
-            try:
-                run(order, actor)
-            except DomainError as error:
-                refused.append(f"{order.order_number}: {error_message(error)}")
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
+        run_bulk(self, request, queryset.order_by("pk"), run, done=done_message)
 
     @admin.action(description=_("Start preparing"), permissions=["fulfil"])
     def start_preparing_action(self, request, queryset):
