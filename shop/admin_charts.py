@@ -81,10 +81,10 @@ def _nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def _short(value: int) -> str:
-    """Axis labels: 1,200,000 → 1.2M, 35,000 → 35K."""
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
-        if abs(value) >= size:
+def _short(value: float) -> str:
+    """Axis labels: 1,200,000 → 1.2M, 35,000 → 35K, 2.5 → 2.5."""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K"), (1, "")):
+        if abs(value) >= size or size == 1:
             text = f"{value / size:.1f}".rstrip("0").rstrip(".")
             return f"{text}{suffix}"
     return str(value)
@@ -111,13 +111,18 @@ def _day_chart(key, title, days: list[date], values: dict[date, int], display, t
             )
         )
     axis = [
-        {"y": round(PAD_TOP + plot_h * (1 - share), 1), "label": _short(round(top * share))}
+        {"y": round(PAD_TOP + plot_h * (1 - share), 1), "label": _short(top * share)}
         for share in (0, 0.5, 1)
     ]
     ticks = [
-        {"x": round(PAD_LEFT + index * slot + slot / 2, 1), "label": day.strftime("%m-%d")}
+        {
+            "x": round(PAD_LEFT + index * slot + slot / 2, 1),
+            "label": day.strftime("%m-%d"),
+            "anchor": "end" if index == len(days) - 1 else "middle",
+        }
         for index, day in enumerate(days)
-        if index % 7 == 0 or index == len(days) - 1
+        # Every week from the first day, and the last day (unless a week's label is too close).
+        if (index % 7 == 0 and len(days) - 1 - index >= 4) or index == len(days) - 1
     ]
     return Chart(
         key=key,

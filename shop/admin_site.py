@@ -18,7 +18,7 @@ class ShopAdminConfig(AdminConfig):
 DAILY_APPS = ["orders", "fulfillment", "returns", "shop", "events"]
 # Keys, tokens and login records: a section of their own at the end, shown to superusers only
 # (staff who hold a permission on them still reach them by address).
-KEY_MODELS = {"ApiKey", "AccessAttempt", "AccessLog", "WebhookEndpoint"}
+KEY_MODELS = {"ApiKey", "TokenProxy", "Token", "AccessAttempt", "AccessLog", "WebhookEndpoint"}
 
 
 class ShopAdminSite(admin.AdminSite):
