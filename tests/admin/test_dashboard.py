@@ -248,3 +248,44 @@ def test_the_index_starts_with_the_daily_work_and_keeps_keys_for_superusers(clie
     assert listed[0]["app_label"] == "orders"
     assert listed[-1]["app_label"] == "keys"
     assert {m["object_name"] for m in listed[-1]["models"]} >= {"ApiKey", "TokenProxy"}
+
+
+@pytest.mark.postgres
+def test_home_and_customer_page_queries_are_the_same_at_100000_orders(as_role):
+    """The home screen (queues and charts) and a customer's page issue the same statements on a
+    table of 100 orders and of 100,000 (inserted in bulk, spread over the last days)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shop.db import statement_timeout
+    from tests.admin.test_order_list_scale import insert_orders
+    from tests.factories import CustomerFactory
+
+    client = as_role("manager")
+    customer = CustomerFactory()
+    for _ in range(3):
+        place_order(customer=customer)
+    customer_page = reverse("admin:shop_customer_change", args=[customer.pk])
+
+    def statements():
+        counted = []
+        for url in (HOME, customer_page):
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            counted.append(len(captured))
+        return counted
+
+    with statement_timeout(0):  # the bulk insert, not the pages, may take long on a busy machine
+        insert_orders(1, 100)
+    statements()  # warm the content type cache
+    small = statements()
+    with statement_timeout(0):
+        insert_orders(101, 99_900)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE orders_order SET customer_id = %s WHERE id %% 50 = 0", [customer.pk]
+            )
+            cursor.execute("ANALYZE orders_order")
+    big = statements()
+    assert big == small
+    assert sum(bar.value for bar in charts(client.get(HOME))["orders_per_day"].bars) >= 100_000
