@@ -109,12 +109,6 @@ class Order(FSMModelMixin, TimeStampedModel):
             models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created"),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
             models.Index(fields=["-created_at", "-id"], name="order_created_desc"),
-            # The home screen's orders and revenue per day read only this index (PostgreSQL).
-            models.Index(
-                fields=["created_at"],
-                include=["status", "total_amount"],
-                name="order_created_day_totals",
-            ),
         ]
         permissions = [
             ("run_payment_transitions", "Can record, fail and cancel payments"),

@@ -1,10 +1,10 @@
 """The home screen's charts over the last 30 days, drawn on the server as inline SVG.
 
 Three aggregates, one query each, every one starting from an index on a time column: orders and
-revenue per day (``order_created_day_totals``, which on PostgreSQL also carries the status and
-total, so the scan never reads the table), time from payment to shipment for the parcels shipped
-in the window (``fulfillment_shipped``, then the order's payments by ``transaction_order_created``),
-and returns by reason (``created_at``). The number of queries is fixed; what grows with a busy
+revenue per day (the orders' ``created_at``; rows arrive in time order, so the range reads a
+contiguous stretch of the table), time from payment to shipment for the parcels shipped in the
+window (``fulfillment_shipped``, then the order's payments by ``transaction_order_created``), and
+returns by reason (``created_at``). The number of queries is fixed; what grows with a busy
 month is the index range each one reads, never the number of statements.
 """
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('fulfillment', '0005_home_chart_indexes'),
-        ('orders', '0007_words_for_staff'),
+        ('orders', '0006_words_for_staff'),
         ('returns', '0003_words_for_staff'),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_words_for_staff'),
+        ('orders', '0006_words_for_staff'),
         ('returns', '0002_millisecond_timestamps'),
         ('shop', '0007_words_for_staff'),
     ]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_home_chart_indexes'),
+        ('orders', '0005_millisecond_timestamps'),
         ('shop', '0007_words_for_staff'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
