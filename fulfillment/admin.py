@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from events.models import Job
 from fulfillment import imports
 from fulfillment import services as fulfillment_services
+from fulfillment.admin_documents import pick_list_view
 from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from fulfillment.tasks import KIND as TRACKING_IMPORT
@@ -222,6 +223,13 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
+            path(
+                "pick-list.csv",
+                self.admin_site.admin_view(
+                    lambda request: pick_list_view(self.admin_site, request)
+                ),
+                name="fulfillment_pick_list",
+            ),
             path(
                 "import/",
                 self.admin_site.admin_view(self.import_view),

@@ -27,12 +27,22 @@ def has_tracking_number(fulfillment: "Fulfillment") -> bool:
 
 
 class Fulfillment(FSMModelMixin, TimeStampedModel):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fulfillments")
-    status = FSMField(max_length=16, choices=F_.choices, default=F_.PENDING, protected=True)
-    carrier = models.CharField(max_length=100, blank=True)
-    tracking_number = models.CharField(max_length=100, blank=True)
-    shipped_at = MillisecondDateTimeField(null=True, blank=True)
-    delivered_at = MillisecondDateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="fulfillments", verbose_name=_("order")
+    )
+    status = FSMField(
+        max_length=16,
+        choices=F_.choices,
+        default=F_.PENDING,
+        protected=True,
+        verbose_name=_("status"),
+    )
+    carrier = models.CharField(max_length=100, blank=True, verbose_name=_("carrier"))
+    tracking_number = models.CharField(
+        max_length=100, blank=True, verbose_name=_("tracking number")
+    )
+    shipped_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("shipped on"))
+    delivered_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("delivered on"))
     # Set on the parcel that carries an exchange's replacement units; those units do not count
     # against the order's own quantities.
     exchange = models.ForeignKey(
@@ -41,20 +51,28 @@ class Fulfillment(FSMModelMixin, TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="replacement_fulfillments",
+        verbose_name=_("replacement for exchange"),
     )
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, verbose_name=_("note"))
 
     class Meta:
+        verbose_name = _("fulfilment")
+        verbose_name_plural = _("fulfilments")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["order", "-created_at"], name="fulfillment_order_created"),
             models.Index(fields=["status", "created_at"], name="fulfillment_status_created"),
             models.Index(fields=["tracking_number"], name="fulfillment_tracking"),
             models.Index(fields=["carrier"], name="fulfillment_carrier"),
+            # The home screen's time from payment to shipment: parcels shipped in a window.
+            models.Index(fields=["shipped_at"], name="fulfillment_shipped"),
         ]
 
     def __str__(self) -> str:
-        return f"Fulfillment {self.pk} of {self.order_id}"
+        return _("Fulfilment %(id)s of order %(number)s") % {
+            "id": self.pk,
+            "number": self.order.order_number,
+        }
 
     @property
     def carrier_name(self) -> str:
@@ -92,13 +110,20 @@ class Fulfillment(FSMModelMixin, TimeStampedModel):
 
 
 class FulfillmentItem(TimeStampedModel):
-    fulfillment = models.ForeignKey(Fulfillment, on_delete=models.PROTECT, related_name="items")
-    order_item = models.ForeignKey(
-        OrderItem, on_delete=models.PROTECT, related_name="fulfillment_items"
+    fulfillment = models.ForeignKey(
+        Fulfillment, on_delete=models.PROTECT, related_name="items", verbose_name=_("fulfilment")
     )
-    quantity = models.PositiveIntegerField()
+    order_item = models.ForeignKey(
+        OrderItem,
+        on_delete=models.PROTECT,
+        related_name="fulfillment_items",
+        verbose_name=_("order item"),
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
 
     class Meta:
+        verbose_name = _("fulfilment item")
+        verbose_name_plural = _("fulfilment items")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="fulfillmentitem_qty_gte_1"),
@@ -108,4 +133,4 @@ class FulfillmentItem(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × item {self.order_item_id}"
+        return f"{self.quantity} × {self.order_item.title}"

@@ -23,9 +23,11 @@ from orders.admin_documents import DocumentsMixin
 from orders.admin_forms import CreateFulfillmentForm, RequestReturnForm
 from orders.models import (
     Order,
+    PaymentMethod,
     Transaction,
     TransactionKind,
     TransitionLog,
+    payment_method_label,
 )
 from orders.selectors import item_quantities, order_money
 from returns import services as return_services
@@ -39,6 +41,7 @@ from shop.admin_utils import (
     badge,
     error_message,
     money,
+    run_bulk,
 )
 from shop.errors import DomainError
 
@@ -48,13 +51,7 @@ EXACT_MATCHES = 1000
 FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
 RETURN_PERM = "orders.run_return_transitions"
 
-PAYMENT_METHODS = [
-    ("card", _("Card")),
-    ("bank_transfer", _("Bank transfer")),
-    ("kakaopay", "KakaoPay"),
-    ("naverpay", "Naver Pay"),
-    ("manual", _("Marked paid by staff")),
-]
+PAYMENT_METHODS = PaymentMethod.choices
 
 
 class PaymentMethodFilter(admin.SimpleListFilter):
@@ -287,7 +284,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         if not status:
             return "—"
         label = dict(Transaction._meta.get_field("status").choices).get(status, status)
-        method = getattr(obj, "payment_method_used", "") or ""
+        method = payment_method_label(getattr(obj, "payment_method_used", "") or "")
         return format_html('{} <span class="quiet">{}</span>', badge(status, label), method)
 
     # -- detail -------------------------------------------------------------------------------
@@ -326,7 +323,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         if not obj.customer_id:
             return gettext("guest")
         url = reverse("admin:shop_customer_change", args=[obj.customer_id])
-        return format_html('<a href="{}">{}</a>', url, obj.customer_id)
+        return format_html('<a href="{}" id="customer-page">{}</a>', url, obj.customer.name)
 
     def save_model(self, request, obj, form, change):
         # The one editable field goes through its service like every other change.
@@ -553,19 +550,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
     # -- bulk actions -------------------------------------------------------------------------
 
     def _bulk(self, request, queryset, run, done_message):
-        actor = Actor.staff(request.user)
-        done, refused = 0, []
-        for order in queryset.order_by("pk"):
-            try:
-                run(order, actor)
-            except DomainError as error:
-                refused.append(f"{order.order_number}: {error_message(error)}")
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message(done), messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
+        run_bulk(self, request, queryset.order_by("pk"), run, done=done_message)
 
     @admin.action(description=_("Start preparing"), permissions=["fulfil"])
     def start_preparing_action(self, request, queryset):

@@ -35,34 +35,60 @@ S = OrderStatus
 
 
 class Order(FSMModelMixin, TimeStampedModel):
-    order_number = models.CharField(max_length=40, unique=True)
+    order_number = models.CharField(max_length=40, unique=True, verbose_name=_("order number"))
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("customer"),
     )
     # A cart checks out once: the database refuses a second order for the same cart.
     cart = models.OneToOneField(
-        Cart, null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+        Cart,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order",
+        verbose_name=_("cart"),
     )
     # customerSnapshot {name, email, phone}: captured at order time.
-    customer_name = models.CharField(max_length=200, blank=True)
-    customer_email = models.CharField(max_length=254, blank=True)
-    customer_phone = models.CharField(max_length=40, blank=True)
+    customer_name = models.CharField(max_length=200, blank=True, verbose_name=_("customer name"))
+    customer_email = models.CharField(max_length=254, blank=True, verbose_name=_("customer email"))
+    customer_phone = models.CharField(max_length=40, blank=True, verbose_name=_("customer phone"))
     # shippingAddress {recipientName, phone, postalCode, address1, address2}
-    shipping_recipient_name = models.CharField(max_length=200, blank=True)
-    shipping_phone = models.CharField(max_length=40, blank=True)
-    shipping_postal_code = models.CharField(max_length=20, blank=True)
-    shipping_address1 = models.CharField(max_length=300, blank=True)
-    shipping_address2 = models.CharField(max_length=300, blank=True)
+    shipping_recipient_name = models.CharField(
+        max_length=200, blank=True, verbose_name=_("recipient name")
+    )
+    shipping_phone = models.CharField(max_length=40, blank=True, verbose_name=_("recipient phone"))
+    shipping_postal_code = models.CharField(
+        max_length=20, blank=True, verbose_name=_("postal code")
+    )
+    shipping_address1 = models.CharField(
+        max_length=300, blank=True, verbose_name=_("address line 1")
+    )
+    shipping_address2 = models.CharField(
+        max_length=300, blank=True, verbose_name=_("address line 2")
+    )
 
-    status = FSMField(max_length=32, choices=OrderStatus.choices, default=S.PENDING, protected=True)
-    currency = models.CharField(max_length=3, default="KRW")
-    subtotal_amount = models.BigIntegerField(default=0)
-    shipping_amount = models.BigIntegerField(default=0)
-    discount_amount = models.BigIntegerField(default=0)
-    total_amount = models.BigIntegerField(default=0)
-    staff_note = models.TextField(blank=True)
+    status = FSMField(
+        max_length=32,
+        choices=OrderStatus.choices,
+        default=S.PENDING,
+        protected=True,
+        verbose_name=_("status"),
+    )
+    currency = models.CharField(max_length=3, default="KRW", verbose_name=_("currency"))
+    subtotal_amount = models.BigIntegerField(default=0, verbose_name=_("subtotal"))
+    shipping_amount = models.BigIntegerField(default=0, verbose_name=_("shipping"))
+    discount_amount = models.BigIntegerField(default=0, verbose_name=_("discount"))
+    total_amount = models.BigIntegerField(default=0, verbose_name=_("total"))
+    staff_note = models.TextField(blank=True, verbose_name=_("staff note"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -170,23 +196,42 @@ class Order(FSMModelMixin, TimeStampedModel):
 class OrderItem(TimeStampedModel):
     """A line of an order, with a snapshot of what was sold at what price."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="items", verbose_name=_("order")
+    )
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("product"),
     )
     variant = models.ForeignKey(
-        Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Variant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("variant"),
     )
     option = models.ForeignKey(
-        Option, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Option,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("option"),
     )
-    title = models.CharField(max_length=300)
-    sku = models.CharField(max_length=64, blank=True)
-    unit_price = models.BigIntegerField()
-    quantity = models.PositiveIntegerField()
-    total_price = models.BigIntegerField()
+    title = models.CharField(max_length=300, verbose_name=_("item"))
+    sku = models.CharField(max_length=64, blank=True, verbose_name=_("SKU"))
+    unit_price = models.BigIntegerField(verbose_name=_("unit price"))
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    total_price = models.BigIntegerField(verbose_name=_("line total"))
 
     class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orderitem_quantity_gte_1"),
@@ -206,6 +251,26 @@ class TransactionKind(models.TextChoices):
     REFUND = "refund", _("Refund")
 
 
+class PaymentMethod(models.TextChoices):
+    """The methods staff see by name. A payment may name any other method (the API takes free
+    text): it is shown as it was given."""
+
+    CARD = "card", _("Card")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    VIRTUAL_ACCOUNT = "virtual_account", _("Virtual account")
+    KAKAOPAY = "kakaopay", _("Kakao Pay")
+    NAVERPAY = "naverpay", _("Naver Pay")
+    TOSSPAY = "tosspay", _("Toss Pay")
+    MANUAL = "manual", _("Marked paid by staff")
+
+
+def payment_method_label(method: str) -> str:
+    """A payment method in words: its name when it is a known one, else as it was given."""
+    if method in PaymentMethod.values:
+        return str(PaymentMethod(method).label)
+    return method
+
+
 class TransactionStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     PAID = "paid", _("Paid")
@@ -219,16 +284,31 @@ T = TransactionStatus
 class Transaction(FSMModelMixin, TimeStampedModel):
     """Money moving for an order: a payment in, or a refund out (a paid refund has gone out)."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="transactions")
-    kind = models.CharField(
-        max_length=16, choices=TransactionKind.choices, default=TransactionKind.PAYMENT
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("order")
     )
-    status = FSMField(max_length=16, choices=T.choices, default=T.PENDING, protected=True)
-    amount = models.BigIntegerField()
-    payment_method = models.CharField(max_length=40, blank=True)
-    payment_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    kind = models.CharField(
+        max_length=16,
+        choices=TransactionKind.choices,
+        default=TransactionKind.PAYMENT,
+        verbose_name=_("kind"),
+    )
+    status = FSMField(
+        max_length=16,
+        choices=T.choices,
+        default=T.PENDING,
+        protected=True,
+        verbose_name=_("status"),
+    )
+    amount = models.BigIntegerField(verbose_name=_("amount"))
+    payment_method = models.CharField(max_length=40, blank=True, verbose_name=_("payment method"))
+    payment_id = models.CharField(
+        max_length=200, null=True, blank=True, unique=True, verbose_name=_("payment reference")
+    )
 
     class Meta:
+        verbose_name = _("payment or refund")
+        verbose_name_plural = _("payments and refunds")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="transaction_amount_gte_0"),
@@ -239,7 +319,12 @@ class Transaction(FSMModelMixin, TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} ({self.status})"
+        amount = f"{self.amount:,} {self.order.currency}"
+        return f"{self.get_kind_display()} {amount} ({self.get_status_display()})"
+
+    @property
+    def payment_method_label(self) -> str:
+        return payment_method_label(self.payment_method)
 
     @transition(field=status, source=T.PENDING, target=T.PAID)
     def mark_paid(self):
@@ -269,26 +354,40 @@ class TransitionLog(models.Model):
     correction of what a state was reached with (a parcel's carrier or tracking number): such an
     entry has the same ``source`` and ``target`` and says what changed in ``changes``."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="transition_logs")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="transition_logs", verbose_name=_("order")
+    )
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.BigIntegerField()
     subject = GenericForeignKey("content_type", "object_id")
-    transition = models.CharField(max_length=64)
-    source = models.CharField(max_length=32)
-    target = models.CharField(max_length=32)
-    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    transition = models.CharField(max_length=64, verbose_name=_("change"))
+    source = models.CharField(max_length=32, verbose_name=_("from"))
+    target = models.CharField(max_length=32, verbose_name=_("to"))
+    actor_kind = models.CharField(
+        max_length=16, choices=ActorKind.choices, verbose_name=_("done by (kind)")
     )
-    actor_label = models.CharField(max_length=200, blank=True)
-    reason = models.TextField(blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff user"),
+    )
+    actor_label = models.CharField(max_length=200, blank=True, verbose_name=_("done by"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     # {field: {"from": old, "to": new}} for the details the entry set or corrected.
     changes = models.JSONField(
-        default=dict, db_default=models.Value({}, models.JSONField()), blank=True
+        default=dict,
+        db_default=models.Value({}, models.JSONField()),
+        blank=True,
+        verbose_name=_("details changed"),
     )
-    created_at = MillisecondDateTimeField(auto_now_add=True)
+    created_at = MillisecondDateTimeField(auto_now_add=True, verbose_name=_("when"))
 
     class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["order", "-created_at"], name="translog_order_created"),

@@ -152,6 +152,12 @@ class RequestAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # every change is a button
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The customer page links to "this customer's returns".
+        return lookup == "order__customer__id__exact" or super().lookup_allowed(
+            lookup, value, request
+        )
+
     @admin.display(description=_("order"), ordering="order__order_number")
     def order_link(self, obj):
         url = reverse("admin:orders_order_change", args=[obj.order_id])

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReturnsConfig(AppConfig):
     name = "returns"
-    verbose_name = "Returns and exchanges"
+    verbose_name = _("Returns and exchanges")

@@ -43,11 +43,17 @@ class ExchangeReason(models.TextChoices):
 class RequestMachine(FSMModelMixin, TimeStampedModel):
     """requested → approved | rejected; approved → processing (units received) → completed."""
 
-    status = FSMField(max_length=16, choices=R.choices, default=R.REQUESTED, protected=True)
-    note = models.TextField(blank=True)
-    rejection_reason = models.TextField(blank=True)
-    received_at = MillisecondDateTimeField(null=True, blank=True)
-    completed_at = MillisecondDateTimeField(null=True, blank=True)
+    status = FSMField(
+        max_length=16,
+        choices=R.choices,
+        default=R.REQUESTED,
+        protected=True,
+        verbose_name=_("status"),
+    )
+    note = models.TextField(blank=True, verbose_name=_("note"))
+    rejection_reason = models.TextField(blank=True, verbose_name=_("reason for rejection"))
+    received_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("received on"))
+    completed_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("completed on"))
 
     class Meta:
         abstract = True
@@ -70,14 +76,23 @@ class RequestMachine(FSMModelMixin, TimeStampedModel):
 
 
 class Return(RequestMachine):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
-    reason = models.CharField(max_length=32, choices=ReturnReason.choices)
-    refund_amount = models.BigIntegerField(default=0)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order")
+    )
+    reason = models.CharField(max_length=32, choices=ReturnReason.choices, verbose_name=_("reason"))
+    refund_amount = models.BigIntegerField(default=0, verbose_name=_("refund amount"))
     refund_transaction = models.OneToOneField(
-        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="refunded_return"
+        Transaction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunded_return",
+        verbose_name=_("refund"),
     )
 
     class Meta:
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(refund_amount__gte=0), name="return_refund_gte_0"),
@@ -88,19 +103,33 @@ class Return(RequestMachine):
         ]
 
     def __str__(self) -> str:
-        return f"Return {self.pk} of {self.order_id}"
+        return _("Return %(id)s of order %(number)s") % {
+            "id": self.pk,
+            "number": self.order.order_number,
+        }
 
 
 class ReturnItem(TimeStampedModel):
     return_request = models.ForeignKey(
-        Return, on_delete=models.PROTECT, related_name="items", db_column="return_id"
+        Return,
+        on_delete=models.PROTECT,
+        related_name="items",
+        db_column="return_id",
+        verbose_name=_("return"),
     )
-    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="return_items")
-    quantity = models.PositiveIntegerField()
+    order_item = models.ForeignKey(
+        OrderItem,
+        on_delete=models.PROTECT,
+        related_name="return_items",
+        verbose_name=_("order item"),
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
     # Decided when the parcel comes back: how many of the units go back on the shelf.
-    restock_quantity = models.PositiveIntegerField(default=0)
+    restock_quantity = models.PositiveIntegerField(default=0, verbose_name=_("units back in stock"))
 
     class Meta:
+        verbose_name = _("return item")
+        verbose_name_plural = _("return items")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="returnitem_qty_gte_1"),
@@ -114,14 +143,20 @@ class ReturnItem(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × item {self.order_item_id}"
+        return f"{self.quantity} × {self.order_item.title}"
 
 
 class Exchange(RequestMachine):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="exchanges")
-    reason = models.CharField(max_length=32, choices=ExchangeReason.choices)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="exchanges", verbose_name=_("order")
+    )
+    reason = models.CharField(
+        max_length=32, choices=ExchangeReason.choices, verbose_name=_("reason")
+    )
 
     class Meta:
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["order", "-created_at"], name="exchange_order_created"),
@@ -129,24 +164,44 @@ class Exchange(RequestMachine):
         ]
 
     def __str__(self) -> str:
-        return f"Exchange {self.pk} of {self.order_id}"
+        return _("Exchange %(id)s of order %(number)s") % {
+            "id": self.pk,
+            "number": self.order.order_number,
+        }
 
 
 class ExchangeItem(TimeStampedModel):
-    exchange = models.ForeignKey(Exchange, on_delete=models.PROTECT, related_name="items")
-    order_item = models.ForeignKey(
-        OrderItem, on_delete=models.PROTECT, related_name="exchange_items"
+    exchange = models.ForeignKey(
+        Exchange, on_delete=models.PROTECT, related_name="items", verbose_name=_("exchange")
     )
-    quantity = models.PositiveIntegerField()
+    order_item = models.ForeignKey(
+        OrderItem,
+        on_delete=models.PROTECT,
+        related_name="exchange_items",
+        verbose_name=_("order item"),
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
     replacement_variant = models.ForeignKey(
-        Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Variant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("replacement variant"),
     )
     replacement_option = models.ForeignKey(
-        Option, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Option,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("replacement option"),
     )
-    restock_quantity = models.PositiveIntegerField(default=0)
+    restock_quantity = models.PositiveIntegerField(default=0, verbose_name=_("units back in stock"))
 
     class Meta:
+        verbose_name = _("exchange item")
+        verbose_name_plural = _("exchange items")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="exchangeitem_qty_gte_1"),
@@ -160,4 +215,4 @@ class ExchangeItem(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × item {self.order_item_id}"
+        return f"{self.quantity} × {self.order_item.title}"

@@ -38,9 +38,19 @@ class CustomerAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # facet counts would count whole tables
     paginator = CappedPaginator
     list_per_page = 50
+    change_form_template = "admin/shop/customer/change_form.html"
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders keep pointing at their customer
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from shop.admin_customer import customer_overview
+
+        extra_context = extra_context or {}
+        customer = self.get_object(request, object_id)
+        if customer is not None and request.user.has_perm("orders.view_order"):
+            extra_context["overview"] = customer_overview(request, customer)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         """An email finds its customer in any spelling (its normal form is unique)."""
@@ -52,7 +62,9 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description=_("orders"))
     def orders_link(self, obj):
         url = reverse("admin:orders_order_changelist")
-        return format_html('<a href="{}?q={}">{}</a>', url, obj.email, _("orders of this customer"))
+        return format_html(
+            '<a href="{}?customer__id__exact={}">{}</a>', url, obj.pk, _("orders of this customer")
+        )
 
 
 class VariantInline(admin.TabularInline):

@@ -1,4 +1,4 @@
-"""The staff admin site: Django's admin with a home screen of work queues.
+"""The staff admin site: Django's admin with a home screen of work queues and charts.
 
 Installed in place of ``django.contrib.admin`` (``ShopAdminConfig``), so ``admin.site`` is this
 site everywhere and every app's ``admin.py`` registers on it as usual.
@@ -6,11 +6,19 @@ site everywhere and every app's ``admin.py`` registers on it as usual.
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
 class ShopAdminConfig(AdminConfig):
     default_site = "shop.admin_site.ShopAdminSite"
+
+
+# The index and the side bar list the daily work first, in this order; the rest follows.
+DAILY_APPS = ["orders", "fulfillment", "returns", "shop", "events"]
+# Keys, tokens and login records: a section of their own at the end, shown to superusers only
+# (staff who hold a permission on them still reach them by address).
+KEY_MODELS = {"ApiKey", "TokenProxy", "Token", "AccessAttempt", "AccessLog", "WebhookEndpoint"}
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -19,7 +27,35 @@ class ShopAdminSite(admin.AdminSite):
     index_title = _("Today")
 
     def index(self, request, extra_context=None):
+        from shop.admin_charts import charts
         from shop.admin_dashboard import work_queues
 
-        extra_context = {**(extra_context or {}), **work_queues(request)}
+        extra_context = {
+            **(extra_context or {}),
+            **work_queues(request),
+            "charts": charts(request),
+        }
         return super().index(request, extra_context)
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        if app_label:
+            return apps
+        keys = []
+        for app in apps:
+            keys += [m for m in app["models"] if m["object_name"] in KEY_MODELS]
+            app["models"] = [m for m in app["models"] if m["object_name"] not in KEY_MODELS]
+        apps = [app for app in apps if app["models"]]
+        rank = {label: index for index, label in enumerate(DAILY_APPS)}
+        apps.sort(key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+        if keys and request.user.is_superuser:
+            apps.append(
+                {
+                    "name": _("Keys and access"),
+                    "app_label": "keys",
+                    "app_url": reverse("admin:app_list", kwargs={"app_label": "shop"}),
+                    "has_module_perms": True,
+                    "models": keys,
+                }
+            )
+        return apps

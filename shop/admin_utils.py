@@ -20,8 +20,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -335,3 +336,101 @@ class TransitionAdminMixin:
             "has_view_permission": True,
         }
         return TemplateResponse(request, "admin/shop/action_form.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk actions: one summary, never one banner per row
+
+# Why a row was skipped, in words, by the state it is in (the same words for every machine
+# that has the state); a state not listed is reported by the service's own message.
+SKIP_REASONS = {
+    "pending": _("not paid yet"),
+    "failed": _("payment failed"),
+    "canceled": _("canceled"),
+    "preparing": _("already being prepared"),
+    "shipped": _("already shipped"),
+    "delivered": _("already delivered"),
+    "confirmed": _("already confirmed"),
+    "return_requested": _("in a return"),
+    "return_processing": _("in a return"),
+    "returned": _("returned"),
+}
+# Names listed per group before "and N more".
+NAMES_SHOWN = 10
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: the rows it changed, and the ones it skipped grouped by why."""
+
+    changed: list[str]
+    skipped: dict[str, list[str]]
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(len(names) for names in self.skipped.values())
+
+
+def skip_reason(obj, error: DomainError) -> str:
+    state = error.current if isinstance(error, TransitionError) else getattr(obj, "status", "")
+    if state in SKIP_REASONS:
+        return str(SKIP_REASONS[state])
+    return error.message.replace(str(obj), "…")
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    if len(names) > NAMES_SHOWN:
+        more = len(names) - NAMES_SHOWN
+        shown += " " + gettext("and %(count)s more") % {"count": more}
+    return shown
+
+
+def run_bulk(modeladmin, request, objects, run, *, done=None, reason=skip_reason) -> BulkOutcome:
+    """Run ``run(obj, actor)`` on each object (each its own service call, so one refusal leaves
+    the others done) and report once: which changed, by name, and which were skipped, grouped
+    by reason ("3 orders skipped: not paid yet (DEMO-0003, …)")."""
+    actor = Actor.staff(request.user)
+    outcome = BulkOutcome(changed=[], skipped={})
+    for obj in objects:
+        try:
+            run(obj, actor)
+        except DomainError as error:
+            outcome.skipped.setdefault(reason(obj, error), []).append(str(obj))
+        else:
+            outcome.changed.append(str(obj))
+    report_bulk(modeladmin, request, outcome, done=done)
+    return outcome
+
+
+def report_bulk(modeladmin, request, outcome: BulkOutcome, *, done=None) -> None:
+    """``done(count)`` says what happened to the changed rows ("2 orders are now preparing.");
+    without it, "2 orders changed"."""
+    opts = modeladmin.opts
+
+    def things(count: int) -> str:
+        return str(opts.verbose_name if count == 1 else opts.verbose_name_plural)
+
+    if outcome.changed:
+        count = len(outcome.changed)
+        if done is not None:
+            summary = str(done(count))
+        else:
+            summary = gettext("%(count)s %(things)s changed.") % {
+                "count": count,
+                "things": things(count),
+            }
+        modeladmin.message_user(request, f"{summary} {_names(outcome.changed)}", messages.SUCCESS)
+    if outcome.skipped:
+        lines = [
+            gettext("%(count)s %(things)s skipped: %(reason)s (%(names)s)")
+            % {
+                "count": len(names),
+                "things": things(len(names)),
+                "reason": reason,
+                "names": _names(names),
+            }
+            for reason, names in sorted(outcome.skipped.items(), key=lambda kv: -len(kv[1]))
+        ]
+        message = format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+        modeladmin.message_user(request, message, messages.WARNING)

@@ -23,8 +23,10 @@ def normalize_email(value: str) -> str:
 
 
 class TimeStampedModel(models.Model):
-    created_at = MillisecondDateTimeField(auto_now_add=True, db_index=True)
-    updated_at = MillisecondDateTimeField(auto_now=True)
+    created_at = MillisecondDateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created")
+    )
+    updated_at = MillisecondDateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         abstract = True
@@ -39,19 +41,26 @@ class Customer(TimeStampedModel):
     the generation they were issued in, so deactivating ends them for good.
     """
 
-    name = models.CharField(max_length=200)
-    email = models.EmailField(db_index=True)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    email = models.EmailField(db_index=True, verbose_name=_("email"))
     normalized_email = models.TextField(unique=True, blank=True, editable=False)
-    phone = models.CharField(max_length=40, blank=True)
-    password = models.CharField(max_length=128, blank=True)
-    is_active = models.BooleanField(default=True)
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
+    password = models.CharField(max_length=128, blank=True, verbose_name=_("password"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
     token_generation = models.PositiveIntegerField(default=0, editable=False)
     # The language of the emails they get; empty: the shop's (LANGUAGE_CODE).
     language = models.CharField(
-        max_length=10, blank=True, default="", db_default="", choices=settings.LANGUAGES
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        choices=settings.LANGUAGES,
+        verbose_name=_("email language"),
     )
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -114,9 +123,9 @@ class StockedItem(TimeStampedModel):
     the item's stock is not tracked.
     """
 
-    title = models.CharField(max_length=200)
-    sku = models.CharField(max_length=64, blank=True)
-    stock = models.IntegerField(null=True, blank=True)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    sku = models.CharField(max_length=64, blank=True, verbose_name=_("SKU"))
+    stock = models.IntegerField(null=True, blank=True, verbose_name=_("stock"))
 
     class Meta:
         abstract = True
@@ -126,10 +135,12 @@ class StockedItem(TimeStampedModel):
 
 
 class Product(StockedItem):
-    price = models.BigIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    price = models.BigIntegerField(default=0, verbose_name=_("price"))
+    is_active = models.BooleanField(default=True, verbose_name=_("on sale"))
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_gte_0"),
@@ -141,10 +152,14 @@ class Product(StockedItem):
 
 
 class Variant(StockedItem):
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="variants")
-    price = models.BigIntegerField(null=True, blank=True)
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="variants", verbose_name=_("product")
+    )
+    price = models.BigIntegerField(null=True, blank=True, verbose_name=_("price"))
 
     class Meta:
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -157,10 +172,14 @@ class Variant(StockedItem):
 
 
 class Option(StockedItem):
-    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="options")
-    price = models.BigIntegerField(null=True, blank=True)
+    variant = models.ForeignKey(
+        Variant, on_delete=models.PROTECT, related_name="options", verbose_name=_("variant")
+    )
+    price = models.BigIntegerField(null=True, blank=True, verbose_name=_("price"))
 
     class Meta:
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -246,16 +265,21 @@ class ApiKey(TimeStampedModel):
     check on every request).
     """
 
-    name = models.CharField(max_length=100)
-    publishable_key = models.CharField(max_length=64, unique=True)
-    secret_prefix = models.CharField(max_length=16, db_index=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    publishable_key = models.CharField(
+        max_length=64, unique=True, verbose_name=_("publishable key")
+    )
+    secret_prefix = models.CharField(
+        max_length=16, db_index=True, verbose_name=_("secret key prefix")
+    )
     secret_hash = models.CharField(max_length=64, unique=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked"))
 
     class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         ordering = ["-created_at", "-id"]
-        verbose_name = "API key"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.publishable_key})"

@@ -228,7 +228,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
-LANGUAGES = [("en", "English"), ("ko", "Korean")]
+# Each language by its own name, as a language menu reads in any language.
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Seoul")
 USE_I18N = True
@@ -370,6 +371,12 @@ CELERY_BEAT_SCHEDULE = {
 SHOP_CUSTOMER_EMAILS = env_bool("SHOP_CUSTOMER_EMAILS", True)
 SHOP_NAME = os.environ.get("SHOP_NAME", "Shop")
 SHOP_REPLY_TO = os.environ.get("SHOP_REPLY_TO", "")
+# The seller on invoices: name, address and business registration number (사업자등록번호).
+SHOP_SELLER = {
+    "name": os.environ.get("SHOP_SELLER_NAME", SHOP_NAME),
+    "address": os.environ.get("SHOP_SELLER_ADDRESS", ""),
+    "business_number": os.environ.get("SHOP_SELLER_BUSINESS_NUMBER", ""),
+}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{SHOP_NAME} <shop@localhost>")
 # Django's email backends: printed to the console in development, SMTP from the environment
 # otherwise (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS/SSL).

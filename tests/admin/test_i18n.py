@@ -41,3 +41,46 @@ def test_home_and_order_page_in_korean(as_role):
     assert "처리 이력" in page  # the timeline
     english = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Orders awaiting payment" in english
+
+
+@pytest.mark.django_db
+def test_model_and_field_names_in_korean(as_role):
+    from tests.admin.shortcuts import deliver_everything
+
+    client = as_role("manager")
+    home = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    sections = ("주문과 결제", "출고와 배송", "반품과 교환", "상품과 고객")
+    for label in (*sections, "최근 30일", "일별 주문"):
+        assert label in home, label
+    order = place_order()
+    parcel = deliver_everything(order)
+    page = client.get(
+        reverse("admin:fulfillment_fulfillment_change", args=[parcel.pk]),
+        HTTP_ACCEPT_LANGUAGE="ko",
+    ).content.decode()
+    assert f"주문 {order.order_number}의 출고 {parcel.pk}" in page  # its name, with the number
+    assert re.search(r"<label>발송일:</label>", page)
+    order_page = client.get(
+        reverse("admin:orders_order_change", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+    for label in ("받는 분:", "우편번호:", "주소:", "상세 주소:", "직원 메모:"):
+        assert re.search(rf"<label[^>]*>{label}</label>", order_page), label
+
+
+@pytest.mark.django_db
+def test_names_read_with_the_order_number_in_english(as_role):
+    from tests.admin.shortcuts import deliver_everything
+
+    order = place_order()
+    parcel = deliver_everything(order)
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert str(parcel) == f"Fulfilment {parcel.pk} of order {order.order_number}"
+    page = (
+        as_role("manager")
+        .get(reverse("admin:orders_order_change", args=[order.pk]))
+        .content.decode()
+    )
+    for label in ("Recipient name:", "Address line 1:", "Address line 2:", "Postal code:"):
+        assert re.search(rf"<label[^>]*>{label}</label>", page), label

@@ -108,7 +108,7 @@ def test_csv_export_follows_the_filters(as_role):
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][0] == "Order number"
     assert [row[0] for row in rows[1:]] == [paid.order_number]
     assert rows[1][2] == "paid"

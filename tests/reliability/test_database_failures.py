@@ -288,7 +288,7 @@ def test_the_order_export_has_a_longer_timeout(server):
         with slow(lambda sql: connection.in_atomic_block and '"orders_order"' in sql):
             export = staff.get(reverse("admin:orders_order_export"))
             assert export.status_code == 200
-            lines = b"".join(export.streaming_content).decode().splitlines()
+            lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
         assert len(lines) == 2  # the header and the order
         with slow():
             assert server.get("/api/orders").status_code == 503

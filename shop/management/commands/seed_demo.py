@@ -1,4 +1,5 @@
-"""A realistic demo shop: customers, a catalog with variants and options, orders in every state.
+"""A realistic demo shop: customers, a catalog with variants and options, orders in every state,
+and a month of past orders (delivered, some returned) so the home screen's charts have a shape.
 
 Idempotent: catalog rows and customers are found by their natural keys, demo orders by their
 numbers (DEMO-…), so a second run adds nothing. A database that holds real orders (any not
@@ -6,15 +7,18 @@ numbered DEMO-…) is refused unless --force says to load the demo shop into it 
 """
 
 import random
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
 from fulfillment import services as fulfillment_services
+from fulfillment.models import Fulfillment
 from orders import services as order_services
-from orders.models import Order
+from orders.models import Order, Transaction, TransitionLog
 from returns import services as return_services
+from returns.models import Exchange, Return
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
 
 CUSTOMERS = [
@@ -91,6 +95,38 @@ STORIES = [
 ]
 
 
+# Days before today each story's order was placed: early stages are recent, later ones older.
+STORY_AGES = {
+    "pending": 0,
+    "failed": 1,
+    "canceled": 4,
+    "paid": 0,
+    "preparing": 1,
+    "packed": 2,
+    "shipped": 3,
+    "partly_shipped": 2,
+    "delivered": 6,
+    "confirmed": 14,
+    "return_requested": 10,
+    "return_processing": 12,
+    "returned": 18,
+    "exchange_requested": 8,
+    "exchange_shipped": 16,
+    "checkout": 0,
+    "lost_parcel": 11,
+    "return_approved": 9,
+    "return_rejected": 13,
+    "exchange_approved": 7,
+    "exchange_rejected": 12,
+    "exchange_processing": 11,
+}
+# Past orders, numbered DEMO-1001…: placed over the last month, delivered and confirmed, a few
+# returned; their parcels left a few hours to a few days after payment.
+HISTORY = 40
+HISTORY_PREFIX = f"{DEMO_PREFIX}1"
+HISTORY_RETURNS = ["defective", "change_of_mind", "wrong_delivery", "damaged", "defective"]
+
+
 class Command(BaseCommand):
     help = (
         "Load a demo shop (customers, catalog, orders in every state). Safe to run twice. "
@@ -134,10 +170,89 @@ class Command(BaseCommand):
             customer = customers[int(suffix) % len(customers)]
             with transaction.atomic():
                 self._tell(story, number, customer, rng, sellables)
+                self._back_date(number, days=STORY_AGES.get(story, 0), rng=rng)
             made += 1
+        past = self._history(customers, rng, sellables)
         self.stdout.write(
             f"Demo shop ready: {len(customers)} customers, {Product.objects.count()} products, "
-            f"{made} new demo orders."
+            f"{made} new demo orders, {past} past orders."
+        )
+
+    def _history(self, customers, rng, sellables) -> int:
+        made = 0
+        for index in range(HISTORY):
+            number = f"{HISTORY_PREFIX}{index + 1:03d}"
+            if Order.objects.filter(order_number=number).exists():
+                continue
+            line = rng.choice(sellables)
+            customer = customers[index % len(customers)]
+            postal, address1, address2 = rng.choice(ADDRESSES)
+            with transaction.atomic():
+                order = order_services.create_order(
+                    items=[
+                        {
+                            **{k: v for k, v in line.items() if k != "price"},
+                            "quantity": 1,
+                            "unitPrice": line["price"],
+                        }
+                    ],
+                    order_number=number,
+                    customer=customer,
+                    shipping_address={
+                        "recipientName": customer.name,
+                        "phone": customer.phone,
+                        "postalCode": postal,
+                        "address1": address1,
+                        "address2": address2,
+                    },
+                    shipping_amount=3000,
+                    payment_id=f"demo_{number}",
+                    payment_method=rng.choice(["card", "kakaopay", "naverpay", "bank_transfer"]),
+                ).order
+                parcel = fulfillment_services.create_fulfillment(order=order)
+                fulfillment_services.ship_fulfillment(
+                    fulfillment=parcel,
+                    carrier=rng.choice(["cj", "hanjin", "lotte", "epost"]),
+                    tracking_number=f"{rng.randint(10**11, 10**12 - 1)}",
+                )
+                fulfillment_services.deliver_fulfillment(fulfillment=parcel)
+                if index % 8 == 3:
+                    return_services.request_return(
+                        order=order,
+                        reason=HISTORY_RETURNS[(index // 8) % len(HISTORY_RETURNS)],
+                        items=[{"orderItem": order.items.get().pk, "quantity": 1}],
+                    )
+                else:
+                    order_services.confirm_order(order=order, reason="buyer confirmed")
+                self._back_date(number, days=3 + (index * 27) // HISTORY, rng=rng)
+            made += 1
+        return made
+
+    def _back_date(self, number: str, *, days: int, rng) -> None:
+        """Move an order and everything under it ``days`` back (hours of the day vary), and what
+        happened before its first parcel (placing and paying) a few hours to a few days earlier
+        still, so parcels leave some time after payment. The order of events stays as it was."""
+        if not days:
+            return
+        order = Order.objects.get(order_number=number)
+        shift = timedelta(days=days, hours=rng.randint(0, 8))
+        first_parcel = Fulfillment.objects.filter(order=order).order_by("created_at").first()
+        cut = first_parcel.created_at if first_parcel else None
+        lead = timedelta(hours=rng.choice([3, 6, 20, 26, 30, 50, 70, 100])) if cut else timedelta()
+
+        def moved(moment):
+            return moment - shift - (lead if cut is None or moment < cut else timedelta())
+
+        for model in (Transaction, Fulfillment, Return, Exchange, TransitionLog):
+            for row in model.objects.filter(order=order):
+                changes = {"created_at": moved(row.created_at)}
+                for name in ("shipped_at", "delivered_at", "received_at", "completed_at"):
+                    moment = getattr(row, name, None)
+                    if moment:
+                        changes[name] = moved(moment)
+                model.objects.filter(pk=row.pk).update(**changes)
+        Order.objects.filter(pk=order.pk).update(
+            created_at=moved(order.created_at), updated_at=moved(order.updated_at)
         )
 
     def _customers(self) -> list[Customer]:
