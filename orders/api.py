@@ -231,8 +231,6 @@ def _created(result: order_services.OrderResult, *, cart_id=None) -> Written:
 
 
 def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> Written:
-    from shop.models import Cart
-
     # Only claiming a guest cart needs a transaction around the checkout's own.
     with transaction.atomic() if customer_id is not None else nullcontext():
         if customer_id is not None:

@@ -14,20 +14,10 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from events.outbox import record_event
-from fulfillment.models import Fulfillment, FulfillmentItem
+from fulfillment.services import create_replacement_fulfillment
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
-from orders.selectors import item_quantities, order_money
-from orders.services import (
-    MAX_NOTE,
-    _as_amount,
-    _as_int,
-    _as_quantity,
-    _as_text,
-    _pk_or_none,
-    item_stock_unit,
-    lock_order,
-    sync_order_after_requests,
-)
+from orders.selectors import order_money
+from orders.services import item_stock_unit, lock_order, sync_order_after_requests
 from orders.transitions import refused, run_transition
 from returns.models import (
     Exchange,
@@ -39,12 +29,14 @@ from returns.models import (
     ReturnItem,
     ReturnReason,
 )
+from returns.selectors import after_sales, item_quantities
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
 from shop.models import Option, Variant
 from shop.services import check_unit
+from shop.values import MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -61,12 +53,23 @@ def _label(request: RequestMachine) -> str:
 def _lock_request(model: type, request: Any) -> tuple[Order, Any]:
     """Lock the request's order, then the request (the project's fixed lock order)."""
     label = model._meta.verbose_name.capitalize()
-    pk = request.pk if isinstance(request, model) else _pk_or_none(request, "request")
+    pk = request.pk if isinstance(request, model) else pk_or_none(request, "request")
     order_id = model.objects.filter(pk=pk).values_list("order_id", flat=True).first()
     if order_id is None:
         raise NotFound(f"{label} {pk} does not exist.", field="request")
     order = lock_order(order_id)
     return order, model.objects.select_for_update().get(pk=pk)
+
+
+def follow_requests(order: Order, *, actor: Actor, reason: str) -> None:
+    """Tell the order where its returns and exchanges now stand; it moves to match."""
+    sync_order_after_requests(order, after_sales=after_sales(order), actor=actor, reason=reason)
+
+
+def replacement_delivered(order: Order, parcel: Any, *, actor: Actor) -> None:
+    """An exchange's replacement parcel arrived (``fulfillment.services.deliver_fulfillment``
+    runs this, registered in ``returns.apps``): the order may be done with after-sales."""
+    follow_requests(order, actor=actor, reason="replacement delivered")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,13 +102,13 @@ def _claimed_units(order: Order, items: Any) -> dict[int, int]:
     for raw in items:
         if not isinstance(raw, dict):
             raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
-        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
+        item_id = as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
         if item_id not in quantities:
             raise DomainError(
                 f"Order item {item_id} is not part of order {order.order_number}.",
                 field="orderItem",
             )
-        wanted[item_id] = wanted.get(item_id, 0) + _as_quantity(raw.get("quantity", 1))
+        wanted[item_id] = wanted.get(item_id, 0) + as_quantity(raw.get("quantity", 1))
     for item_id, quantity in wanted.items():
         claimable = quantities[item_id].claimable
         if quantity > claimable:
@@ -148,7 +151,7 @@ def _set_restock(request: RequestMachine, restock: Any) -> None:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} is given twice.", field="restock"
             )
-        quantity = _as_int(value, "restock")
+        quantity = as_int(value, "restock")
         if not 0 <= quantity <= line.quantity:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} must be 0 to {line.quantity}, "
@@ -184,7 +187,7 @@ def _units_back(lines: list) -> list:
 def _approve(model: type, request: Any, *, actor: Actor, reason: str) -> RequestMachine:
     order, request = _lock_request(model, request)
     run_transition(request, "approve", actor=actor, order_id=order.pk, reason=reason)
-    sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} approved")
+    follow_requests(order, actor=actor, reason=f"{_label(request)} approved")
     record_event(f"{request._meta.model_name}.approved", request)
     return request
 
@@ -200,7 +203,7 @@ def _reject(model: type, request: Any, *, actor: Actor, reason: str) -> RequestM
         reason=reason,
         update_fields=["rejection_reason"],
     )
-    sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} rejected")
+    follow_requests(order, actor=actor, reason=f"{_label(request)} rejected")
     record_event(f"{request._meta.model_name}.rejected", request)
     return request
 
@@ -230,7 +233,7 @@ def request_return(
     """The buyer asks to send delivered units back for a refund."""
     order, reason, wanted = _open_request(order, reason, ReturnReason, items)
     request = Return.objects.create(
-        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+        order=order, reason=reason, note=as_text(note, "note", MAX_NOTE)
     )
     lines = ReturnItem.objects.bulk_create(
         ReturnItem(return_request=request, order_item_id=pk, quantity=qty)
@@ -239,7 +242,7 @@ def request_return(
     prices = dict(order.items.filter(pk__in=wanted).values_list("pk", "unit_price"))
     request.refund_amount = sum(prices[line.order_item_id] * line.quantity for line in lines)
     request.save(update_fields=["refund_amount"])
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} requested")
+    follow_requests(order, actor=actor, reason=f"return {request.pk} requested")
     record_event("return.requested", request)
     return request
 
@@ -278,7 +281,7 @@ def complete_return(
     if refund_amount in (None, ""):
         request.refund_amount = min(request.refund_amount, refundable)
     else:
-        request.refund_amount = _as_amount(refund_amount, "refundAmount")
+        request.refund_amount = as_amount(refund_amount, "refundAmount")
         if request.refund_amount > refundable:
             raise DomainError(
                 f"Refund {request.refund_amount} is more than the {refundable} left to refund.",
@@ -302,7 +305,7 @@ def complete_return(
         update_fields=["refund_amount", "refund_transaction", "completed_at"],
     )
     stock.release(_units_back(_restock_lines(request)))
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} completed")
+    follow_requests(order, actor=actor, reason=f"return {request.pk} completed")
     record_event("return.completed", request)
     return request
 
@@ -319,7 +322,7 @@ def request_exchange(
     order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
     replacements = _replacements(order, items)
     exchange = Exchange.objects.create(
-        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+        order=order, reason=reason, note=as_text(note, "note", MAX_NOTE)
     )
     ExchangeItem.objects.bulk_create(
         ExchangeItem(
@@ -331,7 +334,7 @@ def request_exchange(
         )
         for pk, qty in wanted.items()
     )
-    sync_order_after_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
+    follow_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
     record_event("exchange.requested", exchange)
     return exchange
 
@@ -341,9 +344,9 @@ def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
     lines = {line.pk: line for line in order.items.select_related("product", "variant", "option")}
     found: dict[int, tuple] = {}
     for raw in items:
-        line = lines[_as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")]
-        variant_id = _pk_or_none(raw.get("replacementVariant"), "replacementVariant")
-        option_id = _pk_or_none(raw.get("replacementOption"), "replacementOption")
+        line = lines[as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")]
+        variant_id = pk_or_none(raw.get("replacementVariant"), "replacementVariant")
+        option_id = pk_or_none(raw.get("replacementOption"), "replacementOption")
         variant = Variant.objects.filter(pk=variant_id).first() if variant_id else line.variant
         if variant_id and variant is None:
             raise DomainError(f"Variant {variant_id} does not exist.", field="replacementVariant")
@@ -410,15 +413,10 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
         if line.order_item.product_id
     ]
     stock.change(take=replacements, give=_units_back(lines))
-    parcel = Fulfillment.objects.create(
-        order=order, exchange=request, note=f"Exchange {request.pk}"
-    )
-    FulfillmentItem.objects.bulk_create(
-        FulfillmentItem(
-            fulfillment=parcel, order_item_id=line.order_item_id, quantity=line.quantity
-        )
-        for line in lines
-    )
-    sync_order_after_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
+    units: dict[int, int] = {}
+    for line in lines:
+        units[line.order_item_id] = units.get(line.order_item_id, 0) + line.quantity
+    create_replacement_fulfillment(order=order, exchange=request, units=units, actor=actor)
+    follow_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
     record_event("exchange.completed", request)
     return request

@@ -18,8 +18,9 @@ from orders.models import (
     TransactionStatus,
     TransitionLog,
 )
-from orders.selectors import item_quantities, order_money
+from orders.selectors import order_money
 from returns.models import Exchange, ExchangeItem, RequestStatus, Return, ReturnItem
+from returns.selectors import item_quantities
 from shop.errors import DomainError
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
 from tests.factories import ProductFactory

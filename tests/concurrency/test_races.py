@@ -13,7 +13,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentItem
 from orders import services as order_services
 from orders.models import Order, OrderItem, OrderStatus, Transaction, TransitionLog
-from orders.selectors import item_quantities
+from returns.selectors import item_quantities
 from shop.errors import DomainError
 from tests.factories import CartFactory, CartItemFactory, ProductFactory
 from tests.helpers import PARCEL, place_order

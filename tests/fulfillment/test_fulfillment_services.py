@@ -6,7 +6,8 @@ from fulfillment import services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import OrderStatus
-from orders.selectors import item_quantities, object_timeline
+from orders.selectors import object_timeline
+from returns.selectors import item_quantities
 from shop.errors import DomainError, NotFound, TransitionError
 from tests.helpers import assert_consistent, leaves_db_unchanged, place_order, ship, status_of
 

@@ -10,7 +10,7 @@ from fulfillment import imports
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import OrderStatus, TransitionLog
-from orders.selectors import item_quantities
+from returns.selectors import item_quantities
 from tests.helpers import place_order
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,10 @@
 
 import pytest
 
+from fulfillment import services as fulfillment_services
 from orders import services
-from orders.services import MAX_AMOUNT, MAX_QUANTITY
 from shop.errors import DomainError
+from shop.values import MAX_AMOUNT, MAX_QUANTITY
 from tests.factories import CustomerFactory, OptionFactory, ProductFactory, VariantFactory
 from tests.helpers import ADDRESS, PARCEL, leaves_db_unchanged, place_order
 
@@ -210,4 +211,4 @@ def test_fail_payment_refuses_bad_input(kwargs, message):
 
 def test_confirm_delivered_orders_refuses_negative_days():
     with leaves_db_unchanged(DomainError, match="days cannot be negative"):
-        services.confirm_delivered_orders(days=-1)
+        fulfillment_services.confirm_delivered_orders(days=-1)

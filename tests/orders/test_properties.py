@@ -27,9 +27,9 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import Order, OrderItem, OrderStatus
-from orders.selectors import item_quantities
 from returns import services as return_services
 from returns.models import Exchange, ExchangeItem, RequestStatus, Return, ReturnItem
+from returns.selectors import item_quantities
 from shop import stock
 from shop.errors import DomainError
 from shop.models import Option, Product, Variant

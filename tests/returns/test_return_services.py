@@ -6,9 +6,10 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import OrderStatus, TransactionKind
-from orders.selectors import item_quantities, order_money
+from orders.selectors import order_money
 from returns import services
 from returns.models import Exchange, RequestStatus, Return
+from returns.selectors import item_quantities
 from shop.errors import DomainError, NotFound, TransitionError
 from tests.factories import OptionFactory, ProductFactory, VariantFactory
 from tests.helpers import (

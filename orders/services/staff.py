@@ -1,0 +1,120 @@
+"""Staff work on an order: cancel, start preparing, confirm, and the details that are not
+state (the internal note, the shipping address until a parcel has left)."""
+
+from events.outbox import record_event
+from orders.models import Order, OrderStatus, Transaction, TransactionKind, TransactionStatus
+from orders.services.checkout import PARCEL_NEEDS, clean_group_of_order, refuse_missing
+from orders.services.common import item_stock_unit, lock_order
+from orders.services.following import CHILDREN
+from orders.transitions import run_transition
+from shop import stock
+from shop.actors import SYSTEM, Actor
+from shop.db import service
+from shop.errors import Conflict, DomainError
+from shop.services import ADDRESS_FIELDS
+
+
+@service
+def cancel_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """Cancel before anything has shipped: payments are voided, reserved stock comes back,
+    parcels not yet sent are called off (failed, by the step fulfilment registered)."""
+    order = lock_order(order)
+    if CHILDREN.any_shipped(order):
+        raise Conflict(
+            f"Order {order.order_number} has shipped parcels: it can no longer be canceled.",
+            data={"status": order.status, "allowed": []},
+        )
+    run_transition(order, "cancel", actor=actor, order_id=order.pk, reason=reason)
+    called_off = [event for call_off in CHILDREN.call_off for event in call_off(order, actor=actor)]
+    payments = Transaction.objects.select_for_update().filter(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        status__in=[TransactionStatus.PENDING, TransactionStatus.PAID],
+    )
+    for txn in payments.order_by("pk"):
+        run_transition(txn, "void", actor=actor, order_id=order.pk, reason="order canceled")
+    stock.release((item_stock_unit(item), item.quantity) for item in order.items.all())
+    record_event("order.canceled", order)
+    for event_type, row in called_off:
+        record_event(event_type, row)
+    return order
+
+
+@service
+def confirm_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """The buyer (or the shop, after the return window) confirms the purchase."""
+    order = lock_order(order)
+    run_transition(order, "confirm", actor=actor, order_id=order.pk, reason=reason)
+    record_event("order.confirmed", order)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Details that are not state
+
+ADDRESS_LOCKED = (
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.CONFIRMED,
+    OrderStatus.RETURN_REQUESTED,
+    OrderStatus.RETURN_PROCESSING,
+    OrderStatus.RETURNED,
+    OrderStatus.CANCELED,
+)
+
+
+@service
+def update_order_details(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    staff_note: str | None = None,
+    shipping_address: dict | None = None,
+) -> Order:
+    """Staff edit what is not a state: the internal note, and the shipping address (only the
+    keys given) until a parcel has shipped."""
+    order = lock_order(order)
+    fields = []
+    if staff_note is not None:
+        if not isinstance(staff_note, str):
+            raise DomainError("staffNote must be text.", field="staffNote")
+        order.staff_note = staff_note
+        fields.append("staff_note")
+    if shipping_address is not None:
+        if not isinstance(shipping_address, dict):
+            raise DomainError("shippingAddress must be an object.", field="shippingAddress")
+        if order.status in ADDRESS_LOCKED or CHILDREN.any_shipped(order):
+            raise DomainError(
+                f"Order {order.order_number} is {order.status}: its shipping address can no "
+                "longer change.",
+                field="shippingAddress",
+            )
+        address = clean_group_of_order(shipping_address, ADDRESS_FIELDS, "shippingAddress")
+        refuse_missing(
+            [
+                f"shippingAddress.{key}"
+                for key in PARCEL_NEEDS
+                if address.get(ADDRESS_FIELDS[key]) == ""  # given, and blank
+            ]
+        )
+        for column, value in address.items():
+            setattr(order, column, value)
+            fields.append(column)
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    return order
+
+
+@service
+def start_preparing(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """The warehouse starts on a paid order before any parcel exists (picking, a pre-order)."""
+    order = lock_order(order)
+    run_transition(order, "start_preparing", actor=actor, order_id=order.pk, reason=reason)
+    return order
+
+
+def set_staff_note(*, order: Order | int, note: str, actor: Actor = SYSTEM) -> Order:
+    """Replace the order's internal note (never shown to the buyer)."""
+    if not isinstance(note, str):
+        raise DomainError("The staff note must be text.", field="staffNote")
+    return update_order_details(order=order, actor=actor, staff_note=note.strip())
