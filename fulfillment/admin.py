@@ -24,6 +24,7 @@ from fulfillment.tasks import KIND as TRACKING_IMPORT
 from fulfillment.tasks import counts as tracking_import_counts
 from fulfillment.tasks import start_tracking_import
 from orders.admin import OrderScreenPart, register_order_screen_part
+from orders.values import ItemUnits
 from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
@@ -393,7 +394,7 @@ def fulfil_view(order_admin, request, object_id):
             parcel = fulfillment_services.create_fulfillment(
                 order=order,
                 actor=Actor.staff(request.user),
-                items=form.units(),
+                items=[ItemUnits(pk, quantity) for pk, quantity in form.units().items()],
                 note=form.cleaned_data["note"],
             )
         except DomainError as error:

@@ -10,7 +10,7 @@ are stored in one spelling (``fulfillment.carriers.normalize_tracking_number``),
 them.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from fulfillment.selectors import parcel_units
 from orders.models import Order, OrderItem, OrderStatus
 from orders.services import confirm_order, lock_order, sync_order_after_shipping
 from orders.transitions import record_change, refused, run_transition, save_status, write_logs
+from orders.values import ItemUnits
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
@@ -85,15 +86,14 @@ def create_fulfillment(
     *,
     order: Order | int,
     actor: Actor = SYSTEM,
-    items: list[dict] | None = None,
+    items: Sequence[ItemUnits] | None = None,
     carrier: str = "",
     tracking_number: str = "",
     note: str = "",
 ) -> Fulfillment:
     """A parcel for some of the order's remaining units (all of them when ``items`` is empty).
 
-    ``items`` are ``{"orderItem": id, "quantity": n}``. The first parcel moves a paid order to
-    preparing. No unit is ever put in two parcels.
+    The first parcel moves a paid order to preparing. No unit is ever put in two parcels.
     """
     order = lock_order(order)
     _check_fulfillable(order)
@@ -127,25 +127,25 @@ def _check_fulfillable(order: Order) -> None:
     )
 
 
-def _wanted_units(order: Order, items: list[dict] | None, quantities: dict) -> dict[int, int]:
+def _wanted_units(
+    order: Order, items: Sequence[ItemUnits] | None, quantities: dict
+) -> dict[int, int]:
     if not items:
         wanted = {pk: q.remaining for pk, q in quantities.items() if q.remaining > 0}
         if not wanted:
             raise DomainError(f"Order {order.order_number} has no units left to fulfil.")
         return wanted
-    if not isinstance(items, list):
-        raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
     wanted: dict[int, int] = {}
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
-        item_id = as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
+    for units in items:
+        item_id = units.order_item
         if item_id not in quantities:
             raise DomainError(
                 f"Order item {item_id} is not part of order {order.order_number}.",
                 field="orderItem",
             )
-        quantity = as_quantity(raw.get("quantity", quantities[item_id].remaining))
+        quantity = as_quantity(
+            quantities[item_id].remaining if units.quantity is None else units.quantity
+        )
         wanted[item_id] = wanted.get(item_id, 0) + quantity
     for item_id, quantity in wanted.items():
         remaining = quantities[item_id].remaining
@@ -330,7 +330,7 @@ def ship_new_fulfillment(
     carrier: str,
     tracking_number: str,
     actor: Actor = SYSTEM,
-    items: list[dict] | None = None,
+    items: Sequence[ItemUnits] | None = None,
 ) -> Fulfillment:
     """Create a parcel and hand it to the carrier in one step (a row of a tracking import).
 

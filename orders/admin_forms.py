@@ -29,14 +29,9 @@ class UnitsForm(forms.Form):
         """Every line's quantity, zeros included."""
         return {line["id"]: self.cleaned_data.get(f"qty_{line['id']}") or 0 for line in self.lines}
 
-    def units(self) -> list[dict]:
-        """``[{"orderItem": id, "quantity": n}]`` for every line with a quantity above zero."""
-        chosen = []
-        for line in self.lines:
-            quantity = self.cleaned_data.get(f"qty_{line['id']}") or 0
-            if quantity > 0:
-                chosen.append({"orderItem": line["id"], "quantity": quantity})
-        return chosen
+    def units(self) -> dict[int, int]:
+        """Order item id → quantity, for every line with a quantity above zero."""
+        return {pk: quantity for pk, quantity in self.quantities().items() if quantity > 0}
 
 
 def units_form(lines: list[dict], base: type[UnitsForm] = UnitsForm) -> type[UnitsForm]:

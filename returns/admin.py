@@ -14,6 +14,7 @@ from returns import services as return_services
 from returns.admin_forms import RefundForm, RequestReturnForm
 from returns.models import Exchange, ExchangeItem, Return, ReturnItem
 from returns.selectors import item_quantities
+from returns.values import ReturnLine
 from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
@@ -293,7 +294,7 @@ def request_return_view(order_admin, request, object_id):
                 order=order,
                 actor=Actor.staff(request.user),
                 reason=form.cleaned_data["reason"],
-                items=form.units(),
+                items=[ReturnLine(pk, quantity) for pk, quantity in form.units().items()],
                 note=form.cleaned_data["note"],
             )
         except DomainError as error:

@@ -8,6 +8,7 @@ Returns and exchanges share one machine (``returns.models.RequestMachine``); the
 run its steps for either, and the public services add what differs (refund or replacement).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -30,6 +31,7 @@ from returns.models import (
     ReturnReason,
 )
 from returns.selectors import after_sales, item_quantities
+from returns.values import ReturnLine
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
@@ -93,22 +95,19 @@ def _check_requestable(order: Order) -> None:
         )
 
 
-def _claimed_units(order: Order, items: Any) -> dict[int, int]:
+def _claimed_units(order: Order, items: Sequence[ReturnLine]) -> dict[int, int]:
     """Check the asked-back units against what was delivered and not already asked back."""
-    if not isinstance(items, list) or not items:
+    if not items:
         raise DomainError("A request needs at least one item.", field="items")
     quantities = item_quantities(order)
     wanted: dict[int, int] = {}
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
-        item_id = as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
-        if item_id not in quantities:
+    for line in items:
+        if line.order_item not in quantities:
             raise DomainError(
-                f"Order item {item_id} is not part of order {order.order_number}.",
+                f"Order item {line.order_item} is not part of order {order.order_number}.",
                 field="orderItem",
             )
-        wanted[item_id] = wanted.get(item_id, 0) + as_quantity(raw.get("quantity", 1))
+        wanted[line.order_item] = wanted.get(line.order_item, 0) + as_quantity(line.quantity)
     for item_id, quantity in wanted.items():
         claimable = quantities[item_id].claimable
         if quantity > claimable:
@@ -120,7 +119,9 @@ def _claimed_units(order: Order, items: Any) -> dict[int, int]:
     return wanted
 
 
-def _open_request(order: Order | int, reason: Any, reasons: type, items: Any) -> tuple:
+def _open_request(
+    order: Order | int, reason: Any, reasons: type, items: Sequence[ReturnLine]
+) -> tuple:
     """Lock the order and check a new request against it: (order, reason, units per item)."""
     order = lock_order(order)
     reason = _check_reason(reason, reasons)
@@ -228,7 +229,12 @@ def _receive(model: type, request: Any, *, actor: Actor, restock: Any) -> Reques
 
 @service
 def request_return(
-    *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
+    *,
+    order: Order | int,
+    reason: str,
+    items: Sequence[ReturnLine],
+    actor: Actor = SYSTEM,
+    note: str = "",
 ) -> Return:
     """The buyer asks to send delivered units back for a refund."""
     order, reason, wanted = _open_request(order, reason, ReturnReason, items)
@@ -316,7 +322,12 @@ def complete_return(
 
 @service
 def request_exchange(
-    *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
+    *,
+    order: Order | int,
+    reason: str,
+    items: Sequence[ReturnLine],
+    actor: Actor = SYSTEM,
+    note: str = "",
 ) -> Exchange:
     """The buyer asks to swap delivered units for others (``replacementVariant``/``Option``)."""
     order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
@@ -339,14 +350,14 @@ def request_exchange(
     return exchange
 
 
-def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
+def _replacements(order: Order, items: Sequence[ReturnLine]) -> dict[int, tuple]:
     """Per order item, the (variant, option) sent instead: the same ones unless named."""
     lines = {line.pk: line for line in order.items.select_related("product", "variant", "option")}
     found: dict[int, tuple] = {}
-    for raw in items:
-        line = lines[as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")]
-        variant_id = pk_or_none(raw.get("replacementVariant"), "replacementVariant")
-        option_id = pk_or_none(raw.get("replacementOption"), "replacementOption")
+    for asked in items:
+        line = lines[asked.order_item]
+        variant_id = asked.replacement_variant
+        option_id = asked.replacement_option
         variant = Variant.objects.filter(pk=variant_id).first() if variant_id else line.variant
         if variant_id and variant is None:
             raise DomainError(f"Variant {variant_id} does not exist.", field="replacementVariant")

@@ -1,8 +1,10 @@
-"""Checks of single values that every app's services share: whole numbers, money, quantities,
-text that fits its column, a row's id. Each raises ``DomainError`` naming the field."""
+"""Checks of single values that every app's services share (whole numbers, money, quantities,
+text that fits its column, a row's id), and the values every app speaks (an ``Address``). Each
+check raises ``DomainError`` naming the field."""
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from shop.errors import DomainError
 
@@ -68,3 +70,69 @@ def pk_or_none(value: Any, field: str) -> int | None:
     if hasattr(value, "pk"):
         return value.pk
     return as_int(value, field)
+
+
+def checked_text(value: str | None, label: str, max_length: int) -> str | None:
+    """Stripped text no longer than its column; ``None`` stays None (not given)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > max_length:
+        raise DomainError(
+            f"{label} is longer than {max_length} characters ({len(text)}).", field=label
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a parcel goes, on a cart (filled in as the buyer goes) and on an order. A member
+    that is ``None`` was not given (an edit changes only the members given)."""
+
+    recipient_name: str | None = None
+    phone: str | None = None
+    postal_code: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+
+    # Column lengths (shared by carts and orders), and the path an error names.
+    LIMITS: ClassVar[dict[str, tuple[int, str]]] = {
+        "recipient_name": (200, "shippingAddress.recipientName"),
+        "phone": (40, "shippingAddress.phone"),
+        "postal_code": (20, "shippingAddress.postalCode"),
+        "address1": (300, "shippingAddress.address1"),
+        "address2": (300, "shippingAddress.address2"),
+    }
+    # What a parcel cannot be sent without: who takes it, a number the courier calls, where it
+    # goes (address2, the flat or floor, is often not needed).
+    PARCEL_NEEDS: ClassVar[tuple[str, ...]] = ("recipient_name", "phone", "postal_code", "address1")
+
+    def __post_init__(self):
+        for name, (max_length, label) in self.LIMITS.items():
+            object.__setattr__(self, name, checked_text(getattr(self, name), label, max_length))
+
+    def given(self) -> dict[str, str]:
+        """The members given, by attribute name."""
+        return {name: value for name in self.LIMITS if (value := getattr(self, name)) is not None}
+
+    def whole(self) -> "Address":
+        """Every member, blank where not given."""
+        return Address(**{name: getattr(self, name) or "" for name in self.LIMITS})
+
+    def columns(self) -> dict[str, str]:
+        """The members given, as the ``shipping_*`` columns of a cart or an order."""
+        return {f"shipping_{name}": value for name, value in self.given().items()}
+
+    def blank(self, *, given_only: bool = False) -> list[str]:
+        """The error paths of the parcel's needs that are blank (``given_only``: only those given,
+        and blank)."""
+        return [
+            self.LIMITS[name][1]
+            for name in self.PARCEL_NEEDS
+            if (getattr(self, name) == "" if given_only else not getattr(self, name))
+        ]
+
+    @classmethod
+    def of(cls, row) -> "Address":
+        """The address a cart or an order holds."""
+        return cls(**{name: getattr(row, f"shipping_{name}") for name in cls.LIMITS})

@@ -13,6 +13,7 @@ so concurrent services on one order queue behind each other and never deadlock.
 from orders.services.checkout import (
     PARCEL_NEEDS,
     OrderResult,
+    PaymentTaken,
     checkout_cart,
     create_order,
     generate_order_number,
@@ -25,10 +26,18 @@ from orders.services.following import (
     sync_order_after_requests,
     sync_order_after_shipping,
 )
-from orders.services.payments import fail_payment, pay_order, record_payment, retry_order
+from orders.services.payments import (
+    fail_payment,
+    pay_order,
+    record_payment,
+    refuse_known_payment_id,
+    retry_order,
+)
 from orders.services.staff import (
+    STATUS_SERVICES,
     cancel_order,
     confirm_order,
+    move_order,
     set_staff_note,
     start_preparing,
     update_order_details,
@@ -37,8 +46,10 @@ from orders.services.staff import (
 __all__ = [
     "CHILDREN",
     "PARCEL_NEEDS",
+    "STATUS_SERVICES",
     "AfterSales",
     "OrderResult",
+    "PaymentTaken",
     "cancel_order",
     "checkout_cart",
     "confirm_order",
@@ -47,9 +58,11 @@ __all__ = [
     "generate_order_number",
     "item_stock_unit",
     "lock_order",
+    "move_order",
     "move_order_to",
     "pay_order",
     "record_payment",
+    "refuse_known_payment_id",
     "retry_order",
     "set_staff_note",
     "start_preparing",

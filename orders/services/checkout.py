@@ -1,6 +1,7 @@
 """Orders come to be: the server API's createOrder and a cart's checkout."""
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError, connection
@@ -18,15 +19,15 @@ from orders.models import (
 )
 from orders.services.payments import clean_payment_id, record_paid
 from orders.transitions import run_transition, write_logs
+from orders.values import OrderDraft, OrderLine
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import Conflict, DomainError, NotFound
 from shop.models import Cart, Customer, Option, Product, Variant
-from shop.services import ADDRESS_FIELDS, check_sellable, clean_group, shop_currency
-from shop.values import MAX_AMOUNT, as_amount, as_int, as_quantity, as_text, pk_or_none
+from shop.services import check_sellable, ensure_cart_open, shop_currency
+from shop.values import MAX_AMOUNT, Address, as_amount, as_quantity, as_text, pk_or_none
 
-SNAPSHOT_FIELDS = {"name": "customer_name", "email": "customer_email", "phone": "customer_phone"}
 # What a parcel cannot be sent without: who takes it, a number the courier calls, where it goes.
 # (address2, the flat or floor, is often not needed.)
 PARCEL_NEEDS = ("recipientName", "phone", "postalCode", "address1")
@@ -88,31 +89,18 @@ class Line:
         )
 
 
-def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[Line]:
+def resolve_lines(requested: Sequence[OrderLine], *, prices_from_catalog: bool) -> list[Line]:
     """Check every requested line against the catalog, in at most three queries for any number
     of lines (one when every line names an option)."""
-    if not isinstance(raw_lines, list) or not raw_lines:
+    if not requested:
         raise DomainError("An order needs at least one item.", field="orderProducts")
     parsed = []
-    for index, raw in enumerate(raw_lines):
-        if not isinstance(raw, dict):
-            raise DomainError(f"Item {index + 1} must be an object.", field="orderProducts")
-        product_id = pk_or_none(raw.get("product"), "product")
-        if product_id is None:
-            raise DomainError(f"Item {index + 1} names no product.", field="product")
-        quantity = as_quantity(raw.get("quantity", 1), label=f"Item {index + 1}")
-        unit_price = raw.get("unit_price", raw.get("unitPrice"))
+    for index, line in enumerate(requested):
+        quantity = as_quantity(line.quantity, label=f"Item {index + 1}")
+        unit_price = line.unit_price
         if unit_price is not None:
             unit_price = as_amount(unit_price, "unitPrice")
-        parsed.append(
-            (
-                product_id,
-                pk_or_none(raw.get("variant"), "variant"),
-                pk_or_none(raw.get("option"), "option"),
-                quantity,
-                unit_price,
-            )
-        )
+        parsed.append((line.product, line.variant, line.option, quantity, unit_price))
     # Options come with their variant and product; only what they do not bring is read apart,
     # with whether it has options (a variant) or variants (a product): a line must name them.
     options = Option.objects.select_related("variant__product").in_bulk(
@@ -158,10 +146,6 @@ def resolve_lines(raw_lines: list[dict], *, prices_from_catalog: bool) -> list[L
     return lines
 
 
-def clean_group_of_order(value: Any, fields: dict[str, str], name: str) -> dict[str, str]:
-    return clean_group(value, fields, name, model=Order)
-
-
 def refuse_missing(paths: list[str]) -> None:
     """Refuse an order whose parcel could not be sent, naming every member it lacks."""
     if paths:
@@ -173,17 +157,24 @@ def refuse_missing(paths: list[str]) -> None:
         )
 
 
-def check_parcel(snapshot: dict[str, str], address: dict[str, str]) -> None:
-    """An order carries what its parcel needs: a customer name and ``PARCEL_NEEDS``."""
+def check_parcel(snapshot: dict[str, str], address: Address) -> None:
+    """An order carries what its parcel needs: a customer name and a whole address."""
     missing = [] if snapshot.get("customer_name") else ["customerSnapshot.name"]
-    missing += [
-        f"shippingAddress.{key}" for key in PARCEL_NEEDS if not address.get(ADDRESS_FIELDS[key])
-    ]
-    refuse_missing(missing)
+    refuse_missing(missing + address.blank())
 
 
 # ---------------------------------------------------------------------------------------------
 # Creating orders
+
+
+class PaymentTaken(Conflict):
+    """A checkout's payment id already paid another order (``order``)."""
+
+    def __init__(self, payment_id: str | None, order: Order):
+        super().__init__(
+            f"Payment {payment_id} already paid order {order.order_number}.", field="paymentId"
+        )
+        self.order = order
 
 
 @dataclass
@@ -198,19 +189,10 @@ class OrderResult:
 
 def create_order(
     *,
-    items: list[dict],
+    draft: OrderDraft,
     actor: Actor = SYSTEM,
-    order_number: str | None = None,
     customer: Customer | int | None = None,
     cart: Cart | None = None,
-    customer_snapshot: dict | None = None,
-    shipping_address: dict | None = None,
-    total_amount: Any = None,
-    shipping_amount: Any = 0,
-    discount_amount: Any = 0,
-    payment_id: str | None = None,
-    payment_method: str = "",
-    currency: str | None = None,
     prices_from_catalog: bool = False,
     look_up_payment_id: bool = True,
 ) -> OrderResult:
@@ -223,26 +205,17 @@ def create_order(
     idempotent): then the payment's unique constraint refuses it, the attempt is rolled back,
     and the order it paid for is the answer all the same.
     """
-    payment_id = clean_payment_id(payment_id)
+    payment_id = clean_payment_id(draft.payment_id)
     if payment_id and look_up_payment_id:
         existing = _order_for_payment_id(payment_id)
         if existing is not None:
             return OrderResult(existing, created=False)
     try:
         return _create_order(
-            items=items,
+            draft=replace(draft, payment_id=payment_id),
             actor=actor,
-            order_number=order_number,
             customer=customer,
             cart=cart,
-            customer_snapshot=customer_snapshot,
-            shipping_address=shipping_address,
-            total_amount=total_amount,
-            shipping_amount=shipping_amount,
-            discount_amount=discount_amount,
-            payment_id=payment_id,
-            payment_method=payment_method,
-            currency=currency,
             prices_from_catalog=prices_from_catalog,
         )
     except IntegrityError as error:
@@ -253,7 +226,7 @@ def create_order(
                 return OrderResult(existing, created=False)
         if _is_unique_violation(error, "order_number"):
             raise Conflict(
-                f"Order number {order_number} is already taken.", field="orderNumber"
+                f"Order number {draft.order_number} is already taken.", field="orderNumber"
             ) from error
         if _is_unique_violation(error, "cart"):
             raise Conflict("This cart has already been checked out.", field="cart") from error
@@ -275,25 +248,11 @@ def _order_for_payment_id(payment_id: str) -> Order | None:
 
 @service
 def _create_order(
-    *,
-    items,
-    actor,
-    order_number,
-    customer,
-    cart,
-    customer_snapshot,
-    shipping_address,
-    total_amount,
-    shipping_amount,
-    discount_amount,
-    payment_id,
-    payment_method,
-    currency,
-    prices_from_catalog,
+    *, draft: OrderDraft, actor: Actor, customer, cart, prices_from_catalog: bool
 ) -> OrderResult:
-    lines = resolve_lines(items, prices_from_catalog=prices_from_catalog)
-    shipping_amount = as_amount(shipping_amount or 0, "shippingAmount")
-    discount_amount = as_amount(discount_amount or 0, "discountAmount")
+    lines = resolve_lines(draft.lines, prices_from_catalog=prices_from_catalog)
+    shipping_amount = as_amount(draft.shipping_amount or 0, "shippingAmount")
+    discount_amount = as_amount(draft.discount_amount or 0, "discountAmount")
     for line in lines:
         if line.unit_price * line.quantity > MAX_AMOUNT:
             raise DomainError(f"{line.title}: the line total is too large.", field="quantity")
@@ -307,8 +266,8 @@ def _create_order(
             f"({subtotal + shipping_amount}).",
             field="discountAmount",
         )
-    if total_amount not in (None, ""):
-        given = as_int(total_amount, "totalAmount")
+    if draft.total_amount is not None:
+        given = draft.total_amount
         if given != computed_total:
             raise DomainError(
                 f"totalAmount {given} does not match the computed total {computed_total}.",
@@ -321,16 +280,13 @@ def _create_order(
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
             raise DomainError(f"Customer {customer_id} does not exist.", field="customer")
-    snapshot = clean_group_of_order(customer_snapshot, SNAPSHOT_FIELDS, "customerSnapshot")
-    if customer is not None:
-        for key, column in SNAPSHOT_FIELDS.items():
-            snapshot.setdefault(column, getattr(customer, key))
-    address = clean_group_of_order(shipping_address, ADDRESS_FIELDS, "shippingAddress")
+    snapshot = draft.customer_snapshot.columns(customer)
+    address = draft.shipping_address or Address()
     check_parcel(snapshot, address)
-    currency = shop_currency(currency)
-    payment_method = as_text(payment_method, "paymentMethod", 40)
-
-    order_number = as_text(order_number, "orderNumber", 40) or generate_order_number()
+    currency = shop_currency(draft.currency)
+    payment_method = as_text(draft.payment_method, "paymentMethod", 40)
+    payment_id = draft.payment_id
+    order_number = as_text(draft.order_number, "orderNumber", 40) or generate_order_number()
 
     stock.reserve((line.stock_unit, line.quantity) for line in lines)
     order = Order(
@@ -343,7 +299,7 @@ def _create_order(
         discount_amount=discount_amount,
         total_amount=computed_total,
         **snapshot,
-        **address,
+        **address.whole().columns(),
     )
     # A paid order is inserted paid (its transition runs before the INSERT); the log entries
     # go in together at the end, the payment's first, as the payment is what pays the order.
@@ -407,32 +363,24 @@ def record_order_created(result: OrderResult) -> None:
 
 def checkout_cart(
     *,
-    cart_id: Any,
+    cart: Any,
+    draft: OrderDraft | None = None,
     actor: Actor = SYSTEM,
-    order_number: str | None = None,
-    customer_snapshot: dict | None = None,
-    shipping_address: dict | None = None,
-    payment_id: str | None = None,
-    payment_method: str = "",
-    total_amount: Any = None,
+    customer: int | None = None,
 ) -> OrderResult:
-    """The seed's checkout: lines and prices come from the cart, which checks out once.
+    """The seed's checkout: lines and prices come from the cart, which checks out once; the
+    draft brings the rest (its address, when absent, is the cart's).
 
-    A second checkout of the same cart returns the order the first one made (created=False).
+    A guest cart checked out by a logged-in ``customer`` becomes theirs as it checks out;
+    another customer's cart is refused. A second checkout of the same cart returns the order
+    the first one made (created=False).
     """
-    cart_pk = pk_or_none(cart_id, "cartId")
+    cart_pk = pk_or_none(cart, "cartId")
     if cart_pk is None:
         raise DomainError("cartId is required.", field="cartId")
     try:
         return _checkout_cart(
-            cart_pk=cart_pk,
-            actor=actor,
-            order_number=order_number,
-            customer_snapshot=customer_snapshot,
-            shipping_address=shipping_address,
-            payment_id=payment_id,
-            payment_method=payment_method,
-            total_amount=total_amount,
+            cart_pk=cart_pk, draft=draft or OrderDraft(), actor=actor, customer=customer
         )
     except IntegrityError:
         # Lost a race on the same cart or payment id: the winner's order is the answer.
@@ -444,15 +392,7 @@ def checkout_cart(
 
 @service
 def _checkout_cart(
-    *,
-    cart_pk,
-    actor,
-    order_number,
-    customer_snapshot,
-    shipping_address,
-    payment_id,
-    payment_method,
-    total_amount,
+    *, cart_pk: int, draft: OrderDraft, actor: Actor, customer: int | None
 ) -> OrderResult:
     # The cart's row is locked; its customer comes along (not locked, only read).
     cart = (
@@ -463,6 +403,8 @@ def _checkout_cart(
     )
     if cart is None:
         raise NotFound(f"Cart {cart_pk} does not exist.", field="cartId")
+    if customer is not None:
+        _claim(cart, customer)
     # Read after the lock: a checkout of the same cart that got there first is seen here.
     existing = Order.objects.filter(cart=cart).first()
     if existing is not None:
@@ -477,32 +419,35 @@ def _checkout_cart(
             f"are {currency}): change the cart's currency to {currency} to check it out.",
             field="currency",
         )
-    if shipping_address in (None, ""):
-        shipping_address = cart.shipping_address  # filled in on the cart as the buyer went
     result = create_order(
-        items=cart_items,
+        draft=replace(
+            draft,
+            lines=[OrderLine(**item) for item in cart_items],
+            # filled in on the cart as the buyer went
+            shipping_address=draft.shipping_address or Address.of(cart),
+            currency=currency,
+        ),
         actor=actor,
-        order_number=order_number,
         customer=cart.customer,
         cart=cart,
-        customer_snapshot=customer_snapshot,
-        shipping_address=shipping_address,
-        payment_id=payment_id,
-        payment_method=payment_method,
-        total_amount=total_amount,
-        currency=currency,
         prices_from_catalog=True,
         look_up_payment_id=False,
     )
     if result.order.cart_id != cart.pk:
         # The payment id already paid another order: this cart stays open.
-        raise Conflict(
-            f"Payment {payment_id} already paid order {result.order.order_number}.",
-            field="paymentId",
-            data={"id": result.order.pk, "orderNumber": result.order.order_number},
-        )
+        raise PaymentTaken(draft.payment_id, result.order)
     cart.checked_out_at = timezone.now()
     Cart.objects.filter(pk=cart.pk).update(checked_out_at=cart.checked_out_at)
     if result.created:
         record_order_created(result)
     return result
+
+
+def _claim(cart: Cart, customer: int) -> None:
+    """A guest cart becomes the checking-out customer's; another customer's is refused."""
+    if cart.customer_id is None:
+        ensure_cart_open(cart)
+        Cart.objects.filter(pk=cart.pk).update(customer_id=customer)
+        cart.customer = Customer.objects.get(pk=customer)
+    elif cart.customer_id != customer:
+        raise DomainError(f"Cart {cart.pk} belongs to another customer.", field="cart")

@@ -39,6 +39,17 @@ def clean_payment_id(payment_id: Any) -> str | None:
     return as_text(payment_id, "paymentId", 200) or None
 
 
+def refuse_known_payment_id(payment_id: str | None) -> None:
+    """A payment id names one payment: a new payment with a known id is a 409 naming it."""
+    existing = Transaction.objects.filter(payment_id=payment_id).first() if payment_id else None
+    if existing is not None:
+        raise Conflict(
+            f"Payment {payment_id} is already recorded (transaction {existing.pk}).",
+            field="paymentId",
+            data={"id": existing.pk, "order": existing.order_id},
+        )
+
+
 @service
 def record_payment(
     *,
