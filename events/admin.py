@@ -25,14 +25,13 @@ from events.models import (
     OutboxEvent,
     WebhookEndpoint,
 )
+from events.tasks import request_deliveries
 from shop.admin_utils import CappedPaginator, badge
 
 RESEND_PERM = "events.change_delivery"
 
 
 def _deliver_after_commit() -> None:
-    from events.tasks import request_deliveries
-
     transaction.on_commit(lambda: request_deliveries(1), robust=True)
 
 

@@ -16,6 +16,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from events.webhooks import EXCERPT, Outcome
+from shop.api.collections import registry
+from shop.models import Customer
 
 # Event type → the email it sends the buyer, and its subject.
 EMAILS = {
@@ -49,8 +51,6 @@ def recipient_for(event_type: str, data: dict) -> tuple[str, str] | None:
 
 
 def customer_language(customer) -> str:
-    from shop.models import Customer
-
     if isinstance(customer, dict):
         customer = customer.get("id")
     language = ""
@@ -92,9 +92,8 @@ def build(event_type: str, data: dict, *, to: str, language: str) -> EmailMultiA
 
 def _lines(event_type: str, data: dict) -> list[dict]:
     """The lines an email lists: an order's items, or a parcel's or return's units with the
-    titles of the order lines they are."""
-    from orders.models import OrderItem
-
+    titles of the order lines they are (read through the API's ``order-items`` collection, as
+    events know documents, not the apps that make them)."""
     items = (data.get("items") or {}).get("docs") or []
     if event_type.startswith("order."):
         return [item for item in items if isinstance(item, dict)]
@@ -102,7 +101,8 @@ def _lines(event_type: str, data: dict) -> list[dict]:
     ids = [
         i["orderItem"]["id"] if isinstance(i["orderItem"], dict) else i["orderItem"] for i in wanted
     ]
-    titles = dict(OrderItem.objects.filter(pk__in=ids).values_list("pk", "title"))
+    order_items = registry.get("order-items").model.objects
+    titles = dict(order_items.filter(pk__in=ids).values_list("pk", "title"))
     return [
         {"title": titles.get(pk, ""), "quantity": item.get("quantity")}
         for pk, item in zip(ids, wanted, strict=True)

@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from events.models import OutboxEvent
+from events.tasks import request_relay
 from shop.api.access import SERVER, Caller
 from shop.api.collections import iso_timestamp, registry
 from shop.api.documents import Written, get_document, written_document
@@ -76,8 +77,6 @@ def _relay_after_commit() -> None:
         return
 
     def relay_committed_events():
-        from events.tasks import request_relay
-
         request_relay()
 
     connection._outbox_relay = relay_committed_events

@@ -24,6 +24,7 @@ from events.models import (
     DeliveryStatus,
     OutboxEvent,
     WebhookEndpoint,
+    new_signing_secret,
 )
 
 RELAY_BATCH = 500
@@ -229,8 +230,6 @@ def resend_event(event: OutboxEvent) -> int:
 
 
 def rotate_secret(endpoint: WebhookEndpoint) -> str:
-    from events.models import new_signing_secret
-
     endpoint.secret = new_signing_secret()
     endpoint.save(update_fields=["secret", "updated_at"])
     return endpoint.secret

@@ -112,11 +112,3 @@ def sweep() -> dict:
     if due:
         request_deliveries(due)
     return {"relayed": relayed, "due": due}
-
-
-@shared_task(**TASK)
-def confirm_delivered_orders() -> int:
-    """Confirm orders delivered more than ``SHOP_AUTO_CONFIRM_DAYS`` days ago (Celery beat)."""
-    from orders.services import confirm_delivered_orders as confirm
-
-    return confirm()

@@ -1,27 +1,32 @@
 """The fulfilment screens: parcels and their buttons, and the bulk tracking import."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Job
 from fulfillment import imports
 from fulfillment import services as fulfillment_services
 from fulfillment.admin_documents import pick_list_view
-from fulfillment.carriers import normalize_tracking_number
+from fulfillment.admin_forms import CreateFulfillmentForm, ShipForm
+from fulfillment.carriers import CARRIERS, names_of, normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from fulfillment.selectors import parcel_units
 from fulfillment.tasks import KIND as TRACKING_IMPORT
 from fulfillment.tasks import counts as tracking_import_counts
 from fulfillment.tasks import start_tracking_import
-from orders.admin_forms import ShipForm
+from orders.admin import OrderScreenPart, register_order_screen_part
+from orders.values import ItemUnits
+from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
     DateRangeFilter,
@@ -29,10 +34,13 @@ from shop.admin_utils import (
     TransitionAction,
     TransitionAdminMixin,
     badge,
+    error_message,
 )
 from shop.errors import DomainError
 
 FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
+# Orders a search by tracking number lists at most (a tracking number names one parcel).
+EXACT_MATCHES = 1000
 CORRECT_TRACKING = fulfillment_services.CORRECT_TRACKING
 
 
@@ -313,3 +321,129 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return JsonResponse(
             {"status": job.status, "done": job.done, "total": job.total, "percent": job.percent}
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# The order screens' parcels: the order page's section and button, the page that makes a
+# parcel, the carrier filter and tracking-number search of the order list, the bulk action.
+
+
+class CarrierFilter(admin.SimpleListFilter):
+    title = _("carrier")
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        return [(c.code, c.name) for c in CARRIERS.values()]
+
+    def queryset(self, request, queryset):
+        code = self.value()
+        if not code:
+            return queryset
+        match = Q()
+        for name in names_of(code):
+            match |= Q(carrier__iexact=name)
+        return queryset.filter(Exists(Fulfillment.objects.filter(match, order=OuterRef("pk"))))
+
+
+def _orders_with_tracking_number(term: str):
+    return (
+        Fulfillment.objects.filter(tracking_number=normalize_tracking_number(term))
+        .order_by()
+        .values_list("order_id", flat=True)[:EXACT_MATCHES]
+    )
+
+
+def _order_page_parcels(request, order, page, order_admin) -> dict:
+    here = request.get_full_path()
+    parcel_admin = order_admin.admin_site._registry[Fulfillment]
+    parcels = list(
+        Fulfillment.objects.filter(order=order)
+        .select_related("exchange")
+        .prefetch_related("items__order_item")
+        .order_by("created_at", "id")
+    )
+    for parcel in parcels:
+        parcel.buttons = parcel_admin.transition_buttons(request, parcel, here)
+        parcel.badge_html = badge(parcel.status, parcel.get_status_display())
+    return {"fulfillments": parcels}
+
+
+def _order_page_buttons(request, order) -> list[tuple[str, str]]:
+    if order.status not in fulfillment_services.FULFILLABLE or not request.user.has_perm(
+        FULFILLMENT_PERM
+    ):
+        return []
+    if not any(q.remaining > 0 for q in parcel_units(order).values()):
+        return []
+    return [(gettext("Create fulfilment"), reverse("admin:orders_order_fulfil", args=[order.pk]))]
+
+
+def fulfil_view(order_admin, request, object_id):
+    """Create a parcel: one quantity per line, all remaining units by default."""
+    if not request.user.has_perm(FULFILLMENT_PERM):
+        raise PermissionDenied
+    order = order_admin.order_or_404(request, object_id)
+    quantities = parcel_units(order)
+    lines = [
+        {
+            "id": item.pk,
+            "label": f"{item.title} ({item.sku})" if item.sku else item.title,
+            "initial": quantities[item.pk].remaining,
+            "help": gettext("%(remaining)s of %(ordered)s left to fulfil")
+            % {"remaining": quantities[item.pk].remaining, "ordered": item.quantity},
+        }
+        for item in order.items.all()
+    ]
+    form = CreateFulfillmentForm(request.POST or None, lines=lines)
+    if request.method == "POST" and form.is_valid() and not form.units():
+        form.add_error(None, gettext("Choose at least one unit."))
+    if request.method == "POST" and form.is_valid():
+        try:
+            parcel = fulfillment_services.create_fulfillment(
+                order=order,
+                actor=Actor.staff(request.user),
+                items=[ItemUnits(pk, quantity) for pk, quantity in form.units().items()],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as error:
+            form.add_error(None, error_message(error))
+        else:
+            order_admin.message_user(
+                request,
+                gettext("Fulfilment %(id)s created.") % {"id": parcel.pk},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+    return order_admin.units_page(
+        request,
+        order,
+        form,
+        gettext("Create fulfilment"),
+        gettext("Choose the units this parcel carries."),
+        gettext("Units"),
+    )
+
+
+@admin.action(description=_("Create fulfilments for all remaining units"), permissions=["fulfil"])
+def create_fulfillments_action(order_admin, request, queryset):
+    order_admin.bulk(
+        request,
+        queryset,
+        lambda order, actor: fulfillment_services.create_fulfillment(order=order, actor=actor),
+        lambda n: (
+            ngettext("%(count)d fulfilment created.", "%(count)d fulfilments created.", n)
+            % {"count": n}
+        ),
+    )
+
+
+register_order_screen_part(
+    OrderScreenPart(
+        context=_order_page_parcels,
+        buttons=_order_page_buttons,
+        pages=[("fulfil/", fulfil_view, "orders_order_fulfil")],
+        list_filters=[CarrierFilter],
+        exact_search=_orders_with_tracking_number,
+        actions=[create_fulfillments_action],
+    )
+)

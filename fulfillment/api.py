@@ -5,7 +5,9 @@ from django.db import transaction
 from fulfillment import services
 from fulfillment.carriers import find_carrier, tracking_link
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from orders.api import unit_lines
 from orders.transitions import refused
+from orders.values import ItemUnits
 from shop.api import access
 from shop.api.collections import (
     Choice,
@@ -116,7 +118,7 @@ def create_fulfillment(request, data) -> int:
     parcel = services.create_fulfillment(
         order=order,
         actor=access.actor(request),
-        items=body.raw("items"),
+        items=[ItemUnits(**line) for line in unit_lines(body.raw("items"))],
         carrier=carrier or "",
         tracking_number=tracking_number or "",
         note=note or "",

@@ -86,6 +86,13 @@ def find_carrier(value: str | None) -> Carrier | None:
     return CARRIERS.get(key) or CARRIERS.get(_ALIASES.get(key, ""))
 
 
+def names_of(code: str) -> set[str]:
+    """Every name a known carrier may be stored under (its code, its name, its aliases)."""
+    if code not in CARRIERS:
+        return {code}
+    return {code, CARRIERS[code].name} | {a for a, target in _ALIASES.items() if target == code}
+
+
 def tracking_link(carrier: str | None, tracking_number: str | None) -> str | None:
     found = find_carrier(carrier)
     if not found or not tracking_number:

@@ -32,6 +32,7 @@ from fulfillment import services
 from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders.models import Order, OrderItem
+from orders.values import ItemUnits
 from shop.actors import SYSTEM, Actor
 from shop.errors import DomainError
 
@@ -68,7 +69,7 @@ class PlannedRow:
     message: str
     order_id: int | None = None
     fulfillment_id: int | None = None
-    items: list[dict] = field(default_factory=list)  # for NEW; empty = all remaining units
+    items: list[ItemUnits] = field(default_factory=list)  # for NEW; empty = all remaining
 
     @property
     def ok(self) -> bool:
@@ -281,7 +282,7 @@ def _plan_row(row: Row, state: _OrderState | None) -> PlannedRow:
             _("New parcel with %(quantity)s × %(title)s, shipped.")
             % {"quantity": quantity, "title": line["title"]},
             order.pk,
-            items=[{"orderItem": line["id"], "quantity": quantity}],
+            items=[ItemUnits(line["id"], quantity)],
         )
     if state.waiting:
         parcel = state.waiting.pop(0)
@@ -301,9 +302,7 @@ def _plan_row(row: Row, state: _OrderState | None) -> PlannedRow:
             _("Order %(number)s has no units left to ship.") % {"number": order.order_number}
         )
     items = [
-        {"orderItem": line["id"], "quantity": line["remaining"]}
-        for line in state.lines
-        if line["remaining"] > 0
+        ItemUnits(line["id"], line["remaining"]) for line in state.lines if line["remaining"] > 0
     ]
     for line in state.lines:
         line["remaining"] = 0

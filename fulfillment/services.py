@@ -2,35 +2,36 @@
 of a parcel's tracking details.
 
 Each service locks the order first, then the parcel, and moves the order along with its
-parcels (``orders.services.sync_order_after_shipping``) in the same transaction. Tracking numbers
+parcels in the same transaction: it tells the order its units as they now are
+(``orders.services.sync_order_after_shipping``). A replacement parcel of an exchange that
+arrives is the exchange's business: the returns app registers what follows
+(``REPLACEMENT_DELIVERED``), as fulfilment does not import it. Tracking numbers
 are stored in one spelling (``fulfillment.carriers.normalize_tracking_number``), whoever sends
 them.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from events.outbox import record_event
 from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from fulfillment.selectors import parcel_units
 from orders.models import Order, OrderItem, OrderStatus
-from orders.selectors import item_quantities
-from orders.services import (
-    MAX_NOTE,
-    _as_int,
-    _as_quantity,
-    _as_text,
-    _pk_or_none,
-    lock_order,
-    sync_order_after_requests,
-    sync_order_after_shipping,
-)
+from orders.services import confirm_order, lock_order, sync_order_after_shipping
 from orders.transitions import record_change, refused, run_transition, save_status, write_logs
+from orders.values import ItemUnits
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
+from shop.values import MAX_NOTE, as_int, as_quantity, as_text, pk_or_none
 
 # Parcels can be made for an order in these states.
 FULFILLABLE = (OrderStatus.PAID, OrderStatus.PREPARING)
@@ -44,13 +45,17 @@ TRACKING_MAX = Fulfillment._meta.get_field("tracking_number").max_length
 # The log entry of a change of carrier or tracking number that leaves the parcel's state.
 CORRECT_TRACKING = "correct_tracking"
 
+# What follows when an exchange's replacement parcel is delivered (``returns`` registers its
+# service here from its AppConfig.ready): called with the locked order, the parcel, the actor.
+REPLACEMENT_DELIVERED: list[Callable[..., None]] = []
+
 
 def _as_tracking_number(value: Any) -> str:
     """A tracking number as stored: normalised (no spaces or dashes, upper case), then checked
     against its column."""
     if isinstance(value, str):
         value = normalize_tracking_number(value)
-    return _as_text(value, "trackingNumber", TRACKING_MAX)
+    return as_text(value, "trackingNumber", TRACKING_MAX)
 
 
 def _tracking_changes(parcel: Fulfillment, carrier: str, tracking_number: str) -> dict:
@@ -67,7 +72,7 @@ def lock_fulfillment(fulfillment: Fulfillment | int) -> tuple[Order, Fulfillment
     pk = (
         fulfillment.pk
         if isinstance(fulfillment, Fulfillment)
-        else _pk_or_none(fulfillment, "fulfillment")
+        else pk_or_none(fulfillment, "fulfillment")
     )
     order_id = Fulfillment.objects.filter(pk=pk).values_list("order_id", flat=True).first()
     if order_id is None:
@@ -81,26 +86,25 @@ def create_fulfillment(
     *,
     order: Order | int,
     actor: Actor = SYSTEM,
-    items: list[dict] | None = None,
+    items: Sequence[ItemUnits] | None = None,
     carrier: str = "",
     tracking_number: str = "",
     note: str = "",
 ) -> Fulfillment:
     """A parcel for some of the order's remaining units (all of them when ``items`` is empty).
 
-    ``items`` are ``{"orderItem": id, "quantity": n}``. The first parcel moves a paid order to
-    preparing. No unit is ever put in two parcels.
+    The first parcel moves a paid order to preparing. No unit is ever put in two parcels.
     """
     order = lock_order(order)
     _check_fulfillable(order)
-    carrier = _as_text(carrier, "carrier", CARRIER_MAX)
+    carrier = as_text(carrier, "carrier", CARRIER_MAX)
     tracking_number = _as_tracking_number(tracking_number)
-    wanted = _wanted_units(order, items, item_quantities(order))
+    wanted = _wanted_units(order, items, parcel_units(order))
     fulfillment = Fulfillment.objects.create(
         order=order,
         carrier=carrier,
         tracking_number=tracking_number,
-        note=_as_text(note, "note", MAX_NOTE),
+        note=as_text(note, "note", MAX_NOTE),
     )
     FulfillmentItem.objects.bulk_create(
         FulfillmentItem(fulfillment=fulfillment, order_item_id=pk, quantity=qty)
@@ -123,25 +127,25 @@ def _check_fulfillable(order: Order) -> None:
     )
 
 
-def _wanted_units(order: Order, items: list[dict] | None, quantities: dict) -> dict[int, int]:
+def _wanted_units(
+    order: Order, items: Sequence[ItemUnits] | None, quantities: dict
+) -> dict[int, int]:
     if not items:
         wanted = {pk: q.remaining for pk, q in quantities.items() if q.remaining > 0}
         if not wanted:
             raise DomainError(f"Order {order.order_number} has no units left to fulfil.")
         return wanted
-    if not isinstance(items, list):
-        raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
     wanted: dict[int, int] = {}
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
-        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
+    for units in items:
+        item_id = units.order_item
         if item_id not in quantities:
             raise DomainError(
                 f"Order item {item_id} is not part of order {order.order_number}.",
                 field="orderItem",
             )
-        quantity = _as_quantity(raw.get("quantity", quantities[item_id].remaining))
+        quantity = as_quantity(
+            quantities[item_id].remaining if units.quantity is None else units.quantity
+        )
         wanted[item_id] = wanted.get(item_id, 0) + quantity
     for item_id, quantity in wanted.items():
         remaining = quantities[item_id].remaining
@@ -176,7 +180,7 @@ def ship_fulfillment(
     order, parcel = lock_fulfillment(fulfillment)
     changes = _tracking_changes(
         parcel,
-        parcel.carrier if carrier is None else _as_text(carrier, "carrier", CARRIER_MAX),
+        parcel.carrier if carrier is None else as_text(carrier, "carrier", CARRIER_MAX),
         parcel.tracking_number if tracking_number is None else _as_tracking_number(tracking_number),
     )
     for name, change in changes.items():
@@ -195,7 +199,7 @@ def ship_fulfillment(
         update_fields=["carrier", "tracking_number", "shipped_at"],
         changes=changes,
     )
-    sync_order_after_shipping(order, actor=actor)
+    sync_order_after_shipping(order, quantities=parcel_units(order), actor=actor)
     record_event("fulfillment.shipped", parcel)
     return parcel
 
@@ -208,9 +212,10 @@ def deliver_fulfillment(*, fulfillment: Fulfillment | int, actor: Actor = SYSTEM
         parcel, "deliver", actor=actor, order_id=order.pk, update_fields=["delivered_at"]
     )
     if parcel.exchange_id:
-        sync_order_after_requests(order, actor=actor, reason="replacement delivered")
+        for follow in REPLACEMENT_DELIVERED:
+            follow(order, parcel, actor=actor)
     else:
-        sync_order_after_shipping(order, actor=actor)
+        sync_order_after_shipping(order, quantities=parcel_units(order), actor=actor)
     record_event("fulfillment.delivered", parcel)
     return parcel
 
@@ -254,7 +259,7 @@ def update_status(
     admin's buttons come this way). ``fields`` the move does not use are ignored."""
     if status not in _STATUS_SERVICES:
         pk = fulfillment.pk if isinstance(fulfillment, Fulfillment) else fulfillment
-        parcel = Fulfillment.objects.filter(pk=_pk_or_none(pk, "fulfillment")).first()
+        parcel = Fulfillment.objects.filter(pk=pk_or_none(pk, "fulfillment")).first()
         if parcel is None:
             raise NotFound(f"Fulfillment {pk} does not exist.", field="fulfillment")
         raise refused(parcel, status)
@@ -280,7 +285,7 @@ def update_tracking(
     who, and each detail from what to what, with ``reason``); one sent as it is stored changes
     and logs nothing.
     """
-    reason = _as_text(reason, "reason", MAX_NOTE)
+    reason = as_text(reason, "reason", MAX_NOTE)
     order, parcel = lock_fulfillment(fulfillment)
     for name, value in (("carrier", carrier), ("tracking_number", tracking_number)):
         if value is not None and parcel.status == FulfillmentStatus.DELIVERED:
@@ -290,7 +295,7 @@ def update_tracking(
             )
     changes = _tracking_changes(
         parcel,
-        parcel.carrier if carrier is None else _as_text(carrier, "carrier", CARRIER_MAX),
+        parcel.carrier if carrier is None else as_text(carrier, "carrier", CARRIER_MAX),
         parcel.tracking_number if tracking_number is None else _as_tracking_number(tracking_number),
     )
     for name, change in changes.items():
@@ -302,7 +307,7 @@ def update_tracking(
         )
     fields = list(changes)
     if note is not None:
-        parcel.note = _as_text(note, "note", MAX_NOTE)
+        parcel.note = as_text(note, "note", MAX_NOTE)
         fields.append("note")
     if fields:
         parcel.save(update_fields=[*fields, "updated_at"])
@@ -325,7 +330,7 @@ def ship_new_fulfillment(
     carrier: str,
     tracking_number: str,
     actor: Actor = SYSTEM,
-    items: list[dict] | None = None,
+    items: Sequence[ItemUnits] | None = None,
 ) -> Fulfillment:
     """Create a parcel and hand it to the carrier in one step (a row of a tracking import).
 
@@ -338,7 +343,7 @@ def ship_new_fulfillment(
     if not tracking_number:
         raise DomainError("A parcel needs a tracking number to ship.", field="trackingNumber")
     _check_fulfillable(order)
-    quantities = item_quantities(order)
+    quantities = parcel_units(order)
     wanted = _wanted_units(order, items, quantities)
     # The parcel is inserted shipped, the order is written once in the state it ends in, and
     # the log entries go in together, in the order the moves ran.
@@ -348,7 +353,7 @@ def ship_new_fulfillment(
     if order.status == OrderStatus.PAID:
         run_transition(order, "start_preparing", save=False, **moves)
     parcel = Fulfillment(order=order, shipped_at=timezone.now())
-    changes = _tracking_changes(parcel, _as_text(carrier, "carrier", CARRIER_MAX), tracking_number)
+    changes = _tracking_changes(parcel, as_text(carrier, "carrier", CARRIER_MAX), tracking_number)
     for name, change in changes.items():
         setattr(parcel, name, change["to"])
     run_transition(parcel, "ship", changes=changes, **moves)
@@ -368,3 +373,59 @@ def ship_new_fulfillment(
     write_logs(logs)
     record_event("fulfillment.shipped", parcel, related=[order], joins={"items": parcel_items})
     return parcel
+
+
+def call_off_parcels(order: Order, *, actor: Actor) -> list[tuple[str, Fulfillment]]:
+    """A canceled order's parcels not yet sent fail (``orders.services.cancel_order`` calls
+    this through ``orders.services.CHILDREN``); returns the events to record after the
+    order's."""
+    called_off = list(
+        Fulfillment.objects.select_for_update()
+        .filter(order=order, status__in=SHIPPABLE)
+        .order_by("pk")
+    )
+    for parcel in called_off:
+        run_transition(parcel, "fail", actor=actor, order_id=order.pk, reason="order canceled")
+    return [("fulfillment.failed", parcel) for parcel in called_off]
+
+
+@service
+def create_replacement_fulfillment(
+    *, order: Order, exchange: Any, units: dict[int, int], actor: Actor = SYSTEM
+) -> Fulfillment:
+    """The parcel that carries an exchange's replacement units (``units``: quantity per order
+    item id). The caller holds the order's lock; these units do not count against the order's
+    own."""
+    parcel = Fulfillment.objects.create(
+        order=order, exchange=exchange, note=f"Exchange {exchange.pk}"
+    )
+    FulfillmentItem.objects.bulk_create(
+        FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=quantity)
+        for pk, quantity in units.items()
+    )
+    return parcel
+
+
+def confirm_delivered_orders(*, days: int | None = None, actor: Actor = SYSTEM) -> int:
+    """Confirm every delivered order whose last parcel arrived more than ``days`` ago."""
+    days = settings.SHOP_AUTO_CONFIRM_DAYS if days is None else as_int(days, "days")
+    if days < 0:
+        raise DomainError(f"days cannot be negative ({days}).", field="days")
+    cutoff = timezone.now() - timedelta(days=days)
+    late_parcel = Fulfillment.objects.filter(order=OuterRef("pk"), delivered_at__gt=cutoff)
+    due = (
+        Order.objects.filter(status=OrderStatus.DELIVERED)
+        .annotate(last=Max("fulfillments__delivered_at"))
+        .filter(last__lte=cutoff)
+        .exclude(Exists(late_parcel))
+        .values_list("pk", flat=True)
+    )
+    confirmed = 0
+    for pk in list(due):
+        with transaction.atomic():
+            order = lock_order(pk)
+            if order.status == OrderStatus.DELIVERED:
+                reason = f"delivered more than {days} days ago"
+                confirm_order(order=order, actor=actor, reason=reason)
+                confirmed += 1
+    return confirmed

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from events.models import Job, JobStatus
-from fulfillment import imports
+from fulfillment import imports, services
 from shop.actors import SYSTEM, Actor
 from shop.errors import DomainError
 
@@ -83,3 +83,9 @@ def counts(rows: list[dict]) -> dict[str, int]:
         found[entry["action"]] = found.get(entry["action"], 0) + 1
     found["good"] = found["new"] + found["ship"]
     return found
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def confirm_delivered_orders() -> int:
+    """Confirm orders delivered more than ``SHOP_AUTO_CONFIRM_DAYS`` days ago (Celery beat)."""
+    return services.confirm_delivered_orders()

@@ -1,26 +1,27 @@
 """The order screens: the list staff work from, and the order page with everything under it.
 
-Thin by rule: every change calls a service in ``orders.services``, ``fulfillment.services`` or
-``returns.services`` with the staff user as the actor; what a service refuses is shown as its
-message.
+Thin by rule: every change calls a service with the staff user as the actor; what a service
+refuses is shown as its message. ``orders`` imports none of the apps under an order: their admin
+modules add what they show on these screens (sections of the order page, its buttons and pages,
+list filters, search, bulk actions) with ``register_order_screen_part``.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from fulfillment import services as fulfillment_services
-from fulfillment.carriers import _ALIASES, CARRIERS, normalize_tracking_number
-from fulfillment.models import Fulfillment
 from orders import services as order_services
 from orders.admin_documents import DocumentsMixin
-from orders.admin_forms import CreateFulfillmentForm, RequestReturnForm
 from orders.models import (
     Order,
     PaymentMethod,
@@ -29,8 +30,7 @@ from orders.models import (
     TransitionLog,
     payment_method_label,
 )
-from orders.selectors import item_quantities, order_money
-from returns import services as return_services
+from orders.selectors import order_money
 from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
@@ -39,15 +39,38 @@ from shop.admin_utils import (
     TransitionAction,
     TransitionAdminMixin,
     badge,
-    error_message,
     money,
     run_bulk,
 )
-from shop.errors import DomainError
+
+
+@dataclass
+class OrderScreenPart:
+    """What an app under an order adds to the order screens (see ``register_order_screen_part``)."""
+
+    # Adds to the order page's context: called with (request, order, page, model_admin), where
+    # ``page`` is the context built so far (``order_items`` among it); returns what it adds.
+    context: Callable[..., dict] | None = None
+    # The page's extra buttons for this user: (request, order) → [(label, url)].
+    buttons: Callable[..., list[tuple[str, str]]] | None = None
+    # Pages under an order: (route after the order id, view, url name); the view is called as
+    # view(model_admin, request, object_id).
+    pages: list[tuple[str, Callable, str]] = field(default_factory=list)
+    list_filters: list = field(default_factory=list)
+    # Order ids an exact search term names through the app's own index (a tracking number).
+    exact_search: Callable[[str], Iterable[int]] | None = None
+    actions: list[Callable] = field(default_factory=list)
+
+
+ORDER_SCREEN_PARTS: list[OrderScreenPart] = []
+
+
+def register_order_screen_part(part: OrderScreenPart) -> None:
+    """Add an app's part to the order screens (called from that app's admin module)."""
+    ORDER_SCREEN_PARTS.append(part)
+
 
 PAYMENT_PERM = "orders.run_payment_transitions"
-# Orders a search by tracking number lists at most (a tracking number names one parcel).
-EXACT_MATCHES = 1000
 FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
 RETURN_PERM = "orders.run_return_transitions"
 
@@ -68,27 +91,6 @@ class PaymentMethodFilter(admin.SimpleListFilter):
             order=OuterRef("pk"), kind=TransactionKind.PAYMENT, payment_method=self.value()
         )
         return queryset.filter(Exists(payments))
-
-
-class CarrierFilter(admin.SimpleListFilter):
-    title = _("carrier")
-    parameter_name = "carrier"
-
-    def lookups(self, request, model_admin):
-        return [(c.code, c.name) for c in CARRIERS.values()]
-
-    def queryset(self, request, queryset):
-        code = self.value()
-        if not code:
-            return queryset
-        names = {code}
-        if code in CARRIERS:
-            names.add(CARRIERS[code].name)
-            names |= {alias for alias, target in _ALIASES.items() if target == code}
-        match = Q()
-        for name in names:
-            match |= Q(carrier__iexact=name)
-        return queryset.filter(Exists(Fulfillment.objects.filter(match, order=OuterRef("pk"))))
 
 
 def _latest_payment():
@@ -168,7 +170,6 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         "status",
         ("created_at", DateRangeFilter),
         PaymentMethodFilter,
-        CarrierFilter,
     ]
     search_fields = ["order_number"]  # see get_search_results
     search_help_text = _(
@@ -180,12 +181,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # facet counts would count whole tables
     paginator = CappedPaginator
     ordering = ["-created_at", "-id"]
-    actions = [
-        "start_preparing_action",
-        "create_fulfillments_action",
-        "print_packing_slips",
-        "print_invoices",
-    ]
+    base_actions = ["start_preparing_action", "print_packing_slips", "print_invoices"]
     change_form_template = "admin/orders/order/change_form.html"
     change_list_template = "admin/orders/order/change_list.html"
     fieldsets = [
@@ -225,6 +221,13 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
 
     # -- list ---------------------------------------------------------------------------------
 
+    @property
+    def actions(self):
+        return [*self.base_actions, *(a for part in ORDER_SCREEN_PARTS for a in part.actions)]
+
+    def get_list_filter(self, request):
+        return [*self.list_filter, *(f for part in ORDER_SCREEN_PARTS for f in part.list_filters)]
+
     def get_queryset(self, request):
         latest = _latest_payment()
         return (
@@ -245,11 +248,9 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         # Each exact match through its own index: an OR of the two in one WHERE would keep
         # PostgreSQL from using either and scan the whole orders table.
         ids = set(Order.objects.filter(order_number=term).order_by().values_list("pk", flat=True))
-        ids.update(
-            Fulfillment.objects.filter(tracking_number=normalize_tracking_number(term))
-            .order_by()
-            .values_list("order_id", flat=True)[:EXACT_MATCHES]
-        )
+        for part in ORDER_SCREEN_PARTS:
+            if part.exact_search is not None:
+                ids.update(part.exact_search(term))
         if ids:
             exact = queryset.filter(pk__in=ids)
             if exact.exists():
@@ -339,48 +340,15 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def detail_context(self, request, order) -> dict:
-        """Everything under the order, each kind in one query, and the buttons the user gets."""
-        from returns.models import Exchange, Return
-
-        registry = self.admin_site._registry
-        here = request.get_full_path()
-        quantities = item_quantities(order)
+        """Everything under the order, each kind in one query, and the buttons the user gets;
+        the apps under an order add their sections and buttons."""
         items = list(order.items.all())
         for item in items:
-            item.units = quantities.get(item.pk)
             item.unit_price_display = money(item.unit_price, order.currency)
         transactions = list(order.transactions.order_by("created_at", "id"))
         for txn in transactions:
             txn.badge_html = badge(txn.status, txn.get_status_display())
             txn.amount_display = money(txn.amount, order.currency)
-        parcels = list(
-            Fulfillment.objects.filter(order=order)
-            .select_related("exchange")
-            .prefetch_related("items__order_item")
-            .order_by("created_at", "id")
-        )
-        for parcel in parcels:
-            parcel.buttons = registry[Fulfillment].transition_buttons(request, parcel, here)
-            parcel.badge_html = badge(parcel.status, parcel.get_status_display())
-        returns = list(
-            Return.objects.filter(order=order)
-            .prefetch_related("items__order_item")
-            .order_by("created_at", "id")
-        )
-        for request_ in returns:
-            request_.buttons = registry[Return].transition_buttons(request, request_, here)
-            request_.badge_html = badge(request_.status, request_.get_status_display())
-            request_.refund_display = money(request_.refund_amount, order.currency)
-        exchanges = list(
-            Exchange.objects.filter(order=order)
-            .prefetch_related(
-                "items__order_item", "items__replacement_variant", "items__replacement_option"
-            )
-            .order_by("created_at", "id")
-        )
-        for request_ in exchanges:
-            request_.buttons = registry[Exchange].transition_buttons(request, request_, here)
-            request_.badge_html = badge(request_.status, request_.get_status_display())
         timeline = list(
             TransitionLog.objects.filter(order=order)
             .select_related("content_type", "actor_user")
@@ -391,60 +359,37 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
             entry.source_badge = _state_badge(entry, entry.source)
             entry.target_badge = _state_badge(entry, entry.target)
             entry.change_lines = _change_lines(entry)
-
-        user = request.user
-        remaining = any(q.remaining > 0 for q in quantities.values())
-        extra_buttons = []
-        if (
-            order.status in fulfillment_services.FULFILLABLE
-            and remaining
-            and user.has_perm(FULFILLMENT_PERM)
-        ):
-            extra_buttons.append(
-                (
-                    gettext("Create fulfilment"),
-                    reverse("admin:orders_order_fulfil", args=[order.pk]),
-                )
-            )
-        if order.status in return_services.RETURNABLE and user.has_perm(RETURN_PERM):
-            extra_buttons.append(
-                (
-                    gettext("Request return"),
-                    reverse("admin:orders_order_request_return", args=[order.pk]),
-                )
-            )
-        return {
+        page = {
             "order_items": items,
             "transactions": transactions,
-            "fulfillments": parcels,
-            "returns": returns,
-            "exchanges": exchanges,
             "timeline": timeline,
-            "extra_buttons": extra_buttons,
+            "extra_buttons": [],
             "currency": order.currency,
         }
+        for part in ORDER_SCREEN_PARTS:
+            if part.context is not None:
+                page.update(part.context(request, order, page, self))
+            if part.buttons is not None:
+                page["extra_buttons"] += part.buttons(request, order)
+        return page
 
     # -- pages of their own -------------------------------------------------------------------
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/fulfil/", view(self.fulfil_view), name="orders_order_fulfil"),
-            path(
-                "<path:object_id>/request-return/",
-                view(self.request_return_view),
-                name="orders_order_request_return",
-            ),
-            *super().get_urls(),
-        ]
+            path(f"<path:object_id>/{route}", view(partial(page, self)), name=name)
+            for part in ORDER_SCREEN_PARTS
+            for route, page, name in part.pages
+        ] + super().get_urls()
 
-    def _order_or_404(self, request, object_id):
+    def order_or_404(self, request, object_id):
         order = self.get_object(request, object_id)
         if order is None:
             raise Http404(gettext("Not found."))
         return order
 
-    def _units_page(self, request, order, form, title, intro, lines_caption):
+    def units_page(self, request, order, form, title, intro, lines_caption):
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -458,103 +403,14 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/shop/action_form.html", context)
 
-    def fulfil_view(self, request, object_id):
-        """Create a parcel: one quantity per line, all remaining units by default."""
-        if not request.user.has_perm(FULFILLMENT_PERM):
-            raise PermissionDenied
-        order = self._order_or_404(request, object_id)
-        quantities = item_quantities(order)
-        lines = [
-            {
-                "id": item.pk,
-                "label": f"{item.title} ({item.sku})" if item.sku else item.title,
-                "initial": quantities[item.pk].remaining,
-                "help": gettext("%(remaining)s of %(ordered)s left to fulfil")
-                % {"remaining": quantities[item.pk].remaining, "ordered": item.quantity},
-            }
-            for item in order.items.all()
-        ]
-        form = CreateFulfillmentForm(request.POST or None, lines=lines)
-        if request.method == "POST" and form.is_valid() and not form.units():
-            form.add_error(None, gettext("Choose at least one unit."))
-        if request.method == "POST" and form.is_valid():
-            try:
-                parcel = fulfillment_services.create_fulfillment(
-                    order=order,
-                    actor=Actor.staff(request.user),
-                    items=form.units(),
-                    note=form.cleaned_data["note"],
-                )
-            except DomainError as error:
-                form.add_error(None, error_message(error))
-            else:
-                self.message_user(
-                    request,
-                    gettext("Fulfilment %(id)s created.") % {"id": parcel.pk},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
-        return self._units_page(
-            request,
-            order,
-            form,
-            gettext("Create fulfilment"),
-            gettext("Choose the units this parcel carries."),
-            gettext("Units"),
-        )
-
-    def request_return_view(self, request, object_id):
-        """Customer service files a return on the buyer's behalf."""
-        if not request.user.has_perm(RETURN_PERM):
-            raise PermissionDenied
-        order = self._order_or_404(request, object_id)
-        quantities = item_quantities(order)
-        lines = [
-            {
-                "id": item.pk,
-                "label": f"{item.title} ({item.sku})" if item.sku else item.title,
-                "initial": 0,
-                "help": gettext("%(claimable)s delivered unit(s) can be asked back")
-                % {"claimable": quantities[item.pk].claimable},
-            }
-            for item in order.items.all()
-        ]
-        form = RequestReturnForm(request.POST or None, lines=lines)
-        if request.method == "POST" and form.is_valid():
-            try:
-                filed = return_services.request_return(
-                    order=order,
-                    actor=Actor.staff(request.user),
-                    reason=form.cleaned_data["reason"],
-                    items=form.units(),
-                    note=form.cleaned_data["note"],
-                )
-            except DomainError as error:
-                form.add_error(None, error_message(error))
-            else:
-                self.message_user(
-                    request,
-                    gettext("Return %(id)s requested.") % {"id": filed.pk},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
-        return self._units_page(
-            request,
-            order,
-            form,
-            gettext("Request return"),
-            gettext("Filed for the buyer: choose the units coming back and why."),
-            gettext("Units"),
-        )
-
     # -- bulk actions -------------------------------------------------------------------------
 
-    def _bulk(self, request, queryset, run, done_message):
+    def bulk(self, request, queryset, run, done_message):
         run_bulk(self, request, queryset.order_by("pk"), run, done=done_message)
 
     @admin.action(description=_("Start preparing"), permissions=["fulfil"])
     def start_preparing_action(self, request, queryset):
-        self._bulk(
+        self.bulk(
             request,
             queryset,
             lambda order, actor: order_services.start_preparing(order=order, actor=actor),
@@ -562,20 +418,6 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
                 ngettext(
                     "%(count)d order is now preparing.", "%(count)d orders are now preparing.", n
                 )
-                % {"count": n}
-            ),
-        )
-
-    @admin.action(
-        description=_("Create fulfilments for all remaining units"), permissions=["fulfil"]
-    )
-    def create_fulfillments_action(self, request, queryset):
-        self._bulk(
-            request,
-            queryset,
-            lambda order, actor: fulfillment_services.create_fulfillment(order=order, actor=actor),
-            lambda n: (
-                ngettext("%(count)d fulfilment created.", "%(count)d fulfilments created.", n)
                 % {"count": n}
             ),
         )

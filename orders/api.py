@@ -1,6 +1,6 @@
 """REST collections of the orders app: orders, order items (alias order-products), transactions."""
 
-from contextlib import nullcontext
+from typing import Any
 
 from django.db import transaction
 
@@ -13,8 +13,9 @@ from orders.models import (
     TransactionKind,
     TransactionStatus,
 )
-from orders.transitions import allowed_targets
+from orders.values import CustomerSnapshot, OrderDraft, OrderLine
 from shop.api import access
+from shop.api.catalog import shipping_address, text_members
 from shop.api.collections import (
     Choice,
     Collection,
@@ -28,11 +29,10 @@ from shop.api.collections import (
     timestamps,
 )
 from shop.api.documents import Written
-from shop.api.errors import ValidationError
 from shop.api.writes import Body, body_schema
-from shop.errors import Conflict, TransitionError
+from shop.errors import Conflict, DomainError
 from shop.models import Cart
-from shop.services import ensure_cart_open
+from shop.values import as_int, pk_or_none
 
 orders = Collection(
     slug="orders",
@@ -179,24 +179,6 @@ CHECKOUT_FIELDS = [
 ]
 UPDATE_FIELDS = ["status", "staffNote", "shippingAddress", "reason"]
 
-# PATCH {status}: the service for each state a client may ask for.
-STATUS_SERVICES = {
-    OrderStatus.PAID: order_services.pay_order,
-    OrderStatus.CANCELED: order_services.cancel_order,
-    OrderStatus.FAILED: order_services.fail_payment,
-    OrderStatus.PENDING: order_services.retry_order,
-    OrderStatus.CONFIRMED: order_services.confirm_order,
-}
-# States the order reaches by itself as its parcels and requests move.
-FOLLOWED = {
-    OrderStatus.PREPARING: "fulfillments",
-    OrderStatus.SHIPPED: "fulfillments",
-    OrderStatus.DELIVERED: "fulfillments",
-    OrderStatus.RETURN_REQUESTED: "returns and exchanges",
-    OrderStatus.RETURN_PROCESSING: "returns and exchanges",
-    OrderStatus.RETURNED: "returns and exchanges",
-}
-
 
 def _text(body: Body, key: str) -> str | None:
     value = body.raw(key)
@@ -230,31 +212,90 @@ def _created(result: order_services.OrderResult, *, cart_id=None) -> Written:
     raise Conflict(message, field="paymentId", data=data)
 
 
-def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> Written:
-    from shop.models import Cart
+# ---------------------------------------------------------------------------------------------
+# The wire format → the values the services take (the only place that knows both)
 
-    # Only claiming a guest cart needs a transaction around the checkout's own.
-    with transaction.atomic() if customer_id is not None else nullcontext():
-        if customer_id is not None:
-            cart = Cart.objects.select_for_update().get(pk=cart_id)
-            if cart.customer_id is None:
-                # A guest cart becomes the customer's as it checks out.
-                ensure_cart_open(cart)
-                Cart.objects.filter(pk=cart_id).update(customer_id=customer_id)
-            elif cart.customer_id != customer_id:
-                raise ValidationError.one(
-                    "orders", "cart", f"Cart {cart_id} belongs to another customer."
-                )
-        result = order_services.checkout_cart(
-            cart_id=cart_id,
-            actor=access.actor(request),
-            order_number=_text(body, "orderNumber"),
-            customer_snapshot=body.raw("customerSnapshot"),
-            shipping_address=body.raw("shippingAddress"),
-            payment_id=_text(body, "paymentId"),
-            payment_method=_text(body, "paymentMethod") or "",
-            total_amount=body.raw("totalAmount"),
+SNAPSHOT_MEMBERS = {"name": "name", "email": "email", "phone": "phone"}
+
+
+def customer_snapshot(value: Any) -> CustomerSnapshot:
+    """``customerSnapshot`` as a ``CustomerSnapshot`` of the members sent."""
+    return CustomerSnapshot(**text_members(value, SNAPSHOT_MEMBERS, "customerSnapshot"))
+
+
+def order_lines(value: Any) -> tuple[OrderLine, ...]:
+    """``orderProducts`` (or ``items``): [{product, variant?, option?, quantity?, unitPrice?}]."""
+    if not isinstance(value, list) or not value:
+        raise DomainError("An order needs at least one item.", field="orderProducts")
+    lines = []
+    for index, raw in enumerate(value):
+        if not isinstance(raw, dict):
+            raise DomainError(f"Item {index + 1} must be an object.", field="orderProducts")
+        product = pk_or_none(raw.get("product"), "product")
+        if product is None:
+            raise DomainError(f"Item {index + 1} names no product.", field="product")
+        unit_price = raw.get("unitPrice")
+        lines.append(
+            OrderLine(
+                product=product,
+                quantity=as_int(raw.get("quantity", 1), "quantity"),
+                variant=pk_or_none(raw.get("variant"), "variant"),
+                option=pk_or_none(raw.get("option"), "option"),
+                unit_price=None if unit_price is None else as_int(unit_price, "unitPrice"),
+            )
         )
+    return tuple(lines)
+
+
+def unit_lines(value: Any, *, extra: dict[str, str] | None = None) -> list[dict]:
+    """``[{orderItem, quantity?, ...}]`` (a parcel's or a request's units) as keyword arguments
+    of ``ItemUnits`` / ``ReturnLine``: ``order_item``, ``quantity`` when sent, and the
+    relations named in ``extra`` (wire name → argument)."""
+    if value in (None, ""):
+        return []
+    shape = "items must be a list of {orderItem, quantity}."
+    if not isinstance(value, list) or not all(isinstance(raw, dict) for raw in value):
+        raise DomainError(shape, field="items")
+    lines = []
+    for raw in value:
+        line = {"order_item": as_int(raw.get("orderItem"), "orderItem")}
+        if raw.get("quantity") is not None:
+            line["quantity"] = as_int(raw["quantity"], "quantity")
+        for member, name in (extra or {}).items():
+            line[name] = pk_or_none(raw.get(member), member)
+        lines.append(line)
+    return lines
+
+
+def amount(value: Any, field: str, default: int | None = None) -> int | None:
+    """A whole amount from JSON (a number or numeric text); absent or empty: ``default``."""
+    return default if value in (None, "") else as_int(value, field)
+
+
+def order_draft(body: Body, *, lines: tuple[OrderLine, ...] = ()) -> OrderDraft:
+    """What createOrder and checkout bodies share, as an ``OrderDraft``."""
+    return OrderDraft(
+        lines=lines,
+        order_number=_text(body, "orderNumber"),
+        customer_snapshot=customer_snapshot(body.raw("customerSnapshot")),
+        shipping_address=shipping_address(body.raw("shippingAddress")),
+        total_amount=amount(body.raw("totalAmount"), "totalAmount"),
+        shipping_amount=amount(body.raw("shippingAmount"), "shippingAmount", 0),
+        discount_amount=amount(body.raw("discountAmount"), "discountAmount", 0),
+        payment_id=_text(body, "paymentId"),
+        payment_method=_text(body, "paymentMethod") or "",
+        currency=_text(body, "currency"),
+    )
+
+
+def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> Written:
+    try:
+        result = order_services.checkout_cart(
+            cart=cart_id, draft=order_draft(body), actor=access.actor(request), customer=customer_id
+        )
+    except order_services.PaymentTaken as taken:
+        data = {"id": taken.order.pk, "orderNumber": taken.order.order_number}
+        raise Conflict(taken.message, field="paymentId", data=data) from taken
     return _created(result, cart_id=cart_id)
 
 
@@ -271,19 +312,10 @@ def create_order(request, data) -> Written:
     if lines is None:
         return _checkout(request, body, cart, customer)
     result = order_services.create_order(
-        items=lines,
+        draft=order_draft(body, lines=order_lines(lines)),
         actor=access.actor(request),
-        order_number=_text(body, "orderNumber"),
         customer=customer,
         cart=Cart.objects.get(pk=cart) if cart is not None else None,
-        customer_snapshot=body.raw("customerSnapshot"),
-        shipping_address=body.raw("shippingAddress"),
-        total_amount=body.raw("totalAmount"),
-        shipping_amount=body.raw("shippingAmount", 0),
-        discount_amount=body.raw("discountAmount", 0),
-        payment_id=_text(body, "paymentId"),
-        payment_method=_text(body, "paymentMethod") or "",
-        currency=_text(body, "currency"),
     )
     body.check()
     return _created(result)
@@ -307,35 +339,27 @@ def update_order(request, pk: int, data) -> None:
     actor = access.actor(request)
     with transaction.atomic():
         # Only what changes (a document sent back as read repeats the rest).
-        edits = {
-            key: body.raw(key) for key in ("staffNote", "shippingAddress") if body.changed(key)
-        }
-        if edits:
+        if body.changed("staffNote") or body.changed("shippingAddress"):
+            note = body.raw("staffNote") if body.changed("staffNote") else None
+            if note is not None and not isinstance(note, str):
+                raise DomainError("staffNote must be text.", field="staffNote")
+            address = body.raw("shippingAddress") if body.changed("shippingAddress") else None
+            if address is not None and not isinstance(address, dict):
+                raise DomainError("shippingAddress must be an object.", field="shippingAddress")
             order_services.update_order_details(
                 order=pk,
                 actor=actor,
-                staff_note=edits.get("staffNote"),
-                shipping_address=edits.get("shippingAddress"),
+                staff_note=note,
+                shipping_address=None if address is None else shipping_address(address),
             )
         if status is None:
             return
         access.check_transition(request, orders, status)
-        order = order_services.lock_order(pk)
-        if status == order.status and ("staffNote" in body or "shippingAddress" in body):
-            return  # the document sent back with edits: its unchanged status is no move
-        allowed = [t for t in allowed_targets(order) if t in STATUS_SERVICES]
-        if status not in allowed:
-            if status == order.status:
-                message = f"Order {order.pk} is already {status}."
-            elif status in FOLLOWED:
-                message = (
-                    f"An order becomes {status} by itself as its {FOLLOWED[status]} progress: "
-                    f"change those instead (order {order.pk} is {order.status})."
-                )
-            else:
-                message = f"Cannot move order {order.pk} from {order.status} to {status}"
-            raise TransitionError(message, current=order.status, allowed=allowed)
-        STATUS_SERVICES[status](order=order, actor=actor, reason=reason)
+        # The document sent back with edits: its unchanged status is no move.
+        edited = "staffNote" in body or "shippingAddress" in body
+        order_services.move_order(
+            order=pk, status=status, actor=actor, reason=reason, unchanged_ok=edited
+        )
 
 
 orders.create = create_order
@@ -383,7 +407,7 @@ orders.update_schema = body_schema(
     extra={
         "status": {
             "type": "string",
-            "enum": list(STATUS_SERVICES),
+            "enum": list(order_services.STATUS_SERVICES),
             "description": "Runs the transition: paid records a manual payment, canceled voids "
             "payments and restocks, failed records a failed payment, pending retries, "
             "confirmed confirms a delivered order.",
@@ -436,14 +460,7 @@ def create_transaction(request, data) -> int:
     if status not in (TransactionStatus.PAID, TransactionStatus.FAILED):
         body.error("status", "A payment is recorded as paid or failed.")
     body.check()
-    if payment_id:
-        existing = Transaction.objects.filter(payment_id=payment_id).first()
-        if existing is not None:
-            raise Conflict(
-                f"Payment {payment_id} is already recorded (transaction {existing.pk}).",
-                field="paymentId",
-                data={"id": existing.pk, "order": existing.order_id},
-            )
+    order_services.refuse_known_payment_id(payment_id)
     actor = access.actor(request)
     if status == TransactionStatus.FAILED:
         txn = order_services.fail_payment(

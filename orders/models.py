@@ -12,9 +12,11 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from orders.values import CustomerSnapshot
 from shop.actors import ActorKind
 from shop.fields import MillisecondDateTimeField
 from shop.models import Cart, Customer, Option, Product, TimeStampedModel, Variant
+from shop.values import Address
 
 
 class OrderStatus(models.TextChoices):
@@ -120,22 +122,12 @@ class Order(FSMModelMixin, TimeStampedModel):
         return self.order_number
 
     @property
-    def customer_snapshot(self) -> dict:
-        return {
-            "name": self.customer_name,
-            "email": self.customer_email,
-            "phone": self.customer_phone,
-        }
+    def customer_snapshot(self) -> CustomerSnapshot:
+        return CustomerSnapshot(self.customer_name, self.customer_email, self.customer_phone)
 
     @property
-    def shipping_address(self) -> dict:
-        return {
-            "recipientName": self.shipping_recipient_name,
-            "phone": self.shipping_phone,
-            "postalCode": self.shipping_postal_code,
-            "address1": self.shipping_address1,
-            "address2": self.shipping_address2,
-        }
+    def shipping_address(self) -> Address:
+        return Address.of(self)
 
     # Payment
     @transition(field=status, source=S.PENDING, target=S.PAID)

@@ -9,18 +9,20 @@ from django.db.models.functions import Coalesce
 
 from orders.models import (
     Order,
-    OrderItem,
     Transaction,
     TransactionKind,
     TransactionStatus,
     TransitionLog,
 )
-from shop import statements
 
 
 @dataclass
 class ItemQuantities:
-    """Where an order line's units are. Replacement parcels of exchanges are not counted."""
+    """Where an order line's units are. Replacement parcels of exchanges are not counted.
+
+    The apps under an order fill in what they hold (``fulfillment.selectors.parcel_units``:
+    allocated, shipped, delivered; ``returns.selectors.item_quantities``: all of it) and hand
+    it to the order's services, which move the order from it."""
 
     ordered: int = 0
     allocated: int = 0  # in a fulfilment of any state (a failed one is retried, not dropped)
@@ -38,73 +40,14 @@ class ItemQuantities:
         return self.delivered - self.claimed
 
 
-def _units(model, *, statuses=None, **filters) -> Coalesce:
-    """Units of the outer order line in ``model`` rows matching the filters (0 when none)."""
+def units_of(model, *, statuses=None, **filters) -> Coalesce:
+    """Units of the outer order line in ``model`` rows matching the filters (0 when none): the
+    child apps (parcels, returns) annotate order lines with it."""
     rows = model.objects.filter(order_item=OuterRef("pk"), **filters)
     if statuses is not None:
         rows = rows.filter(**statuses)
     total = rows.order_by().values("order_item").annotate(units=Sum("quantity")).values("units")
     return Coalesce(Subquery(total), 0)
-
-
-def item_quantities(order: Order) -> dict[int, ItemQuantities]:
-    """Per order item id, in one query whatever the number of items: each figure is a
-    subquery on the child rows of one order line (indexed by their order item). Every change
-    to an order's units asks this, so its statement is compiled once (``shop.statements``)."""
-    rows = statements.fetch(("item_quantities",), _quantities_query, [order.pk])
-    return {
-        row["pk"]: ItemQuantities(
-            ordered=row["quantity"],
-            allocated=row["allocated"],
-            shipped=row["shipped"],
-            delivered=row["delivered"],
-            claimed=row["returns_claimed"] + row["exchanges_claimed"],
-            returned=row["returned"],
-        )
-        for row in rows
-    }
-
-
-def _quantities_query(order_id: int):
-    from fulfillment.models import FulfillmentItem, FulfillmentStatus
-    from returns.models import COUNTED_STATUSES, ExchangeItem, RequestStatus, ReturnItem
-
-    sent = (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
-    own_parcels = {"fulfillment__exchange__isnull": True}
-    return (
-        OrderItem.objects.filter(order_id=order_id)
-        .order_by()
-        .annotate(
-            allocated=_units(FulfillmentItem, **own_parcels),
-            shipped=_units(
-                FulfillmentItem, statuses={"fulfillment__status__in": sent}, **own_parcels
-            ),
-            delivered=_units(
-                FulfillmentItem,
-                statuses={"fulfillment__status": FulfillmentStatus.DELIVERED},
-                **own_parcels,
-            ),
-            returns_claimed=_units(
-                ReturnItem, statuses={"return_request__status__in": COUNTED_STATUSES}
-            ),
-            returned=_units(
-                ReturnItem, statuses={"return_request__status": RequestStatus.COMPLETED}
-            ),
-            exchanges_claimed=_units(
-                ExchangeItem, statuses={"exchange__status__in": COUNTED_STATUSES}
-            ),
-        )
-        .values(
-            "pk",
-            "quantity",
-            "allocated",
-            "shipped",
-            "delivered",
-            "returns_claimed",
-            "returned",
-            "exchanges_claimed",
-        )
-    )
 
 
 @dataclass

@@ -1,14 +1,21 @@
 """The returns and exchanges screens: decide, receive with a disposition per line, complete."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from orders.admin_forms import RefundForm, units_form
+from orders.admin import OrderScreenPart, register_order_screen_part
+from orders.admin_forms import units_form
 from returns import services as return_services
+from returns.admin_forms import RefundForm, RequestReturnForm
 from returns.models import Exchange, ExchangeItem, Return, ReturnItem
+from returns.selectors import item_quantities
+from returns.values import ReturnLine
+from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
     DateRangeFilter,
@@ -16,8 +23,10 @@ from shop.admin_utils import (
     TransitionAction,
     TransitionAdminMixin,
     badge,
+    error_message,
     money,
 )
+from shop.errors import DomainError
 
 RETURN_PERM = "orders.run_return_transitions"
 
@@ -226,3 +235,97 @@ class ExchangeAdmin(RequestAdmin):
                 for p in parcels
             ),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# The order screens' returns and exchanges: the order page's units table and section, its
+# button, and the page where customer service files a return.
+
+
+def _order_page_requests(request, order, page, order_admin) -> dict:
+    here = request.get_full_path()
+    registry = order_admin.admin_site._registry
+    quantities = item_quantities(order)
+    for item in page["order_items"]:
+        item.units = quantities.get(item.pk)
+    returns = list(
+        Return.objects.filter(order=order)
+        .prefetch_related("items__order_item")
+        .order_by("created_at", "id")
+    )
+    for request_ in returns:
+        request_.buttons = registry[Return].transition_buttons(request, request_, here)
+        request_.badge_html = badge(request_.status, request_.get_status_display())
+        request_.refund_display = money(request_.refund_amount, order.currency)
+    exchanges = list(
+        Exchange.objects.filter(order=order)
+        .prefetch_related(
+            "items__order_item", "items__replacement_variant", "items__replacement_option"
+        )
+        .order_by("created_at", "id")
+    )
+    for request_ in exchanges:
+        request_.buttons = registry[Exchange].transition_buttons(request, request_, here)
+        request_.badge_html = badge(request_.status, request_.get_status_display())
+    return {"returns": returns, "exchanges": exchanges}
+
+
+def _order_page_buttons(request, order) -> list[tuple[str, str]]:
+    if order.status in return_services.RETURNABLE and request.user.has_perm(RETURN_PERM):
+        url = reverse("admin:orders_order_request_return", args=[order.pk])
+        return [(gettext("Request return"), url)]
+    return []
+
+
+def request_return_view(order_admin, request, object_id):
+    """Customer service files a return on the buyer's behalf."""
+    if not request.user.has_perm(RETURN_PERM):
+        raise PermissionDenied
+    order = order_admin.order_or_404(request, object_id)
+    quantities = item_quantities(order)
+    lines = [
+        {
+            "id": item.pk,
+            "label": f"{item.title} ({item.sku})" if item.sku else item.title,
+            "initial": 0,
+            "help": gettext("%(claimable)s delivered unit(s) can be asked back")
+            % {"claimable": quantities[item.pk].claimable},
+        }
+        for item in order.items.all()
+    ]
+    form = RequestReturnForm(request.POST or None, lines=lines)
+    if request.method == "POST" and form.is_valid():
+        try:
+            filed = return_services.request_return(
+                order=order,
+                actor=Actor.staff(request.user),
+                reason=form.cleaned_data["reason"],
+                items=[ReturnLine(pk, quantity) for pk, quantity in form.units().items()],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as error:
+            form.add_error(None, error_message(error))
+        else:
+            order_admin.message_user(
+                request,
+                gettext("Return %(id)s requested.") % {"id": filed.pk},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+    return order_admin.units_page(
+        request,
+        order,
+        form,
+        gettext("Request return"),
+        gettext("Filed for the buyer: choose the units coming back and why."),
+        gettext("Units"),
+    )
+
+
+register_order_screen_part(
+    OrderScreenPart(
+        context=_order_page_requests,
+        buttons=_order_page_buttons,
+        pages=[("request-return/", request_return_view, "orders_order_request_return")],
+    )
+)

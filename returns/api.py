@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from orders.api import unit_lines
 from orders.transitions import refused
 from returns import services
 from returns.models import (
@@ -13,6 +14,7 @@ from returns.models import (
     ReturnItem,
     ReturnReason,
 )
+from returns.values import ReturnLine
 from shop.api import access
 from shop.api.collections import (
     Choice,
@@ -145,6 +147,11 @@ RESTOCK_SCHEMA = {
     "on the shelf (default: all).",
 }
 CREATE_FIELDS = ["order", "reason", "items", "note"]
+# An exchange's line may name what is sent instead.
+REPLACEMENT = {
+    "replacementVariant": "replacement_variant",
+    "replacementOption": "replacement_option",
+}
 UPDATE_FIELDS = ["status", "rejectionReason", "restock"]
 
 
@@ -160,7 +167,7 @@ def _create(collection, service):
         request_ = service(
             order=order,
             reason=reason,
-            items=body.raw("items"),
+            items=[ReturnLine(**line) for line in unit_lines(body.raw("items"), extra=REPLACEMENT)],
             note=note or "",
             actor=access.actor(request),
         )

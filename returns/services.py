@@ -8,26 +8,17 @@ Returns and exchanges share one machine (``returns.models.RequestMachine``); the
 run its steps for either, and the public services add what differs (refund or replacement).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from events.outbox import record_event
-from fulfillment.models import Fulfillment, FulfillmentItem
+from fulfillment.services import create_replacement_fulfillment
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
-from orders.selectors import item_quantities, order_money
-from orders.services import (
-    MAX_NOTE,
-    _as_amount,
-    _as_int,
-    _as_quantity,
-    _as_text,
-    _pk_or_none,
-    item_stock_unit,
-    lock_order,
-    sync_order_after_requests,
-)
+from orders.selectors import order_money
+from orders.services import item_stock_unit, lock_order, sync_order_after_requests
 from orders.transitions import refused, run_transition
 from returns.models import (
     Exchange,
@@ -39,12 +30,15 @@ from returns.models import (
     ReturnItem,
     ReturnReason,
 )
+from returns.selectors import after_sales, item_quantities
+from returns.values import ReturnLine
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
 from shop.models import Option, Variant
 from shop.services import check_unit
+from shop.values import MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -61,12 +55,23 @@ def _label(request: RequestMachine) -> str:
 def _lock_request(model: type, request: Any) -> tuple[Order, Any]:
     """Lock the request's order, then the request (the project's fixed lock order)."""
     label = model._meta.verbose_name.capitalize()
-    pk = request.pk if isinstance(request, model) else _pk_or_none(request, "request")
+    pk = request.pk if isinstance(request, model) else pk_or_none(request, "request")
     order_id = model.objects.filter(pk=pk).values_list("order_id", flat=True).first()
     if order_id is None:
         raise NotFound(f"{label} {pk} does not exist.", field="request")
     order = lock_order(order_id)
     return order, model.objects.select_for_update().get(pk=pk)
+
+
+def follow_requests(order: Order, *, actor: Actor, reason: str) -> None:
+    """Tell the order where its returns and exchanges now stand; it moves to match."""
+    sync_order_after_requests(order, after_sales=after_sales(order), actor=actor, reason=reason)
+
+
+def replacement_delivered(order: Order, parcel: Any, *, actor: Actor) -> None:
+    """An exchange's replacement parcel arrived (``fulfillment.services.deliver_fulfillment``
+    runs this, registered in ``returns.apps``): the order may be done with after-sales."""
+    follow_requests(order, actor=actor, reason="replacement delivered")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,22 +95,19 @@ def _check_requestable(order: Order) -> None:
         )
 
 
-def _claimed_units(order: Order, items: Any) -> dict[int, int]:
+def _claimed_units(order: Order, items: Sequence[ReturnLine]) -> dict[int, int]:
     """Check the asked-back units against what was delivered and not already asked back."""
-    if not isinstance(items, list) or not items:
+    if not items:
         raise DomainError("A request needs at least one item.", field="items")
     quantities = item_quantities(order)
     wanted: dict[int, int] = {}
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise DomainError("items must be a list of {orderItem, quantity}.", field="items")
-        item_id = _as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")
-        if item_id not in quantities:
+    for line in items:
+        if line.order_item not in quantities:
             raise DomainError(
-                f"Order item {item_id} is not part of order {order.order_number}.",
+                f"Order item {line.order_item} is not part of order {order.order_number}.",
                 field="orderItem",
             )
-        wanted[item_id] = wanted.get(item_id, 0) + _as_quantity(raw.get("quantity", 1))
+        wanted[line.order_item] = wanted.get(line.order_item, 0) + as_quantity(line.quantity)
     for item_id, quantity in wanted.items():
         claimable = quantities[item_id].claimable
         if quantity > claimable:
@@ -117,7 +119,9 @@ def _claimed_units(order: Order, items: Any) -> dict[int, int]:
     return wanted
 
 
-def _open_request(order: Order | int, reason: Any, reasons: type, items: Any) -> tuple:
+def _open_request(
+    order: Order | int, reason: Any, reasons: type, items: Sequence[ReturnLine]
+) -> tuple:
     """Lock the order and check a new request against it: (order, reason, units per item)."""
     order = lock_order(order)
     reason = _check_reason(reason, reasons)
@@ -148,7 +152,7 @@ def _set_restock(request: RequestMachine, restock: Any) -> None:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} is given twice.", field="restock"
             )
-        quantity = _as_int(value, "restock")
+        quantity = as_int(value, "restock")
         if not 0 <= quantity <= line.quantity:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} must be 0 to {line.quantity}, "
@@ -184,7 +188,7 @@ def _units_back(lines: list) -> list:
 def _approve(model: type, request: Any, *, actor: Actor, reason: str) -> RequestMachine:
     order, request = _lock_request(model, request)
     run_transition(request, "approve", actor=actor, order_id=order.pk, reason=reason)
-    sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} approved")
+    follow_requests(order, actor=actor, reason=f"{_label(request)} approved")
     record_event(f"{request._meta.model_name}.approved", request)
     return request
 
@@ -200,7 +204,7 @@ def _reject(model: type, request: Any, *, actor: Actor, reason: str) -> RequestM
         reason=reason,
         update_fields=["rejection_reason"],
     )
-    sync_order_after_requests(order, actor=actor, reason=f"{_label(request)} rejected")
+    follow_requests(order, actor=actor, reason=f"{_label(request)} rejected")
     record_event(f"{request._meta.model_name}.rejected", request)
     return request
 
@@ -225,12 +229,17 @@ def _receive(model: type, request: Any, *, actor: Actor, restock: Any) -> Reques
 
 @service
 def request_return(
-    *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
+    *,
+    order: Order | int,
+    reason: str,
+    items: Sequence[ReturnLine],
+    actor: Actor = SYSTEM,
+    note: str = "",
 ) -> Return:
     """The buyer asks to send delivered units back for a refund."""
     order, reason, wanted = _open_request(order, reason, ReturnReason, items)
     request = Return.objects.create(
-        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+        order=order, reason=reason, note=as_text(note, "note", MAX_NOTE)
     )
     lines = ReturnItem.objects.bulk_create(
         ReturnItem(return_request=request, order_item_id=pk, quantity=qty)
@@ -239,7 +248,7 @@ def request_return(
     prices = dict(order.items.filter(pk__in=wanted).values_list("pk", "unit_price"))
     request.refund_amount = sum(prices[line.order_item_id] * line.quantity for line in lines)
     request.save(update_fields=["refund_amount"])
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} requested")
+    follow_requests(order, actor=actor, reason=f"return {request.pk} requested")
     record_event("return.requested", request)
     return request
 
@@ -278,7 +287,7 @@ def complete_return(
     if refund_amount in (None, ""):
         request.refund_amount = min(request.refund_amount, refundable)
     else:
-        request.refund_amount = _as_amount(refund_amount, "refundAmount")
+        request.refund_amount = as_amount(refund_amount, "refundAmount")
         if request.refund_amount > refundable:
             raise DomainError(
                 f"Refund {request.refund_amount} is more than the {refundable} left to refund.",
@@ -302,7 +311,7 @@ def complete_return(
         update_fields=["refund_amount", "refund_transaction", "completed_at"],
     )
     stock.release(_units_back(_restock_lines(request)))
-    sync_order_after_requests(order, actor=actor, reason=f"return {request.pk} completed")
+    follow_requests(order, actor=actor, reason=f"return {request.pk} completed")
     record_event("return.completed", request)
     return request
 
@@ -313,13 +322,18 @@ def complete_return(
 
 @service
 def request_exchange(
-    *, order: Order | int, reason: str, items: list[dict], actor: Actor = SYSTEM, note: str = ""
+    *,
+    order: Order | int,
+    reason: str,
+    items: Sequence[ReturnLine],
+    actor: Actor = SYSTEM,
+    note: str = "",
 ) -> Exchange:
     """The buyer asks to swap delivered units for others (``replacementVariant``/``Option``)."""
     order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
     replacements = _replacements(order, items)
     exchange = Exchange.objects.create(
-        order=order, reason=reason, note=_as_text(note, "note", MAX_NOTE)
+        order=order, reason=reason, note=as_text(note, "note", MAX_NOTE)
     )
     ExchangeItem.objects.bulk_create(
         ExchangeItem(
@@ -331,19 +345,19 @@ def request_exchange(
         )
         for pk, qty in wanted.items()
     )
-    sync_order_after_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
+    follow_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
     record_event("exchange.requested", exchange)
     return exchange
 
 
-def _replacements(order: Order, items: list[dict]) -> dict[int, tuple]:
+def _replacements(order: Order, items: Sequence[ReturnLine]) -> dict[int, tuple]:
     """Per order item, the (variant, option) sent instead: the same ones unless named."""
     lines = {line.pk: line for line in order.items.select_related("product", "variant", "option")}
     found: dict[int, tuple] = {}
-    for raw in items:
-        line = lines[_as_int(raw.get("orderItem", raw.get("order_item")), "orderItem")]
-        variant_id = _pk_or_none(raw.get("replacementVariant"), "replacementVariant")
-        option_id = _pk_or_none(raw.get("replacementOption"), "replacementOption")
+    for asked in items:
+        line = lines[asked.order_item]
+        variant_id = asked.replacement_variant
+        option_id = asked.replacement_option
         variant = Variant.objects.filter(pk=variant_id).first() if variant_id else line.variant
         if variant_id and variant is None:
             raise DomainError(f"Variant {variant_id} does not exist.", field="replacementVariant")
@@ -410,15 +424,10 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
         if line.order_item.product_id
     ]
     stock.change(take=replacements, give=_units_back(lines))
-    parcel = Fulfillment.objects.create(
-        order=order, exchange=request, note=f"Exchange {request.pk}"
-    )
-    FulfillmentItem.objects.bulk_create(
-        FulfillmentItem(
-            fulfillment=parcel, order_item_id=line.order_item_id, quantity=line.quantity
-        )
-        for line in lines
-    )
-    sync_order_after_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
+    units: dict[int, int] = {}
+    for line in lines:
+        units[line.order_item_id] = units.get(line.order_item_id, 0) + line.quantity
+    create_replacement_fulfillment(order=order, exchange=request, units=units, actor=actor)
+    follow_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
     record_event("exchange.completed", request)
     return request

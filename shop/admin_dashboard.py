@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from events.models import Delivery, DeliveryStatus
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import Order, OrderStatus
 from returns.models import Exchange, RequestStatus, Return
@@ -130,8 +131,6 @@ def _request_queues() -> list[Queue]:
 
 def _failed_deliveries() -> Queue:
     """Webhooks and emails that failed for good: each can be resent from its page."""
-    from events.models import Delivery, DeliveryStatus
-
     failed = Delivery.objects.filter(status=DeliveryStatus.FAILED).count()
     return Queue(
         "failed_deliveries",

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from shop.api.errors import database_failure, database_failure_response
+from shop.keys import customer_for_token, key_for_publishable, key_for_secret
 from shop.models import IdempotencyKey
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -46,8 +47,6 @@ def request_fingerprint(request: HttpRequest) -> str:
 
 def caller_of(request: HttpRequest) -> str:
     """A stable name for who is calling, from the credentials the request carries."""
-    from shop.keys import customer_for_token, key_for_publishable, key_for_secret
-
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, credential = authorization.partition(" ")
     credential = credential.strip()

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from shop.fields import MillisecondDateTimeField
+from shop.values import Address
 
 EMAIL_TAKEN = _("A customer with this email already exists.")
 
@@ -225,14 +226,8 @@ class Cart(TimeStampedModel):
         return f"Cart {self.pk}"
 
     @property
-    def shipping_address(self) -> dict:
-        return {
-            "recipientName": self.shipping_recipient_name,
-            "phone": self.shipping_phone,
-            "postalCode": self.shipping_postal_code,
-            "address1": self.shipping_address1,
-            "address2": self.shipping_address2,
-        }
+    def shipping_address(self) -> Address:
+        return Address.of(self)
 
 
 class CartItem(TimeStampedModel):

@@ -9,16 +9,7 @@ from django.db import models
 from shop.db import service
 from shop.errors import Conflict, DomainError, NotFound
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
-
-# shippingAddress, on a cart (filled in as the buyer goes) and on an order (what the parcel needs).
-ADDRESS_FIELDS = {
-    "recipientName": "shipping_recipient_name",
-    "phone": "shipping_phone",
-    "postalCode": "shipping_postal_code",
-    "address1": "shipping_address1",
-    "address2": "shipping_address2",
-}
-
+from shop.values import Address
 
 # ---------------------------------------------------------------------------------------------
 # Rules of every sale
@@ -77,37 +68,6 @@ def check_sellable(product: Product, variant: Variant | None, option: Option | N
     if not product.is_active:
         raise DomainError(f"{product} is not for sale.", field="product")
     check_unit(product, variant, option)
-
-
-def clean_group(value: Any, fields: dict[str, str], name: str, *, model) -> dict[str, str]:
-    """A JSON object of text members (an address, a customer snapshot) as ``model`` columns:
-    unknown members refused, text stripped and no longer than its column; absent members left
-    out, ``null`` is empty."""
-    if value in (None, ""):
-        return {}
-    if not isinstance(value, dict):
-        raise DomainError(f"{name} must be an object.", field=name)
-    unknown = set(value) - set(fields)
-    if unknown:
-        raise DomainError(f"{name} has unknown fields: {', '.join(sorted(unknown))}.", field=name)
-    cleaned = {}
-    for key, column in fields.items():
-        if key not in value:
-            continue
-        text = value[key]
-        if text is None:
-            text = ""
-        if not isinstance(text, str | int) or isinstance(text, bool):
-            raise DomainError(f"{name}.{key} must be text, not {text!r}.", field=f"{name}.{key}")
-        text = str(text).strip()
-        max_length = model._meta.get_field(column).max_length
-        if len(text) > max_length:
-            raise DomainError(
-                f"{name}.{key} is longer than {max_length} characters ({len(text)}).",
-                field=f"{name}.{key}",
-            )
-        cleaned[column] = text
-    return cleaned
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,13 +133,13 @@ def create_cart(
     *,
     customer: Customer | int | None = None,
     currency: str | None = None,
-    shipping_address: dict | None = None,
+    shipping_address: Address | None = None,
 ) -> Cart:
     """A new cart, in the shop's currency."""
     cart = Cart(
         customer_id=_customer_id(customer),
         currency=shop_currency(currency),
-        **clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress", model=Cart),
+        **(shipping_address.columns() if shipping_address else {}),
     )
     cart.save()
     return cart
@@ -191,7 +151,7 @@ def change_cart(
     cart: Cart | int,
     customer: Any = ...,
     currency: Any = ...,
-    shipping_address: dict | None = None,
+    shipping_address: Address | None = None,
 ) -> Cart:
     """Change an open cart: its customer, its address (only the members given) or its currency,
     which can only be (or go back to) the shop's (``...``: leave as it is)."""
@@ -203,7 +163,7 @@ def change_cart(
     if currency is not ...:
         cart.currency = shop_currency(currency)
         fields.append("currency")
-    address = clean_group(shipping_address, ADDRESS_FIELDS, "shippingAddress", model=Cart)
+    address = shipping_address.columns() if shipping_address else {}
     for column, value in address.items():
         setattr(cart, column, value)
         fields.append(column)

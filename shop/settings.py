@@ -362,7 +362,7 @@ SHOP_AUTO_CONFIRM_EVERY = float(os.environ.get("SHOP_AUTO_CONFIRM_EVERY", str(60
 CELERY_BEAT_SCHEDULE = {
     "relay-and-retry": {"task": "events.tasks.sweep", "schedule": SHOP_EVENTS_SWEEP_SECONDS},
     "confirm-delivered-orders": {
-        "task": "events.tasks.confirm_delivered_orders",
+        "task": "fulfillment.tasks.confirm_delivered_orders",
         "schedule": SHOP_AUTO_CONFIRM_EVERY,
     },
 }

@@ -18,10 +18,14 @@ from orders.models import (
     TransactionStatus,
     TransitionLog,
 )
-from orders.selectors import item_quantities, order_money
+from orders.selectors import order_money
+from orders.values import CustomerSnapshot, OrderDraft, OrderLine
 from returns.models import Exchange, ExchangeItem, RequestStatus, Return, ReturnItem
+from returns.selectors import item_quantities
+from returns.values import ReturnLine
 from shop.errors import DomainError
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
+from shop.values import Address
 from tests.factories import ProductFactory
 
 ADDRESS = {
@@ -32,8 +36,17 @@ ADDRESS = {
     "address2": "Apt 4B",
 }
 SNAPSHOT = {"name": "John Doe", "email": "john@example.com"}
-# What every order needs for its parcel, as keyword arguments of create_order.
-PARCEL = {"customer_snapshot": SNAPSHOT, "shipping_address": ADDRESS}
+# The same, as the services take them.
+ADDRESS_VALUE = Address(
+    recipient_name="John Doe",
+    phone="010-1234-5678",
+    postal_code="06123",
+    address1="123 Main St",
+    address2="Apt 4B",
+)
+SNAPSHOT_VALUE = CustomerSnapshot(name="John Doe", email="john@example.com")
+# What every order needs for its parcel, as members of an OrderDraft.
+PARCEL_VALUES = {"customer_snapshot": SNAPSHOT_VALUE, "shipping_address": ADDRESS_VALUE}
 
 _payment_ids = itertools.count(1)
 
@@ -49,16 +62,18 @@ def place_order(
     ``create_order``; paid by a payment id unless ``paid`` is false."""
     products = products or [ProductFactory(price=price) for _ in quantities]
     items = [
-        {"product": p.pk, "quantity": q, "unitPrice": p.price}
+        OrderLine(product=p.pk, quantity=q, unit_price=p.price)
         for p, q in zip(products, quantities, strict=True)
     ]
     result = order_services.create_order(
-        items=items,
         customer=customer,
-        customer_snapshot=None if customer else SNAPSHOT,
-        shipping_address=ADDRESS,
-        payment_id=next_payment_id() if paid else None,
-        **extra,
+        draft=OrderDraft(
+            lines=items,
+            customer_snapshot=None if customer else SNAPSHOT_VALUE,
+            shipping_address=ADDRESS_VALUE,
+            payment_id=next_payment_id() if paid else None,
+            **extra,
+        ),
     )
     assert result.created
     return result.order
@@ -79,7 +94,7 @@ def deliver_everything(order) -> Fulfillment:
 
 
 def all_units(order) -> list[dict]:
-    return [{"orderItem": i.pk, "quantity": i.quantity} for i in order.items.order_by("pk")]
+    return [ReturnLine(order_item=i.pk, quantity=i.quantity) for i in order.items.order_by("pk")]
 
 
 def status_of(obj) -> str:

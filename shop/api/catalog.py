@@ -1,5 +1,7 @@
 """The catalog's collections: customers, products, variants, options, carts and their items."""
 
+from typing import Any
+
 from django.conf import settings
 
 from shop import services
@@ -19,8 +21,10 @@ from shop.api.collections import (
 )
 from shop.api.errors import ValidationError
 from shop.api.writes import Body, ModelWriter, body_schema
+from shop.errors import DomainError
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
 from shop.services import ensure_cart_open
+from shop.values import Address
 
 customers = Collection(
     slug="customers",
@@ -167,19 +171,60 @@ ModelWriter(options, ["variant", "title", "sku", "price", "stock"], required=["v
 ModelWriter(carts, [], guard=ensure_cart_open)  # deletes; creates and changes: below
 CART_FIELDS = ["customer", "currency", "shippingAddress"]
 
+# The wire's shippingAddress members → ``Address`` (carts here, orders in ``orders.api``).
+ADDRESS_MEMBERS = {
+    "recipientName": "recipient_name",
+    "phone": "phone",
+    "postalCode": "postal_code",
+    "address1": "address1",
+    "address2": "address2",
+}
+
+
+def text_members(value: Any, members: dict[str, str], group: str) -> dict[str, str]:
+    """A JSON object of text members as keyword arguments: unknown members refused, ``null``
+    empty, absent members left out."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise DomainError(f"{group} must be an object.", field=group)
+    unknown = set(value) - set(members)
+    if unknown:
+        raise DomainError(f"{group} has unknown fields: {', '.join(sorted(unknown))}.", field=group)
+    found = {}
+    for member, name in members.items():
+        if member not in value:
+            continue
+        text = "" if value[member] is None else value[member]
+        if not isinstance(text, str | int) or isinstance(text, bool):
+            raise DomainError(
+                f"{group}.{member} must be text, not {text!r}.", field=f"{group}.{member}"
+            )
+        found[name] = str(text)
+    return found
+
+
+def shipping_address(value: Any) -> Address | None:
+    """``shippingAddress`` as an ``Address`` of the members sent (None: not sent)."""
+    if value in (None, ""):
+        return None
+    return Address(**text_members(value, ADDRESS_MEMBERS, "shippingAddress"))
+
 
 def create_cart(request, data) -> int:
     body = Body(request, carts, data, accepts=CART_FIELDS, action="add")
     values = {"customer": body.value("customer"), "currency": body.value("currency")}
     body.check()
-    return services.create_cart(**values, shipping_address=body.raw("shippingAddress")).pk
+    address = shipping_address(body.raw("shippingAddress"))
+    return services.create_cart(**values, shipping_address=address).pk
 
 
 def update_cart(request, pk: int, data) -> None:
     body = Body(request, carts, data, accepts=CART_FIELDS, action="change")
     values = {key: body.value(key) for key in ("customer", "currency") if key in body}
     body.check()
-    services.change_cart(cart=pk, **values, shipping_address=body.raw("shippingAddress"))
+    address = shipping_address(body.raw("shippingAddress"))
+    services.change_cart(cart=pk, **values, shipping_address=address)
 
 
 carts.create = create_cart

@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from orders import services as order_services
 from orders.admin_documents import spreadsheet_safe
+from orders.values import CustomerSnapshot, OrderDraft, OrderLine
+from shop.values import Address
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,22 +32,22 @@ def exported_rows(client, **filters) -> list[dict]:
 def test_export_neutralises_formula_cells_and_keeps_money_numeric(as_role):
     product = ProductFactory(price=12000)
     order = order_services.create_order(
-        items=[{"product": product.pk, "quantity": 2, "unitPrice": 12000}],
-        customer_snapshot={
-            "name": HYPERLINK,
-            "email": "mallory@example.com",
-            "phone": "+82 10-1234-5678",
-        },
-        shipping_address={
-            "recipientName": "@SUM(1+1)*cmd|' /C calc'!A0",
-            "phone": "-2+3",
-            "postalCode": "\t=1+1",
-            "address1": "\r=2+2",
-            "address2": "Apt 4B, = not at the start",
-        },
-        shipping_amount=3000,
-        discount_amount=1000,
-        payment_id="pay_formula_1",
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, quantity=2, unit_price=12000)],
+            customer_snapshot=CustomerSnapshot(
+                name=HYPERLINK, email="mallory@example.com", phone="+82 10-1234-5678"
+            ),
+            shipping_address=Address(
+                recipient_name="@SUM(1+1)*cmd|' /C calc'!A0",
+                phone="-2+3",
+                postal_code="\t=1+1",
+                address1="\r=2+2",
+                address2="Apt 4B, = not at the start",
+            ),
+            shipping_amount=3000,
+            discount_amount=1000,
+            payment_id="pay_formula_1",
+        )
     ).order
 
     (row,) = exported_rows(as_role("manager"))

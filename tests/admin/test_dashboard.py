@@ -8,6 +8,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment
 from orders.models import Order
 from returns import services as return_services
+from returns.values import ReturnLine
 from tests.admin.shortcuts import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +40,14 @@ def test_home_counts_each_queue_and_links_to_its_list(as_role):
     deliver_everything(returned)
     item = returned.items.get()
     asked = return_services.request_return(
-        order=returned, reason="defective", items=[{"orderItem": item.pk, "quantity": 1}]
+        order=returned, reason="defective", items=[ReturnLine(order_item=item.pk, quantity=1)]
     )
     approved_order = place_order()
     deliver_everything(approved_order)
     approved = return_services.request_return(
         order=approved_order,
         reason="defective",
-        items=[{"orderItem": approved_order.items.get().pk, "quantity": 1}],
+        items=[ReturnLine(order_item=approved_order.items.get().pk, quantity=1)],
     )
     return_services.approve_return(request=approved)
 

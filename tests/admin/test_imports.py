@@ -7,6 +7,7 @@ from fulfillment.imports import Action
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import OrderStatus, TransitionLog
+from orders.values import ItemUnits
 from shop.errors import DomainError
 from tests.admin.shortcuts import place_order
 from tests.factories import ProductFactory
@@ -118,8 +119,8 @@ def test_plan_with_skus_splits_an_order_into_parcels():
         Action.NEW,
     ]
     assert [r.items for r in report.rows[:2]] == [
-        [{"orderItem": order.items.get(sku="MUG").pk, "quantity": 2}],
-        [{"orderItem": order.items.get(sku="MUG").pk, "quantity": 1}],
+        [ItemUnits(order_item=order.items.get(sku="MUG").pk, quantity=2)],
+        [ItemUnits(order_item=order.items.get(sku="MUG").pk, quantity=1)],
     ]
     assert "Only 0 unit(s) of MUG" in report.rows[2].message
     assert "no line with SKU HAT" in report.rows[3].message

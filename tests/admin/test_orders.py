@@ -10,6 +10,8 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import Order, OrderStatus, TransitionLog
+from orders.values import ItemUnits
+from returns.values import ReturnLine
 from tests.admin.shortcuts import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
@@ -310,18 +312,18 @@ def test_order_page_queries_do_not_grow_with_its_rows(as_role, django_assert_max
     small = place_order(quantities=(1,))
     deliver_everything(small)
     return_services.request_return(
-        order=small, reason="defective", items=[{"orderItem": small.items.get().pk}]
+        order=small, reason="defective", items=[ReturnLine(order_item=small.items.get().pk)]
     )
     big = place_order(quantities=(2, 2, 2, 2, 2))
     for item in big.items.all():
         parcel = fulfillment_services.create_fulfillment(
-            order=big, items=[{"orderItem": item.pk, "quantity": 2}]
+            order=big, items=[ItemUnits(order_item=item.pk, quantity=2)]
         )
         fulfillment_services.ship_fulfillment(fulfillment=parcel, carrier="cj", tracking_number="1")
         fulfillment_services.deliver_fulfillment(fulfillment=parcel)
     for item in big.items.all()[:3]:
         return_services.request_return(
-            order=big, reason="defective", items=[{"orderItem": item.pk, "quantity": 1}]
+            order=big, reason="defective", items=[ReturnLine(order_item=item.pk, quantity=1)]
         )
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

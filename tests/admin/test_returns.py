@@ -4,6 +4,7 @@ from django.urls import reverse
 from orders.models import OrderStatus, Transaction, TransactionKind
 from returns import services as return_services
 from returns.models import RequestStatus
+from returns.values import ReturnLine
 from shop.models import Product
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import ProductFactory
@@ -19,7 +20,7 @@ def delivered_return(quantities=(2, 1), stock=10):
     products = [ProductFactory(price=10000, stock=stock) for _ in quantities]
     order = place_order(quantities=quantities, products=products)
     deliver_everything(order)
-    items = [{"orderItem": i.pk, "quantity": i.quantity} for i in order.items.order_by("pk")]
+    items = [ReturnLine(order_item=i.pk, quantity=i.quantity) for i in order.items.order_by("pk")]
     return order, return_services.request_return(order=order, reason="defective", items=items)
 
 
@@ -98,7 +99,7 @@ def test_exchange_completes_into_a_replacement_parcel(as_role):
     deliver_everything(order)
     item = order.items.get()
     exchange = return_services.request_exchange(
-        order=order, reason="wrong_size", items=[{"orderItem": item.pk, "quantity": 1}]
+        order=order, reason="wrong_size", items=[ReturnLine(order_item=item.pk, quantity=1)]
     )
     client = as_role("service")
     client.post(run_url(exchange, "approve", "exchange"))

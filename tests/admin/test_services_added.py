@@ -4,6 +4,7 @@ import pytest
 
 from orders import services as order_services
 from orders.models import OrderStatus, TransitionLog
+from orders.values import ItemUnits
 from shop.actors import Actor
 from shop.errors import DomainError, TransitionError
 from tests.admin.shortcuts import place_order
@@ -52,7 +53,7 @@ def test_ship_new_fulfillment_creates_and_ships_under_one_lock():
     order = place_order(quantities=(2, 1))
     first = order.items.order_by("pk").first()
     parcel = fulfillment_services.ship_new_fulfillment(
-        order=order, carrier="cj", tracking_number=" 777 ", items=[{"orderItem": first.pk}]
+        order=order, carrier="cj", tracking_number=" 777 ", items=[ItemUnits(order_item=first.pk)]
     )
     parcel.refresh_from_db()
     order.refresh_from_db()
@@ -90,7 +91,7 @@ def test_ship_new_fulfillment_refuses_and_writes_nothing(paid, tracking, quantit
             order=order,
             carrier="cj",
             tracking_number=tracking,
-            items=[{"orderItem": item.pk, "quantity": quantity}],
+            items=[ItemUnits(order_item=item.pk, quantity=quantity)],
         )
     assert message in refused.value.message
     assert not Fulfillment.objects.filter(order=order).exists()

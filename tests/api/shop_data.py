@@ -4,7 +4,9 @@ import itertools
 
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
+from orders.values import CustomerSnapshot, OrderDraft, OrderLine
 from returns import services as return_services
+from returns.values import ReturnLine
 from tests.factories import (
     CartFactory,
     CartItemFactory,
@@ -12,7 +14,7 @@ from tests.factories import (
     OptionFactory,
     ProductFactory,
 )
-from tests.helpers import ADDRESS
+from tests.helpers import ADDRESS_VALUE
 
 
 def cart_with_options(customer=None, quantities=(2, 1)):
@@ -35,10 +37,10 @@ def delivered_order(customer=None, *, carrier="CJ Logistics", tracking="64011234
     """Checked out from a cart (paid by card), shipped in one parcel and delivered."""
     cart = cart_with_options(customer)
     order = order_services.checkout_cart(
-        cart_id=cart.pk,
-        payment_id=f"pay_{cart.pk}",
-        payment_method="card",
-        shipping_address=ADDRESS,
+        cart=cart.pk,
+        draft=OrderDraft(
+            payment_id=f"pay_{cart.pk}", payment_method="card", shipping_address=ADDRESS_VALUE
+        ),
     ).order
     parcel = fulfillment_services.create_fulfillment(order=order)
     fulfillment_services.ship_fulfillment(
@@ -55,10 +57,10 @@ def order_with_requests(customer=None, *, complete=False):
     order = delivered_order(customer)
     first, second = order.items.order_by("id")
     request = return_services.request_return(
-        order=order, reason="defective", items=[{"orderItem": first.pk, "quantity": 1}]
+        order=order, reason="defective", items=[ReturnLine(order_item=first.pk, quantity=1)]
     )
     exchange = return_services.request_exchange(
-        order=order, reason="wrong_size", items=[{"orderItem": second.pk, "quantity": 1}]
+        order=order, reason="wrong_size", items=[ReturnLine(order_item=second.pk, quantity=1)]
     )
     if complete:
         for approve, receive, finish, obj in (
@@ -89,14 +91,18 @@ def paid_order(*, quantities=(2,), price=10000, customer=None, paid=True):
     """An order of one new product per quantity, paid (with a payment id of its own) or not."""
     products = [ProductFactory(price=price) for _ in quantities]
     result = order_services.create_order(
-        items=[
-            {"product": p.pk, "quantity": q, "unitPrice": p.price}
-            for p, q in zip(products, quantities, strict=True)
-        ],
         customer=customer,
-        customer_snapshot=None if customer else {"name": "John Doe", "email": "john@example.com"},
-        shipping_address=ADDRESS,
-        payment_id=f"pay_api_{next(_payments)}" if paid else None,
+        draft=OrderDraft(
+            lines=[
+                OrderLine(product=p.pk, quantity=q, unit_price=p.price)
+                for p, q in zip(products, quantities, strict=True)
+            ],
+            customer_snapshot=None
+            if customer
+            else CustomerSnapshot(name="John Doe", email="john@example.com"),
+            shipping_address=ADDRESS_VALUE,
+            payment_id=f"pay_api_{next(_payments)}" if paid else None,
+        ),
     )
     assert result.created
     return result.order

@@ -5,6 +5,7 @@ import pytest
 
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
+from orders.values import ItemUnits
 from shop import services as cart_services
 from shop.errors import Conflict, DomainError
 from tests.api.shop_data import cart_with_options, delivered_order, paid_order
@@ -25,7 +26,7 @@ def test_update_order_details_changes_only_the_given_address_keys():
 def test_the_address_is_locked_once_a_parcel_has_shipped():
     order = paid_order(quantities=(1, 1))
     parcel = fulfillment_services.create_fulfillment(
-        order=order, items=[{"orderItem": order.items.first().pk}]
+        order=order, items=[ItemUnits(order_item=order.items.first().pk)]
     )
     fulfillment_services.ship_fulfillment(fulfillment=parcel, tracking_number="1")
     with pytest.raises(DomainError, match="can no longer change"):
@@ -54,7 +55,7 @@ def test_cart_lines_stop_changing_at_checkout():
     cart_services.change_cart_item(item=line, quantity=4)
     line.refresh_from_db()
     assert line.quantity == 4
-    order_services.checkout_cart(cart_id=cart.pk)
+    order_services.checkout_cart(cart=cart.pk)
     with pytest.raises(Conflict):
         cart_services.change_cart_item(item=line, quantity=1)
     with pytest.raises(Conflict):

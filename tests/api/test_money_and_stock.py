@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from orders import services as order_services
 from orders.models import Order
+from orders.values import OrderDraft, OrderLine
 from shop import keys
 from shop.models import Cart, Customer
 from tests.auth.world import CallerClient
@@ -21,7 +22,7 @@ from tests.factories import (
     ProductFactory,
     VariantFactory,
 )
-from tests.helpers import ADDRESS, db_snapshot, deliver_everything
+from tests.helpers import ADDRESS, ADDRESS_VALUE, db_snapshot, deliver_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -290,10 +291,12 @@ def test_an_exchange_names_the_replacement_option_that_holds_the_stock(callers):
     other_size = VariantFactory(product=option.variant.product)
     other_colour = OptionFactory(variant=other_size, stock=1)
     order = order_services.create_order(
-        items=[option_line(option)],
         customer=callers.customer,
-        shipping_address=ADDRESS,
-        payment_id="pay-exchange",
+        draft=OrderDraft(
+            lines=[OrderLine(**option_line(option))],
+            shipping_address=ADDRESS_VALUE,
+            payment_id="pay-exchange",
+        ),
     ).order
     deliver_everything(order)
     line = order.items.get()

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from returns.values import ReturnLine
 from shop.api.collections import registry
 from tests.api.shop_data import order_with_requests
 
@@ -72,7 +73,7 @@ def test_order_detail_queries_do_not_grow_with_children(api, depth, django_asser
 
         services.reject_return(
             request=services.request_return(
-                order=big, reason="other", items=[{"orderItem": big.items.first().pk}]
+                order=big, reason="other", items=[ReturnLine(order_item=big.items.first().pk)]
             )
         )
     with django_assert_max_num_queries(baseline):

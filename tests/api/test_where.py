@@ -1,6 +1,7 @@
 """``where``: every operator's semantics and its refusal of a bad value, paths into groups and
 across relations, and/or nesting, and the query string exactly as qs encodes it."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -8,28 +9,31 @@ from django.utils import timezone
 
 from orders import services as order_services
 from orders.models import Order
+from orders.values import CustomerSnapshot, OrderDraft, OrderLine
+from shop.values import Address
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 
 # What every parcel needs, under the members a test's order gives.
-PARCEL_ADDRESS = {
-    "recipientName": "Guest Buyer",
-    "phone": "010-0000-0000",
-    "postalCode": "00000",
-    "address1": "1 Main St",
-}
+PARCEL_ADDRESS = Address(
+    recipient_name="Guest Buyer", phone="010-0000-0000", postal_code="00000", address1="1 Main St"
+)
 
 
 def make_order(*, customer=None, price=10000, quantity=1, paid=True, address=None, title=None):
     product = ProductFactory(price=price, **({"title": title} if title else {}))
     return order_services.create_order(
-        items=[{"product": product.pk, "quantity": quantity, "unitPrice": price}],
         customer=customer,
-        customer_snapshot=None if customer else {"name": "Guest Buyer", "email": "g@example.com"},
-        shipping_address={**PARCEL_ADDRESS, **(address or {})},
-        payment_id=f"pay_{product.pk}" if paid else None,
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, quantity=quantity, unit_price=price)],
+            customer_snapshot=None
+            if customer
+            else CustomerSnapshot(name="Guest Buyer", email="g@example.com"),
+            shipping_address=replace(PARCEL_ADDRESS, **(address or {})),
+            payment_id=f"pay_{product.pk}" if paid else None,
+        ),
     ).order
 
 
@@ -51,7 +55,7 @@ def orders():
         address={"recipientName": "Kim Minji", "postalCode": "04524"},
         title="Ceramic Mug",
     )
-    c = make_order(price=20000, paid=False, address={"postalCode": "06100"}, title="Canvas Tote")
+    c = make_order(price=20000, paid=False, address={"postal_code": "06100"}, title="Canvas Tote")
     order_services.fail_payment(order=c, reason="card declined")
     # Spread the creation times: a oldest, c newest.
     now = timezone.now()

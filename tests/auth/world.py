@@ -19,8 +19,10 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentItem
 from orders import services as order_services
 from orders.models import Order, OrderItem, Transaction
+from orders.values import OrderDraft, OrderLine
 from returns import services as return_services
 from returns.models import Exchange, ExchangeItem, Return, ReturnItem
+from returns.values import ReturnLine
 from shop import keys
 from shop.api.collections import registry
 from shop.models import Cart, CartItem, Customer
@@ -32,6 +34,7 @@ from tests.factories import (
     ProductFactory,
     VariantFactory,
 )
+from tests.helpers import ADDRESS_VALUE
 
 PASSWORD = "correct horse battery"
 ADDRESS = {
@@ -154,18 +157,20 @@ def _owned(product, variant, option) -> Owned:
 
     def order(paid: bool, quantity: int = 1) -> Order:
         result = order_services.create_order(
-            items=[
-                {
-                    "product": product.pk,
-                    "variant": variant.pk,
-                    "option": option.pk,
-                    "quantity": quantity,
-                    "unitPrice": product.price,
-                }
-            ],
             customer=customer,
-            shipping_address=ADDRESS,
-            payment_id=f"pay_{customer.pk}_{Order.objects.count()}" if paid else None,
+            draft=OrderDraft(
+                lines=[
+                    OrderLine(
+                        product=product.pk,
+                        variant=variant.pk,
+                        option=option.pk,
+                        quantity=quantity,
+                        unit_price=product.price,
+                    )
+                ],
+                shipping_address=ADDRESS_VALUE,
+                payment_id=f"pay_{customer.pk}_{Order.objects.count()}" if paid else None,
+            ),
         )
         return result.order
 
@@ -177,13 +182,13 @@ def _owned(product, variant, option) -> Owned:
     return_services.request_return(
         order=delivered,
         reason="defective",
-        items=[{"orderItem": line.pk, "quantity": 1}],
+        items=[ReturnLine(order_item=line.pk, quantity=1)],
         note=f"return of {customer.email}",
     )
     return_services.request_exchange(
         order=delivered,
         reason="wrong_size",
-        items=[{"orderItem": line.pk, "quantity": 1}],
+        items=[ReturnLine(order_item=line.pk, quantity=1)],
         note=f"exchange of {customer.email}",
     )
     delivered.refresh_from_db()

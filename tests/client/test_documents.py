@@ -28,6 +28,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import FulfillmentItem
 from orders import services as order_services
 from orders.models import Order, OrderItem, Transaction, TransactionStatus
+from orders.values import ItemUnits, OrderDraft, OrderLine
 from returns import services as return_services
 from returns.models import ReturnItem
 from shop import keys
@@ -40,6 +41,7 @@ from tests.factories import (
     ProductFactory,
     VariantFactory,
 )
+from tests.helpers import ADDRESS_VALUE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -152,7 +154,7 @@ class Shop:
             fulfillment=self.parcel, carrier="cj", tracking_number="6401234567"
         )
         fulfillment_services.deliver_fulfillment(fulfillment=self.parcel)
-        units = [{"orderItem": self.line.pk, "quantity": 1}]
+        units = [ItemUnits(order_item=self.line.pk, quantity=1)]
         self.ret = return_services.request_return(
             order=self.delivered, reason="defective", items=units
         )
@@ -166,19 +168,21 @@ class Shop:
         self.keys = keys.create_api_key(name="Web shop")
 
     def order(self, customer, *, quantity, payment_id) -> Order:
-        line = {
-            "product": self.product.pk,
-            "variant": self.variant.pk,
-            "option": self.option.pk,
-            "quantity": quantity,
-            "unitPrice": 10000,
-        }
+        line = OrderLine(
+            product=self.product.pk,
+            variant=self.variant.pk,
+            option=self.option.pk,
+            quantity=quantity,
+            unit_price=10000,
+        )
         return order_services.create_order(
-            items=[line],
             customer=customer,
-            shipping_address=ADDRESS,
-            payment_id=payment_id,
-            payment_method="card",
+            draft=OrderDraft(
+                lines=[line],
+                shipping_address=ADDRESS_VALUE,
+                payment_id=payment_id,
+                payment_method="card",
+            ),
         ).order
 
     def cart(self, quantity):

@@ -13,10 +13,11 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentItem
 from orders import services as order_services
 from orders.models import Order, OrderItem, OrderStatus, Transaction, TransitionLog
-from orders.selectors import item_quantities
+from orders.values import ItemUnits, OrderDraft, OrderLine
+from returns.selectors import item_quantities
 from shop.errors import DomainError
 from tests.factories import CartFactory, CartItemFactory, ProductFactory
-from tests.helpers import PARCEL, place_order
+from tests.helpers import PARCEL_VALUES, place_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -83,7 +84,10 @@ def test_the_same_checkout_from_many_threads_makes_one_order():
     cart = CartFactory()
     CartItemFactory(cart=cart, product=product, quantity=3)
     results = race(
-        8, lambda i: order_services.checkout_cart(cart_id=cart.pk, payment_id="pay-cart")
+        8,
+        lambda i: order_services.checkout_cart(
+            cart=cart.pk, draft=OrderDraft(payment_id="pay-cart")
+        ),
     )
     assert outcomes(results) == Counter({"ok": 8})
     created = [value.created for _, value in results]
@@ -97,9 +101,12 @@ def test_the_same_checkout_from_many_threads_makes_one_order():
 
 def test_twenty_orders_with_one_payment_id_are_one_order():
     product = ProductFactory(price=1000, stock=100)
-    items = [{"product": product.pk, "quantity": 2}]
+    items = [OrderLine(product=product.pk, quantity=2)]
     results = race(
-        20, lambda i: order_services.create_order(items=items, payment_id="pay-once", **PARCEL)
+        20,
+        lambda i: order_services.create_order(
+            draft=OrderDraft(lines=items, payment_id="pay-once", **PARCEL_VALUES)
+        ),
     )
     assert outcomes(results) == Counter({"ok": 20})
     assert [value.created for _, value in results].count(True) == 1
@@ -112,7 +119,10 @@ def test_twenty_orders_with_one_payment_id_are_one_order():
 def test_twenty_orders_without_numbers_get_twenty_numbers():
     product = ProductFactory(price=1000)
     results = race(
-        20, lambda i: order_services.create_order(items=[{"product": product.pk}], **PARCEL)
+        20,
+        lambda i: order_services.create_order(
+            draft=OrderDraft(lines=[OrderLine(product=product.pk)], **PARCEL_VALUES)
+        ),
     )
     assert outcomes(results) == Counter({"ok": 20})
     numbers = {value.order.order_number for _, value in results}
@@ -126,7 +136,7 @@ def test_parcels_racing_for_the_last_units_never_take_more_than_ordered():
     results = race(
         6,
         lambda i: fulfillment_services.create_fulfillment(
-            order=order.pk, items=[{"orderItem": line, "quantity": 2}]
+            order=order.pk, items=[ItemUnits(order_item=line, quantity=2)]
         ),
     )
     assert outcomes(results) == Counter({"ok": 1, "DomainError": 5})
@@ -137,7 +147,7 @@ def test_parcels_racing_for_the_last_units_never_take_more_than_ordered():
     results = race(
         4,
         lambda i: fulfillment_services.create_fulfillment(
-            order=order.pk, items=[{"orderItem": line, "quantity": 1}]
+            order=order.pk, items=[ItemUnits(order_item=line, quantity=1)]
         ),
     )
     assert outcomes(results) == Counter({"ok": 1, "DomainError": 3})
@@ -147,7 +157,10 @@ def test_parcels_racing_for_the_last_units_never_take_more_than_ordered():
 def test_the_last_unit_in_stock_is_sold_once():
     product = ProductFactory(title="Last mug", price=1000, stock=1)
     results = race(
-        10, lambda i: order_services.create_order(items=[{"product": product.pk}], **PARCEL)
+        10,
+        lambda i: order_services.create_order(
+            draft=OrderDraft(lines=[OrderLine(product=product.pk)], **PARCEL_VALUES)
+        ),
     )
     assert outcomes(results) == Counter({"ok": 1, "DomainError": 9})
     for kind, value in results:

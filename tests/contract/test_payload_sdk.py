@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from orders import services as order_services
 from orders.models import Order, OrderItem, OrderStatus
+from orders.values import OrderDraft, OrderLine
 from shop import keys
 from shop.models import Product
 from tests.factories import CustomerFactory, ProductFactory
@@ -67,11 +68,13 @@ def address(postal_code: str) -> dict:
 
 def place(product, quantity, postal_code, *, customer=None, email=None, paid=True) -> Order:
     return order_services.create_order(
-        items=[{"product": product.pk, "quantity": quantity, "unitPrice": product.price}],
         customer=customer,
-        customer_snapshot={"name": "Guest", "email": email} if email else None,
-        shipping_address=address(postal_code),
-        payment_id=f"pay_{postal_code}_{quantity}" if paid else None,
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, quantity=quantity, unit_price=product.price)],
+            customer_snapshot={"name": "Guest", "email": email} if email else None,
+            shipping_address=address(postal_code),
+            payment_id=f"pay_{postal_code}_{quantity}" if paid else None,
+        ),
     ).order
 
 

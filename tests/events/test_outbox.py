@@ -172,7 +172,7 @@ def test_scheduled_confirmations_and_imports_record_their_events(read):
         delivered_at=timezone.now() - timedelta(days=30)
     )
     outbox.new()
-    assert order_services.confirm_delivered_orders(days=7) == 1
+    assert fulfillment_services.confirm_delivered_orders(days=7) == 1
     check(outbox, read, [("order.confirmed", "orders", old.pk)])
 
     order = place_order(quantities=(1, 2))

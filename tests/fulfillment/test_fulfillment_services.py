@@ -5,8 +5,11 @@ import pytest
 from fulfillment import services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
+from orders.api import unit_lines
 from orders.models import OrderStatus
-from orders.selectors import item_quantities, object_timeline
+from orders.selectors import object_timeline
+from orders.values import ItemUnits
+from returns.selectors import item_quantities
 from shop.errors import DomainError, NotFound, TransitionError
 from tests.helpers import assert_consistent, leaves_db_unchanged, place_order, ship, status_of
 
@@ -16,10 +19,10 @@ FS = FulfillmentStatus
 
 
 def units(order, *quantities):
-    """[{orderItem, quantity}] for the order's lines in order, skipping zero quantities."""
+    """Units of the order's lines in order, skipping zero quantities."""
     lines = order.items.order_by("pk")
     return [
-        {"orderItem": line.pk, "quantity": q}
+        ItemUnits(order_item=line.pk, quantity=q)
         for line, q in zip(lines, quantities, strict=True)
         if q
     ]
@@ -85,7 +88,7 @@ def test_too_many_units_are_refused_naming_the_item():
         services.create_fulfillment(order=order, items=units(order, 3))
     # the same line twice adds up
     line = order.items.get().pk
-    twice = [{"orderItem": line, "quantity": 2}, {"orderItem": line, "quantity": 1}]
+    twice = [ItemUnits(order_item=line, quantity=2), ItemUnits(order_item=line, quantity=1)]
     with leaves_db_unchanged(DomainError, match="not 3"):
         services.create_fulfillment(order=order, items=twice)
 
@@ -246,7 +249,9 @@ def test_bad_items_are_refused(items, message):
             for raw in items
         ]
     with leaves_db_unchanged(DomainError, match=message):
-        services.create_fulfillment(order=order, items=items)
+        # As the API receives them: mapped from the wire, then checked against the order.
+        asked = [ItemUnits(**line) for line in unit_lines(items)]
+        services.create_fulfillment(order=order, items=asked)
     assert not Fulfillment.objects.exists()
 
 

@@ -10,7 +10,8 @@ from fulfillment import imports
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import OrderStatus, TransitionLog
-from orders.selectors import item_quantities
+from orders.values import ItemUnits
+from returns.selectors import item_quantities
 from tests.helpers import place_order
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def test_units_after_a_partial_parcel_are_what_the_database_then_holds():
     order = place_order(quantities=(2, 3))
     first, second = order.items.order_by("pk")
     fulfillment_services.ship_new_fulfillment(
-        order=order, carrier="cj", tracking_number="P1", items=[{"orderItem": first.pk}]
+        order=order, carrier="cj", tracking_number="P1", items=[ItemUnits(order_item=first.pk)]
     )
     order.refresh_from_db()
     assert order.status == OrderStatus.PREPARING  # the second line is still to ship
@@ -57,7 +58,7 @@ def test_units_after_a_partial_parcel_are_what_the_database_then_holds():
         order=order,
         carrier="cj",
         tracking_number="P2",
-        items=[{"orderItem": second.pk, "quantity": 1}],
+        items=[ItemUnits(order_item=second.pk, quantity=1)],
     )
     order.refresh_from_db()
     assert order.status == OrderStatus.PREPARING  # two units of the second line left
@@ -72,7 +73,7 @@ def test_an_order_already_preparing_is_written_only_when_it_moves():
     order = place_order(quantities=(1, 1))
     first = order.items.order_by("pk").first()
     fulfillment_services.ship_new_fulfillment(
-        order=order, carrier="cj", tracking_number="Q1", items=[{"orderItem": first.pk}]
+        order=order, carrier="cj", tracking_number="Q1", items=[ItemUnits(order_item=first.pk)]
     )
     order.refresh_from_db()
     stamp = order.updated_at

@@ -5,11 +5,13 @@
 
 import pytest
 
-from orders import services
-from orders.services import MAX_AMOUNT, MAX_QUANTITY
+from fulfillment import services as fulfillment_services
+from orders import api, services
+from orders.values import OrderDraft, OrderLine
 from shop.errors import DomainError
+from shop.values import MAX_AMOUNT, MAX_QUANTITY
 from tests.factories import CustomerFactory, OptionFactory, ProductFactory, VariantFactory
-from tests.helpers import ADDRESS, PARCEL, leaves_db_unchanged, place_order
+from tests.helpers import ADDRESS, SNAPSHOT, leaves_db_unchanged, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -149,24 +151,49 @@ CREATE_CASES = {
 }
 
 
+def create(
+    *,
+    items,
+    customer=None,
+    customer_snapshot=SNAPSHOT,
+    shipping_address=ADDRESS,
+    total_amount=None,
+    shipping_amount=None,
+    discount_amount=None,
+    **text,
+):
+    """createOrder as the API receives it: the wire's shapes mapped by ``orders.api`` (once),
+    then the service's rules."""
+    draft = OrderDraft(
+        lines=api.order_lines(items),
+        customer_snapshot=api.customer_snapshot(customer_snapshot),
+        shipping_address=api.shipping_address(shipping_address),
+        total_amount=api.amount(total_amount, "totalAmount"),
+        shipping_amount=api.amount(shipping_amount, "shippingAmount", 0),
+        discount_amount=api.amount(discount_amount, "discountAmount", 0),
+        **text,
+    )
+    return services.create_order(draft=draft, customer=customer)
+
+
 @pytest.mark.parametrize("case", CREATE_CASES, ids=list(CREATE_CASES))
 def test_create_order_refuses_bad_input(catalog, case):
     build, message = CREATE_CASES[case]
     with leaves_db_unchanged(DomainError, match=message):
-        services.create_order(**{**PARCEL, **build(catalog)})
+        create(**build(catalog))
 
 
 def test_the_error_names_the_field():
     product = ProductFactory()
     with pytest.raises(DomainError) as caught:
-        services.create_order(items=[{"product": product.pk}], total_amount=1)
+        services.create_order(draft=OrderDraft(lines=[OrderLine(product.pk)], total_amount=1))
     assert caught.value.field == "totalAmount"
     assert caught.value.data == {"given": 1, "computed": product.price}
 
 
 def test_numbers_may_come_as_text():
     product = ProductFactory(price=500)
-    order = services.create_order(
+    order = create(
         items=[{"product": str(product.pk), "quantity": " 2 ", "unitPrice": "500"}],
         total_amount="4000",
         shipping_amount="3000",
@@ -210,4 +237,4 @@ def test_fail_payment_refuses_bad_input(kwargs, message):
 
 def test_confirm_delivered_orders_refuses_negative_days():
     with leaves_db_unchanged(DomainError, match="days cannot be negative"):
-        services.confirm_delivered_orders(days=-1)
+        fulfillment_services.confirm_delivered_orders(days=-1)

@@ -11,6 +11,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment
 from orders.models import OrderStatus
 from orders.selectors import object_timeline
+from orders.values import ItemUnits
 from tests.helpers import deliver_everything, place_order, ship, status_of
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_days_option_overrides_the_setting(settings):
 
 def test_the_last_parcel_counts():
     order = place_order(quantities=(2,))
-    lines = [{"orderItem": order.items.get().pk, "quantity": 1}]
+    lines = [ItemUnits(order.items.get().pk, 1)]
     early = fulfillment_services.create_fulfillment(order=order, items=lines)
     late = fulfillment_services.create_fulfillment(order=order, items=lines)
     for parcel in (early, late):

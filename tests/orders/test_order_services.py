@@ -9,6 +9,7 @@ from fulfillment.models import FulfillmentStatus
 from orders import services
 from orders.models import Order, OrderStatus, TransactionStatus
 from orders.selectors import object_timeline, order_money
+from orders.values import CustomerSnapshot, ItemUnits, OrderDraft, OrderLine
 from shop.actors import Actor
 from shop.errors import Conflict, DomainError, NotFound, TransitionError
 from tests.factories import (
@@ -20,8 +21,8 @@ from tests.factories import (
     VariantFactory,
 )
 from tests.helpers import (
-    ADDRESS,
-    PARCEL,
+    ADDRESS_VALUE,
+    PARCEL_VALUES,
     assert_consistent,
     deliver_everything,
     leaves_db_unchanged,
@@ -43,15 +44,17 @@ def test_create_order_computes_totals_and_snapshots_lines():
     colour = OptionFactory(variant=size, title="Navy", sku="SHIRT-M-NVY")
     mug = ProductFactory(title="Mug", price=9000, sku="MUG")
     result = services.create_order(
-        items=[
-            {"product": shirt.pk, "variant": size.pk, "option": colour.pk, "quantity": 2},
-            {"product": mug.pk, "quantity": "3", "unitPrice": 8000},
-        ],
-        shipping_amount=3000,
-        discount_amount=1000,
-        total_amount=2 * 32000 + 3 * 8000 + 3000 - 1000,
-        shipping_address=ADDRESS,
-        customer_snapshot={"name": "Guest", "email": "guest@example.com"},
+        draft=OrderDraft(
+            lines=[
+                OrderLine(product=shirt.pk, variant=size.pk, option=colour.pk, quantity=2),
+                OrderLine(product=mug.pk, quantity=3, unit_price=8000),
+            ],
+            shipping_amount=3000,
+            discount_amount=1000,
+            total_amount=2 * 32000 + 3 * 8000 + 3000 - 1000,
+            shipping_address=ADDRESS_VALUE,
+            customer_snapshot=CustomerSnapshot(name="Guest", email="guest@example.com"),
+        )
     )
     order = result.order
     assert result.created
@@ -59,8 +62,8 @@ def test_create_order_computes_totals_and_snapshots_lines():
     assert (order.subtotal_amount, order.total_amount) == (88000, 90000)
     assert order.currency == "KRW"
     assert order.customer is None
-    assert order.customer_snapshot == {"name": "Guest", "email": "guest@example.com", "phone": ""}
-    assert order.shipping_address == ADDRESS
+    assert order.customer_snapshot == CustomerSnapshot("Guest", "guest@example.com", "")
+    assert order.shipping_address == ADDRESS_VALUE
     lines = list(order.items.order_by("pk"))
     assert [(i.title, i.sku, i.unit_price, i.quantity, i.total_price) for i in lines] == [
         ("Shirt / M / Navy", "SHIRT-M-NVY", 32000, 2, 64000),
@@ -71,19 +74,25 @@ def test_create_order_computes_totals_and_snapshots_lines():
 
 def test_create_order_with_a_payment_id_is_paid_and_the_same_id_returns_it():
     product = ProductFactory(price=5000)
-    items = [{"product": product.pk, "quantity": 2, "unitPrice": 5000}]
-    first = services.create_order(items=items, payment_id="pay_1", payment_method="card", **PARCEL)
+    items = [OrderLine(product=product.pk, quantity=2, unit_price=5000)]
+    first = services.create_order(
+        draft=OrderDraft(lines=items, payment_id="pay_1", payment_method="card", **PARCEL_VALUES)
+    )
     assert first.created and first.order.status == OrderStatus.PAID
     payment = first.order.transactions.get()
     assert (payment.kind, payment.status, payment.amount) == ("payment", "paid", 10000)
-    again = services.create_order(items=items, payment_id=" pay_1 ", **PARCEL)
+    again = services.create_order(
+        draft=OrderDraft(lines=items, payment_id=" pay_1 ", **PARCEL_VALUES)
+    )
     assert not again.created and again.order == first.order
     assert Order.objects.count() == 1
 
 
 def test_a_free_order_is_paid_at_once():
     product = ProductFactory(price=0)
-    order = services.create_order(items=[{"product": product.pk}], **PARCEL).order
+    order = services.create_order(
+        draft=OrderDraft(lines=[OrderLine(product=product.pk)], **PARCEL_VALUES)
+    ).order
     assert order.status == OrderStatus.PAID
     assert object_timeline(order).get().reason == "nothing to pay"
 
@@ -92,7 +101,7 @@ def test_customer_fills_the_snapshot_where_it_is_not_given():
     customer = CustomerFactory(name="Kim", email="kim@example.com", phone="010-1")
     order = place_order(customer=customer.pk)
     assert order.customer == customer
-    assert order.customer_snapshot == {"name": "Kim", "email": "kim@example.com", "phone": "010-1"}
+    assert order.customer_snapshot == CustomerSnapshot("Kim", "kim@example.com", "010-1")
     order = place_order(customer=customer)
     assert order.customer_email == "kim@example.com"
 
@@ -107,16 +116,21 @@ def test_a_taken_order_number_is_a_conflict():
     place_order(order_number="A-1")
     product = ProductFactory()
     with leaves_db_unchanged(Conflict, match="A-1"):
-        services.create_order(items=[{"product": product.pk}], order_number="A-1", **PARCEL)
+        services.create_order(
+            draft=OrderDraft(
+                lines=[OrderLine(product=product.pk)], order_number="A-1", **PARCEL_VALUES
+            )
+        )
 
 
 def test_prices_from_the_catalog_ignore_client_prices():
     product = ProductFactory(price=7000)
     variant = VariantFactory(product=product, price=None)
     order = services.create_order(
-        items=[{"product": product.pk, "variant": variant.pk, "unitPrice": 1}],
         prices_from_catalog=True,
-        **PARCEL,
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, variant=variant.pk, unit_price=1)], **PARCEL_VALUES
+        ),
     ).order
     assert order.items.get().unit_price == 7000
 
@@ -129,7 +143,9 @@ def test_checkout_turns_a_cart_into_an_order_once():
     cart = CartFactory()
     a = CartItemFactory(cart=cart, product=ProductFactory(price=12000), quantity=2)
     CartItemFactory(cart=cart, product=ProductFactory(price=3000), quantity=1)
-    result = services.checkout_cart(cart_id=cart.pk, payment_id="pay_cart", total_amount=27000)
+    result = services.checkout_cart(
+        cart=cart.pk, draft=OrderDraft(payment_id="pay_cart", total_amount=27000)
+    )
     order = result.order
     assert result.created and order.status == OrderStatus.PAID
     assert order.cart == cart and order.customer == cart.customer
@@ -138,19 +154,19 @@ def test_checkout_turns_a_cart_into_an_order_once():
     assert order.items.get(product=a.product).unit_price == 12000
     cart.refresh_from_db()
     assert cart.checked_out_at is not None
-    again = services.checkout_cart(cart_id=str(cart.pk))
+    again = services.checkout_cart(cart=str(cart.pk))
     assert not again.created and again.order == order
     assert Order.objects.count() == 1
 
 
 def test_checkout_of_an_unknown_or_empty_cart_is_refused():
     with leaves_db_unchanged(NotFound, match="Cart 999999"):
-        services.checkout_cart(cart_id=999999)
+        services.checkout_cart(cart=999999)
     empty = CartFactory()
     with leaves_db_unchanged(DomainError, match="empty"):
-        services.checkout_cart(cart_id=empty.pk)
+        services.checkout_cart(cart=empty.pk)
     with leaves_db_unchanged(DomainError, match="cartId"):
-        services.checkout_cart(cart_id=None)
+        services.checkout_cart(cart=None)
 
 
 def test_checkout_with_a_payment_id_of_another_order_is_a_conflict():
@@ -158,7 +174,7 @@ def test_checkout_with_a_payment_id_of_another_order_is_a_conflict():
     payment_id = other.transactions.get().payment_id
     item = CartItemFactory()
     with leaves_db_unchanged(Conflict, match=payment_id):
-        services.checkout_cart(cart_id=item.cart_id, payment_id=payment_id)
+        services.checkout_cart(cart=item.cart_id, draft=OrderDraft(payment_id=payment_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +280,7 @@ def test_cancel_voids_payments_releases_stock_and_calls_off_parcels(stage):
 def test_cancel_is_refused_once_a_parcel_has_shipped():
     order = place_order(quantities=(2,))
     parcel = fulfillment_services.create_fulfillment(
-        order=order, items=[{"orderItem": order.items.get().pk, "quantity": 1}]
+        order=order, items=[ItemUnits(order_item=order.items.get().pk, quantity=1)]
     )
     ship(parcel)
     with leaves_db_unchanged(Conflict, match="shipped parcels"):

@@ -8,6 +8,7 @@ fails the test.
 """
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 import pytest
 from django.db import transaction
@@ -27,13 +28,15 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.models import Order, OrderItem, OrderStatus
-from orders.selectors import item_quantities
+from orders.values import ItemUnits, OrderDraft, OrderLine
 from returns import services as return_services
 from returns.models import Exchange, ExchangeItem, RequestStatus, Return, ReturnItem
+from returns.selectors import item_quantities
+from returns.values import ReturnLine
 from shop import stock
 from shop.errors import DomainError
 from shop.models import Option, Product, Variant
-from tests.helpers import PARCEL, assert_consistent, db_snapshot
+from tests.helpers import PARCEL_VALUES, assert_consistent, db_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +86,8 @@ class OrderLifecycle(RuleBasedStateMachine):
         ]
         self.replacements = [
             {},
-            {"replacementVariant": large.pk},
-            {"replacementVariant": small.pk, "replacementOption": navy.pk},
+            {"replacement_variant": large.pk},
+            {"replacement_variant": small.pk, "replacement_option": navy.pk},
         ]
         for item in (mug, tote, shirt, small, large, navy):
             if item.stock is not None:
@@ -94,10 +97,15 @@ class OrderLifecycle(RuleBasedStateMachine):
         delivered = self.attempt(
             "create_order",
             order_services.create_order,
-            items=[{**self.sellables[3], "quantity": 2}, {**self.sellables[1], "quantity": 1}],
+            draft=OrderDraft(
+                lines=[
+                    OrderLine(**self.sellables[3], quantity=2),
+                    OrderLine(**self.sellables[1], quantity=1),
+                ],
+                **PARCEL_VALUES,
+                payment_id="pay-delivered",
+            ),
             prices_from_catalog=True,
-            **PARCEL,
-            payment_id="pay-delivered",
         )
         if delivered is not None:
             self.orders.append(delivered.order)
@@ -108,10 +116,12 @@ class OrderLifecycle(RuleBasedStateMachine):
         failed = self.attempt(
             "create_order",
             order_services.create_order,
-            items=[{**self.sellables[1], "quantity": 1}],
+            draft=OrderDraft(
+                lines=[OrderLine(**self.sellables[1], quantity=1)],
+                **PARCEL_VALUES,
+                shipping_amount=3000,
+            ),
             prices_from_catalog=True,
-            **PARCEL,
-            shipping_amount=3000,
         )
         if failed is not None:
             self.orders.append(failed.order)
@@ -152,14 +162,11 @@ class OrderLifecycle(RuleBasedStateMachine):
         return self.choose(data, parcels, lambda f: f.status in statuses) if parcels else None
 
     def units(self, data, order, limits):
-        """A random list of {orderItem, quantity}, mostly within ``limits`` per line."""
+        """A random list of (order item, quantity), mostly within ``limits`` per line."""
         lines = list(order.items.order_by("pk"))
         picked = data.draw(st.lists(st.sampled_from(lines), min_size=1, max_size=3, unique=True))
         return [
-            {
-                "orderItem": line.pk,
-                "quantity": data.draw(st.integers(1, max(1, limits.get(line.pk, 0)) + 1)),
-            }
+            (line.pk, data.draw(st.integers(1, max(1, limits.get(line.pk, 0)) + 1)))
             for line in picked
         ]
 
@@ -169,16 +176,18 @@ class OrderLifecycle(RuleBasedStateMachine):
     @rule(data=st.data(), paid=st.booleans(), discount=st.sampled_from([0, 0, 1000]))
     def create_order(self, data, paid, discount):
         lines = data.draw(st.lists(st.sampled_from(self.sellables), min_size=1, max_size=3))
-        items = [{**line, "quantity": data.draw(st.integers(1, 2))} for line in lines]
+        items = [OrderLine(**line, quantity=data.draw(st.integers(1, 2))) for line in lines]
         result = self.attempt(
             "create_order",
             order_services.create_order,
-            items=items,
+            draft=OrderDraft(
+                lines=items,
+                **PARCEL_VALUES,
+                shipping_amount=3000,
+                discount_amount=discount,
+                payment_id=f"pay-{len(self.orders)}" if paid else None,
+            ),
             prices_from_catalog=True,
-            **PARCEL,
-            shipping_amount=3000,
-            discount_amount=discount,
-            payment_id=f"pay-{len(self.orders)}" if paid else None,
         )
         if result is not None:
             self.orders.append(result.order)
@@ -208,7 +217,11 @@ class OrderLifecycle(RuleBasedStateMachine):
     def create_fulfillment(self, data, everything):
         order = self.order_in(data, O.PAID, O.PREPARING)
         remaining = {pk: q.remaining for pk, q in item_quantities(order).items()}
-        items = None if everything else self.units(data, order, remaining)
+        items = (
+            None
+            if everything
+            else [ItemUnits(pk, quantity) for pk, quantity in self.units(data, order, remaining)]
+        )
         self.attempt(
             "create_fulfillment", fulfillment_services.create_fulfillment, order=order, items=items
         )
@@ -254,14 +267,15 @@ class OrderLifecycle(RuleBasedStateMachine):
             if not lines:
                 return
             pk = data.draw(st.sampled_from(lines))
-            items = [{"orderItem": pk, "quantity": data.draw(st.integers(1, claimable[pk]))}]
+            units = [(pk, data.draw(st.integers(1, claimable[pk])))]
         else:
-            items = self.units(data, order, claimable)
+            units = self.units(data, order, claimable)
+        items = [ReturnLine(pk, quantity) for pk, quantity in units]
         if exchange:
             replacements = self.replacements
-            if valid and order.items.get(pk=items[0]["orderItem"]).variant_id is None:
+            if valid and order.items.get(pk=items[0].order_item).variant_id is None:
                 replacements = [{}]
-            items = [{**item, **data.draw(st.sampled_from(replacements))} for item in items]
+            items = [replace(item, **data.draw(st.sampled_from(replacements))) for item in items]
             service, reason = return_services.request_exchange, "wrong_size"
         else:
             service, reason = return_services.request_return, "defective"

@@ -2,6 +2,7 @@ import pytest
 
 from orders.models import OrderStatus, TransitionLog
 from returns import services as return_services
+from returns.values import ReturnLine
 from tests.helpers import deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +13,7 @@ def test_order_walks_from_payment_to_returned():
     assert order.status == OrderStatus.PAID
     deliver_everything(order)
     assert order.status == OrderStatus.DELIVERED
-    items = [{"orderItem": i.pk, "quantity": i.quantity} for i in order.items.all()]
+    items = [ReturnLine(i.pk, i.quantity) for i in order.items.all()]
     request = return_services.request_return(order=order, reason="defective", items=items)
     return_services.approve_return(request=request)
     return_services.receive_return(request=request)

@@ -8,6 +8,7 @@ from fulfillment import services as fulfillment_services
 from orders import services as order_services
 from orders.models import Order, Transaction, TransitionLog
 from orders.selectors import object_timeline, timeline
+from orders.values import ItemUnits
 from returns import services as return_services
 from shop.actors import Actor
 from tests.helpers import all_units, place_order, ship
@@ -62,7 +63,7 @@ def test_the_order_timeline_holds_every_change_under_it_newest_first(django_user
 def test_object_timeline_is_one_object_only():
     order = place_order(quantities=(2,))
     first = fulfillment_services.create_fulfillment(
-        order=order, items=[{"orderItem": order.items.get().pk, "quantity": 1}]
+        order=order, items=[ItemUnits(order_item=order.items.get().pk, quantity=1)]
     )
     second = fulfillment_services.create_fulfillment(order=order)
     ship(first)
@@ -92,7 +93,7 @@ def test_timeline_reads_in_one_query_however_long(django_assert_max_num_queries)
     order = place_order(quantities=(1, 1, 1))
     for line in order.items.all():
         parcel = fulfillment_services.create_fulfillment(
-            order=order, items=[{"orderItem": line.pk, "quantity": 1}]
+            order=order, items=[ItemUnits(order_item=line.pk, quantity=1)]
         )
         ship(parcel)
     ContentType.objects.clear_cache()

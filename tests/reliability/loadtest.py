@@ -387,8 +387,9 @@ def broken_invariants(shop: Shop) -> list[str]:
     from django.db.models import Sum
 
     from orders.models import Order, OrderItem, OrderStatus
-    from orders.selectors import item_quantities, order_money
+    from orders.selectors import order_money
     from returns.models import RequestStatus, ReturnItem
+    from returns.selectors import item_quantities
     from shop.models import Option, Product, Variant
     from shop.stock import stock_unit
 

@@ -15,6 +15,7 @@ from fulfillment.models import Fulfillment, FulfillmentItem
 from orders.models import Order, OrderItem, Transaction
 from returns import services as return_services
 from returns.models import Return
+from returns.values import ReturnLine
 from tests.helpers import ADDRESS, deliver_everything, place_order
 from tests.reliability.data import option_stock, order_body, stocked_cart, transitions
 from tests.reliability.http import at_once
@@ -130,7 +131,7 @@ def test_ten_clicks_on_approve_make_one_transition_and_nine_409s(http):
     deliver_everything(order)
     line = order.items.get()
     request = return_services.request_return(
-        order=order, reason="defective", items=[{"orderItem": line.pk, "quantity": 1}]
+        order=order, reason="defective", items=[ReturnLine(order_item=line.pk, quantity=1)]
     )
     answers = at_once(
         10, lambda i: http.patch(f"/api/returns/{request.pk}", {"status": "approved"})

@@ -10,6 +10,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.imports import import_tracking
 from orders.models import Order, TransitionLog
 from returns import services as return_services
+from returns.values import ReturnLine
 from shop.models import Customer
 from tests.factories import ProductFactory
 from tests.helpers import deliver_everything, place_order
@@ -160,7 +161,7 @@ def test_approving_an_approved_return_again_is_a_409(staff_client):
     order = place_order(quantities=(1,))
     deliver_everything(order)
     request = return_services.request_return(
-        order=order, reason="defective", items=[{"orderItem": order.items.get().pk}]
+        order=order, reason="defective", items=[ReturnLine(order_item=order.items.get().pk)]
     )
     path = f"/api/returns/{request.pk}"
     assert send(staff_client, "PATCH", path, {"status": "approved"})[0] == 200

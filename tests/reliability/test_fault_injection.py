@@ -12,9 +12,11 @@ from django.db import DatabaseError, connection
 
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
+from orders.values import OrderDraft, OrderLine
 from returns import services as return_services
+from returns.values import ReturnLine
 from tests.factories import CartItemFactory, OptionFactory, ProductFactory
-from tests.helpers import PARCEL, deliver_everything, place_order
+from tests.helpers import PARCEL_VALUES, deliver_everything, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +77,7 @@ def test_checkout_fails_at_every_step_without_a_trace():
         return item.cart_id
 
     def act(cart_id):
-        order_services.checkout_cart(cart_id=cart_id, payment_id=f"pay_{cart_id}")
+        order_services.checkout_cart(cart=cart_id, draft=OrderDraft(payment_id=f"pay_{cart_id}"))
 
     assert_each_step_rolls_back(prepare, act)
 
@@ -87,18 +89,20 @@ def test_create_order_fails_at_every_step_without_a_trace():
 
     def act(option):
         order_services.create_order(
-            items=[
-                {
-                    "product": option.variant.product_id,
-                    "variant": option.variant_id,
-                    "option": option.pk,
-                    "quantity": 2,
-                    "unitPrice": 5000,
-                }
-            ],
-            total_amount=10000,
-            payment_id=f"pay_o{option.pk}",
-            **PARCEL,
+            draft=OrderDraft(
+                lines=[
+                    OrderLine(
+                        product=option.variant.product_id,
+                        variant=option.variant_id,
+                        option=option.pk,
+                        quantity=2,
+                        unit_price=5000,
+                    )
+                ],
+                total_amount=10000,
+                payment_id=f"pay_o{option.pk}",
+                **PARCEL_VALUES,
+            )
         )
 
     assert_each_step_rolls_back(prepare, act)
@@ -143,7 +147,7 @@ def test_return_completion_fails_at_every_step_without_a_trace():
         deliver_everything(order)
         line = order.items.get()
         request = return_services.request_return(
-            order=order, reason="defective", items=[{"orderItem": line.pk, "quantity": 2}]
+            order=order, reason="defective", items=[ReturnLine(order_item=line.pk, quantity=2)]
         )
         return_services.approve_return(request=request)
         return return_services.receive_return(request=request, restock={line.pk: 1})
@@ -157,7 +161,7 @@ def test_exchange_completion_fails_at_every_step_without_a_trace():
         deliver_everything(order)
         line = order.items.get()
         exchange = return_services.request_exchange(
-            order=order, reason="wrong_size", items=[{"orderItem": line.pk, "quantity": 1}]
+            order=order, reason="wrong_size", items=[ReturnLine(order_item=line.pk, quantity=1)]
         )
         return_services.approve_exchange(request=exchange)
         return return_services.receive_exchange(request=exchange)

@@ -11,9 +11,10 @@ import pytest
 from fulfillment import services as fulfillment_services
 from fulfillment.models import FulfillmentItem
 from orders import services as order_services
+from orders.values import OrderDraft, OrderLine
 from shop.models import Option
 from tests.factories import OptionFactory
-from tests.helpers import PARCEL
+from tests.helpers import PARCEL_VALUES
 from tests.reliability.loadtest import Shop, broken_invariants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,14 +42,16 @@ def test_thirty_seconds_of_mixed_traffic_end_without_5xx_and_with_the_books_bala
 @pytest.mark.django_db
 def test_the_bookkeeping_check_finds_what_the_services_would_never_write():
     option = OptionFactory(stock=10, price=1000)
-    line = {
-        "product": option.variant.product_id,
-        "variant": option.variant_id,
-        "option": option.pk,
-        "quantity": 2,
-        "unitPrice": 1000,
-    }
-    order = order_services.create_order(items=[line], payment_id="pay_books", **PARCEL).order
+    line = OrderLine(
+        product=option.variant.product_id,
+        variant=option.variant_id,
+        option=option.pk,
+        quantity=2,
+        unit_price=1000,
+    )
+    order = order_services.create_order(
+        draft=OrderDraft(lines=[line], payment_id="pay_books", **PARCEL_VALUES)
+    ).order
     shop = Shop(
         customers=[], lines=[], initial_stock={("Option", option.pk): 10}, session="", csrf=""
     )

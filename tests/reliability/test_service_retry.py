@@ -11,6 +11,7 @@ from django.db import OperationalError, connections, transaction
 
 from orders import services as order_services
 from orders.models import Transaction, TransitionLog
+from orders.services import payments
 from shop.db import service
 from shop.models import Product
 from tests.factories import ProductFactory
@@ -47,8 +48,8 @@ def test_a_payment_hit_by_a_deadlock_is_retried_and_recorded_once(sqlstate):
     order = place_order(paid=False)
     # The failure comes after the attempt has written its transaction row: the retry must
     # start from a rolled-back state, or the payment would be recorded twice.
-    flaky = fail_once(order_services.run_transition, sqlstate)
-    with mock.patch.object(order_services, "run_transition", flaky):
+    flaky = fail_once(payments.run_transition, sqlstate)
+    with mock.patch.object(payments, "run_transition", flaky):
         payment = order_services.record_payment(
             order=order.pk, payment_id="pay_retry", payment_method="card"
         )
@@ -65,9 +66,9 @@ def test_a_payment_hit_by_a_deadlock_is_retried_and_recorded_once(sqlstate):
 @pytest.mark.django_db(transaction=True)
 def test_other_database_errors_are_not_retried():
     order = place_order(paid=False)
-    flaky = fail_once(order_services.run_transition, "23505")  # unique_violation
+    flaky = fail_once(payments.run_transition, "23505")  # unique_violation
     with (
-        mock.patch.object(order_services, "run_transition", flaky),
+        mock.patch.object(payments, "run_transition", flaky),
         pytest.raises(OperationalError),
     ):
         order_services.record_payment(order=order.pk, payment_id="pay_once")
@@ -85,7 +86,7 @@ def test_a_service_gives_up_after_its_attempts_and_leaves_nothing():
         raise concurrency_failure("40P01")
 
     with (
-        mock.patch.object(order_services, "run_transition", always),
+        mock.patch.object(payments, "run_transition", always),
         pytest.raises(OperationalError),
     ):
         order_services.record_payment(order=order.pk, payment_id="pay_never")
@@ -97,9 +98,9 @@ def test_a_service_gives_up_after_its_attempts_and_leaves_nothing():
 def test_a_nested_service_joins_its_callers_transaction_and_does_not_retry_alone():
     """Only the outermost service may retry: an inner one cannot roll back what its caller did."""
     order = place_order(paid=False)
-    flaky = fail_once(order_services.run_transition, "40P01")
+    flaky = fail_once(payments.run_transition, "40P01")
     with (
-        mock.patch.object(order_services, "run_transition", flaky),
+        mock.patch.object(payments, "run_transition", flaky),
         pytest.raises(OperationalError),
         transaction.atomic(),
     ):
@@ -116,7 +117,7 @@ def test_the_api_answers_409_with_retry_after_when_the_retries_run_out(client):
     def always(*args, **kwargs):
         raise concurrency_failure("40001")
 
-    with mock.patch.object(order_services, "run_transition", always):
+    with mock.patch.object(payments, "run_transition", always):
         answer = client.post(
             "/api/transactions",
             {"order": order.pk, "paymentId": "pay_busy"},

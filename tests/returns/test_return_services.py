@@ -1,18 +1,25 @@
 """Returns and exchanges through their services, and the order following them."""
 
+from dataclasses import replace
+
 import pytest
 
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
+from orders.api import unit_lines
 from orders.models import OrderStatus, TransactionKind
-from orders.selectors import item_quantities, order_money
+from orders.selectors import order_money
+from orders.values import OrderDraft, OrderLine
 from returns import services
+from returns.api import REPLACEMENT
 from returns.models import Exchange, RequestStatus, Return
+from returns.selectors import item_quantities
+from returns.values import ReturnLine
 from shop.errors import DomainError, NotFound, TransitionError
 from tests.factories import OptionFactory, ProductFactory, VariantFactory
 from tests.helpers import (
-    PARCEL,
+    PARCEL_VALUES,
     all_units,
     assert_consistent,
     deliver_everything,
@@ -34,7 +41,7 @@ def delivered_order(quantities=(2, 1), **kwargs):
 
 
 def first_line(order, quantity=1):
-    return [{"orderItem": order.items.order_by("pk").first().pk, "quantity": quantity}]
+    return [ReturnLine(order_item=order.items.order_by("pk").first().pk, quantity=quantity)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,7 +79,7 @@ def test_a_partial_return_brings_the_order_back_to_delivered():
     assert_consistent(order)
     # the rest can come back later, and then the order is returned
     rest = [
-        {"orderItem": pk, "quantity": q.delivered - q.claimed}
+        ReturnLine(order_item=pk, quantity=q.delivered - q.claimed)
         for pk, q in item_quantities(order).items()
         if q.delivered > q.claimed
     ]
@@ -215,7 +222,7 @@ def test_return_services_refuse_moves_their_state_does_not_allow(service, after)
         ({"reason": "bored"}, "reason must be one of"),
         ({"reason": None}, "reason must be one of"),
         ({"items": []}, "at least one item"),
-        ({"items": "all"}, "at least one item"),
+        ({"items": "all"}, "items must be a list"),
         ({"items": [1]}, "items must be a list"),
         ({"items": [{"orderItem": 999999}]}, "not part of order"),
         ({"items": [{"orderItem": "line", "quantity": 0}]}, "at least 1"),
@@ -227,15 +234,18 @@ def test_bad_requests_are_refused(kind, kwargs, message):
     order = delivered_order(quantities=(2,))
     line = order.items.get().pk
     arguments = {"order": order, "reason": "defective", "items": first_line(order)} | kwargs
-    if isinstance(arguments["items"], list):
-        arguments["items"] = [
-            {k: (line if v == "line" else v) for k, v in raw.items()}
-            if isinstance(raw, dict)
-            else raw
-            for raw in arguments["items"]
-        ]
     service = services.request_return if kind == "return" else services.request_exchange
     with leaves_db_unchanged(DomainError, match=message):
+        if "items" in kwargs:  # as the API receives them: mapped from the wire first
+            wire = kwargs["items"]
+            if isinstance(wire, list):
+                wire = [
+                    {k: (line if v == "line" else v) for k, v in raw.items()}
+                    if isinstance(raw, dict)
+                    else raw
+                    for raw in wire
+                ]
+            arguments["items"] = [ReturnLine(**units) for units in unit_lines(wire)]
         service(**arguments)
 
 
@@ -254,16 +264,18 @@ def test_an_exchange_sends_the_replacement_and_the_order_is_delivered_again():
     small = VariantFactory(product=product, title="S", stock=3)
     large = VariantFactory(product=product, title="L", stock=1)
     order = order_services.create_order(
-        items=[{"product": product.pk, "variant": small.pk, "quantity": 2}],
-        payment_id="pay_ex",
-        **PARCEL,
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, variant=small.pk, quantity=2)],
+            payment_id="pay_ex",
+            **PARCEL_VALUES,
+        )
     ).order
     deliver_everything(order)
     line = order.items.get()
     exchange = services.request_exchange(
         order=order,
         reason="wrong_size",
-        items=[{"orderItem": line.pk, "quantity": 1, "replacementVariant": large.pk}],
+        items=[ReturnLine(order_item=line.pk, quantity=1, replacement_variant=large.pk)],
     )
     assert status_of(order) == OrderStatus.RETURN_REQUESTED
     services.approve_exchange(request=exchange)
@@ -295,9 +307,11 @@ def test_an_exchange_without_a_replacement_named_sends_the_same_item():
     product = ProductFactory()
     option = OptionFactory(variant=VariantFactory(product=product), stock=5)
     order = order_services.create_order(
-        items=[{"product": product.pk, "variant": option.variant_id, "option": option.pk}],
-        payment_id="pay_same",
-        **PARCEL,
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, variant=option.variant_id, option=option.pk)],
+            payment_id="pay_same",
+            **PARCEL_VALUES,
+        )
     ).order
     deliver_everything(order)
     exchange = services.request_exchange(order=order, reason="defective", items=all_units(order))
@@ -318,15 +332,17 @@ def test_an_exchange_for_an_item_out_of_stock_is_refused_naming_it():
     small = VariantFactory(product=product, title="Small", sku="S-1", stock=5)
     large = VariantFactory(product=product, title="Large", sku="L-1", stock=0)
     order = order_services.create_order(
-        items=[{"product": product.pk, "variant": small.pk}],
-        payment_id="pay_oos",
-        **PARCEL,
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, variant=small.pk)],
+            payment_id="pay_oos",
+            **PARCEL_VALUES,
+        )
     ).order
     deliver_everything(order)
     exchange = services.request_exchange(
         order=order,
         reason="wrong_size",
-        items=[{**all_units(order)[0], "replacementVariant": large.pk}],
+        items=[replace(all_units(order)[0], replacement_variant=large.pk)],
     )
     services.approve_exchange(request=exchange)
     services.receive_exchange(request=exchange)
@@ -375,9 +391,10 @@ def test_bad_replacements_are_refused(raw, message):
     other = VariantFactory()
     raw = {k: (other.pk if v == "other-product" else v) for k, v in raw.items()}
     with leaves_db_unchanged(DomainError, match=message):
-        services.request_exchange(
-            order=order, reason="wrong_size", items=[{**all_units(order)[0], **raw}]
-        )
+        line = order.items.get()
+        wire = [{"orderItem": line.pk, "quantity": line.quantity, **raw}]
+        asked = [ReturnLine(**units) for units in unit_lines(wire, extra=REPLACEMENT)]
+        services.request_exchange(order=order, reason="wrong_size", items=asked)
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,10 @@ import pytest
 
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
+from orders.values import OrderDraft, OrderLine
 from returns.models import Return
 from shop import keys
+from shop.values import Address
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -95,16 +97,18 @@ def expect(locator):
 
 def place(customer, product, quantity, *, deliver=False, tracking="640112345678"):
     order = order_services.create_order(
-        items=[{"product": product.pk, "quantity": quantity, "unitPrice": product.price}],
         customer=customer,
-        shipping_address={
-            "recipientName": customer.name,
-            "phone": "010-1234-5678",
-            "postalCode": "06123",
-            "address1": "1 Main St",
-        },
-        payment_id=f"pay_{customer.pk}_{product.pk}_{quantity}",
-        payment_method="card",
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, quantity=quantity, unit_price=product.price)],
+            shipping_address=Address(
+                recipient_name=customer.name,
+                phone="010-1234-5678",
+                postal_code="06123",
+                address1="1 Main St",
+            ),
+            payment_id=f"pay_{customer.pk}_{product.pk}_{quantity}",
+            payment_method="card",
+        ),
     ).order
     if deliver:
         parcel = fulfillment_services.create_fulfillment(order=order)

@@ -17,9 +17,12 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment
 from orders import services as order_services
 from orders.models import Order, Transaction, TransitionLog
+from orders.values import ItemUnits, OrderDraft, OrderLine
 from returns import services as return_services
 from returns.models import Exchange, Return
+from returns.values import ReturnLine
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
+from shop.values import Address
 
 CUSTOMERS = [
     ("Kim Minji", "minji.kim@example.com", "010-2345-6789"),
@@ -189,25 +192,31 @@ class Command(BaseCommand):
             postal, address1, address2 = rng.choice(ADDRESSES)
             with transaction.atomic():
                 order = order_services.create_order(
-                    items=[
-                        {
-                            **{k: v for k, v in line.items() if k != "price"},
-                            "quantity": 1,
-                            "unitPrice": line["price"],
-                        }
-                    ],
-                    order_number=number,
+                    draft=OrderDraft(
+                        lines=[
+                            OrderLine(
+                                product=line["product"],
+                                variant=line.get("variant"),
+                                option=line.get("option"),
+                                quantity=1,
+                                unit_price=line["price"],
+                            )
+                        ],
+                        order_number=number,
+                        shipping_address=Address(
+                            recipient_name=customer.name,
+                            phone=customer.phone,
+                            postal_code=postal,
+                            address1=address1,
+                            address2=address2,
+                        ),
+                        shipping_amount=3000,
+                        payment_id=f"demo_{number}",
+                        payment_method=rng.choice(
+                            ["card", "kakaopay", "naverpay", "bank_transfer"]
+                        ),
+                    ),
                     customer=customer,
-                    shipping_address={
-                        "recipientName": customer.name,
-                        "phone": customer.phone,
-                        "postalCode": postal,
-                        "address1": address1,
-                        "address2": address2,
-                    },
-                    shipping_amount=3000,
-                    payment_id=f"demo_{number}",
-                    payment_method=rng.choice(["card", "kakaopay", "naverpay", "bank_transfer"]),
                 ).order
                 parcel = fulfillment_services.create_fulfillment(order=order)
                 fulfillment_services.ship_fulfillment(
@@ -220,7 +229,7 @@ class Command(BaseCommand):
                     return_services.request_return(
                         order=order,
                         reason=HISTORY_RETURNS[(index // 8) % len(HISTORY_RETURNS)],
-                        items=[{"orderItem": order.items.get().pk, "quantity": 1}],
+                        items=[ReturnLine(order.items.get().pk, 1)],
                     )
                 else:
                     order_services.confirm_order(order=order, reason="buyer confirmed")
@@ -298,49 +307,57 @@ class Command(BaseCommand):
 
     def _tell(self, story, number, customer, rng, sellables):
         postal, address1, address2 = rng.choice(ADDRESSES)
-        address = {
-            "recipientName": customer.name,
-            "phone": customer.phone,
-            "postalCode": postal,
-            "address1": address1,
-            "address2": address2,
-        }
+        address = Address(
+            recipient_name=customer.name,
+            phone=customer.phone,
+            postal_code=postal,
+            address1=address1,
+            address2=address2,
+        )
         picks = rng.sample(sellables, k=rng.randint(1, 3))
         items = [
-            {**{k: v for k, v in line.items() if k != "price"}, "quantity": rng.randint(1, 2)}
+            OrderLine(
+                product=line["product"],
+                variant=line.get("variant"),
+                option=line.get("option"),
+                quantity=rng.randint(1, 2),
+                unit_price=line["price"],
+            )
             for line in picks
         ]
-        for item, line in zip(items, picks, strict=True):
-            item["unitPrice"] = line["price"]
         paid = story not in ("pending", "failed")
         if story == "checkout":
             cart = Cart.objects.create(customer=customer)
             CartItem.objects.bulk_create(
                 CartItem(
                     cart=cart,
-                    product_id=i["product"],
-                    variant_id=i.get("variant"),
-                    option_id=i.get("option"),
-                    quantity=i["quantity"],
+                    product_id=i.product,
+                    variant_id=i.variant,
+                    option_id=i.option,
+                    quantity=i.quantity,
                 )
                 for i in items
             )
             order_services.checkout_cart(
-                cart_id=cart.pk,
-                order_number=number,
-                shipping_address=address,
-                payment_id=f"demo_{number}",
-                payment_method="card",
+                cart=cart.pk,
+                draft=OrderDraft(
+                    order_number=number,
+                    shipping_address=address,
+                    payment_id=f"demo_{number}",
+                    payment_method="card",
+                ),
             )
             return
         order = order_services.create_order(
-            items=items,
-            order_number=number,
+            draft=OrderDraft(
+                lines=items,
+                order_number=number,
+                shipping_address=address,
+                shipping_amount=3000,
+                payment_id=f"demo_{number}" if paid else None,
+                payment_method=rng.choice(["card", "kakaopay", "naverpay", "bank_transfer"]),
+            ),
             customer=customer,
-            shipping_address=address,
-            shipping_amount=3000,
-            payment_id=f"demo_{number}" if paid else None,
-            payment_method=rng.choice(["card", "kakaopay", "naverpay", "bank_transfer"]),
         ).order
         if story == "failed":
             order_services.fail_payment(order=order, reason="card declined")
@@ -353,7 +370,7 @@ class Command(BaseCommand):
         if story == "partly_shipped":
             first = order.items.order_by("pk").first()
             parcel = fulfillment_services.create_fulfillment(
-                order=order, items=[{"orderItem": first.pk, "quantity": 1}]
+                order=order, items=[ItemUnits(first.pk, 1)]
             )
             fulfillment_services.ship_fulfillment(
                 fulfillment=parcel, carrier=carrier, tracking_number=tracking
@@ -380,7 +397,7 @@ class Command(BaseCommand):
             order_services.confirm_order(order=order, reason="buyer confirmed")
             return
         first = order.items.order_by("pk").first()
-        units = [{"orderItem": first.pk, "quantity": 1}]
+        units = [ReturnLine(first.pk, 1)]
         if story.startswith("exchange"):
             exchange = return_services.request_exchange(
                 order=order, reason="wrong_size", items=units, note="Needs one size up"
@@ -398,7 +415,7 @@ class Command(BaseCommand):
                     fulfillment=replacement, carrier="cj", tracking_number=tracking + "9"
                 )
             return
-        everything = [{"orderItem": i.pk, "quantity": i.quantity} for i in order.items.all()]
+        everything = [ReturnLine(i.pk, i.quantity) for i in order.items.all()]
         request = return_services.request_return(
             order=order,
             reason="defective" if story == "returned" else "change_of_mind",

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.services import confirm_delivered_orders
+from fulfillment.services import confirm_delivered_orders
 from shop.errors import DomainError
 
 

@@ -1,0 +1,144 @@
+"""Payments: a payment comes in, fails, is retried; staff marks an order paid."""
+
+from typing import Any
+
+from events.outbox import record_event
+from orders.models import Order, OrderStatus, Transaction, TransactionKind
+from orders.selectors import order_money
+from orders.services.common import lock_order
+from orders.transitions import refused, run_transition
+from shop.actors import SYSTEM, Actor
+from shop.db import service
+from shop.errors import Conflict, DomainError
+from shop.values import as_amount, as_int, as_text
+
+
+def record_paid(
+    order: Order,
+    *,
+    actor: Actor,
+    amount: int,
+    payment_id: str | None,
+    method: str,
+    reason: str = "",
+    logs: list | None = None,
+) -> Transaction:
+    """A paid payment: inserted in the state its ``mark_paid`` transition leaves it in."""
+    txn = Transaction(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        amount=amount,
+        payment_id=payment_id or None,
+        payment_method=method or "",
+    )
+    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk, reason=reason, logs=logs)
+    return txn
+
+
+def clean_payment_id(payment_id: Any) -> str | None:
+    return as_text(payment_id, "paymentId", 200) or None
+
+
+def refuse_known_payment_id(payment_id: str | None) -> None:
+    """A payment id names one payment: a new payment with a known id is a 409 naming it."""
+    existing = Transaction.objects.filter(payment_id=payment_id).first() if payment_id else None
+    if existing is not None:
+        raise Conflict(
+            f"Payment {payment_id} is already recorded (transaction {existing.pk}).",
+            field="paymentId",
+            data={"id": existing.pk, "order": existing.order_id},
+        )
+
+
+@service
+def record_payment(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    amount: Any = None,
+    payment_id: str | None = None,
+    payment_method: str = "",
+    reason: str = "",
+) -> Transaction:
+    """A payment came in. Once payments cover the total, the order is paid.
+
+    The same payment id twice is the same payment: the first transaction is returned.
+    """
+    order = lock_order(order)
+    payment_id = clean_payment_id(payment_id)
+    payment_method = as_text(payment_method, "paymentMethod", 40)
+    if payment_id:
+        existing = Transaction.objects.filter(payment_id=payment_id).first()
+        if existing is not None:
+            if existing.order_id != order.pk:
+                raise Conflict(f"Payment {payment_id} belongs to another order.", field="paymentId")
+            return existing
+    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        raise refused(order, OrderStatus.PAID)
+    money = order_money(order)
+    due = order.total_amount - money.paid
+    amount = due if amount in (None, "") else as_int(amount, "amount")
+    if not 1 <= amount <= due:
+        raise DomainError(f"A payment must be between 1 and {due}, not {amount}.", field="amount")
+    if order.status == OrderStatus.FAILED:
+        run_transition(order, "retry", actor=actor, order_id=order.pk, reason="payment received")
+    txn = record_paid(
+        order,
+        actor=actor,
+        amount=amount,
+        payment_id=payment_id,
+        method=payment_method,
+        reason=reason,
+    )
+    if money.paid + amount >= order.total_amount:
+        run_transition(order, "pay", actor=actor, order_id=order.pk, reason=reason)
+        record_event("order.paid", order)
+    return txn
+
+
+@service
+def fail_payment(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    payment_id: str | None = None,
+    payment_method: str = "",
+    amount: Any = None,
+) -> Transaction:
+    """A payment attempt failed: a failed transaction is recorded and the order fails."""
+    order = lock_order(order)
+    if order.status != OrderStatus.PENDING:
+        raise refused(order, OrderStatus.FAILED)
+    payment_id = clean_payment_id(payment_id)
+    payment_method = as_text(payment_method, "paymentMethod", 40)
+    if payment_id and Transaction.objects.filter(payment_id=payment_id).exists():
+        raise Conflict(f"Payment {payment_id} is already recorded.", field="paymentId")
+    amount = order.total_amount if amount in (None, "") else as_amount(amount, "amount")
+    txn = Transaction.objects.create(
+        order=order,
+        kind=TransactionKind.PAYMENT,
+        amount=amount,
+        payment_id=payment_id or None,
+        payment_method=payment_method or "",
+    )
+    run_transition(txn, "mark_failed", actor=actor, order_id=order.pk, reason=reason)
+    run_transition(order, "fail", actor=actor, order_id=order.pk, reason=reason)
+    return txn
+
+
+@service
+def retry_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """A failed order waits for payment again."""
+    order = lock_order(order)
+    run_transition(order, "retry", actor=actor, order_id=order.pk, reason=reason)
+    return order
+
+
+@service
+def pay_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
+    """Staff marks an order paid (a payment taken outside the shop: bank transfer, cash)."""
+    order = lock_order(order)
+    record_payment(order=order, actor=actor, payment_method="manual", reason=reason)
+    order.refresh_from_db()
+    return order
