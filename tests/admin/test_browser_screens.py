@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from returns import services as return_services
+from returns.values import ReturnLine
 from tests.admin.browser import ensure_staff_groups
 from tests.admin.conftest import PASSWORD, ROLES, make_staff
 from tests.admin.shortcuts import deliver_everything, place_order
@@ -108,7 +109,7 @@ def test_manager_reads_the_month_on_the_home_screen(page, live_server, users, la
     return_services.request_return(
         order=returned,
         reason="defective",
-        items=[{"orderItem": returned.items.get().pk, "quantity": 1}],
+        items=[ReturnLine(returned.items.get().pk, 1)],
     )
     log_in(page, live_server, "manager")
     charts = page.locator("#charts")
@@ -141,7 +142,7 @@ def test_customer_service_goes_from_an_order_to_its_customer(page, live_server, 
     filed = return_services.request_return(
         order=first,
         reason="defective",
-        items=[{"orderItem": first.items.get().pk, "quantity": 1}],
+        items=[ReturnLine(first.items.get().pk, 1)],
     )
     second = place_order(quantities=(2,), price=10000, customer=customer)
 

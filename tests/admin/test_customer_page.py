@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from orders import services as order_services
 from returns import services as return_services
+from returns.values import ReturnLine
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import CustomerFactory
 
@@ -26,7 +27,7 @@ def kim():
     kept = place_order(quantities=(2,), price=30000, customer=customer)
     deliver_everything(kept)
     returned = return_services.request_return(
-        order=kept, reason="defective", items=[{"orderItem": kept.items.get().pk, "quantity": 1}]
+        order=kept, reason="defective", items=[ReturnLine(kept.items.get().pk, 1)]
     )
     unpaid = place_order(quantities=(1,), price=9000, paid=False, customer=customer)
     canceled = place_order(quantities=(1,), price=7000, paid=False, customer=customer)
@@ -109,7 +110,7 @@ def test_the_page_costs_the_same_queries_with_many_orders(as_role, kim):
         return_services.request_return(
             order=order,
             reason="damaged",
-            items=[{"orderItem": order.items.get().pk, "quantity": 1}],
+            items=[ReturnLine(order.items.get().pk, 1)],
         )
     with CaptureQueriesContext(connection) as many:
         response = page_of(client, customer)

@@ -139,7 +139,7 @@ def _shop_month():
         order = place_order()
         deliver_everything(order)
         return_services.request_return(
-            order=order, reason=reason, items=[{"orderItem": order.items.get().pk, "quantity": 1}]
+            order=order, reason=reason, items=[ReturnLine(order.items.get().pk, 1)]
         )
     return today
 

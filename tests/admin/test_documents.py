@@ -9,7 +9,10 @@ from django.urls import reverse
 
 from fulfillment import services as fulfillment_services
 from orders import services as order_services
+from orders.values import CustomerSnapshot, ItemUnits, OrderDraft, OrderLine
 from returns import services as return_services
+from returns.values import ReturnLine
+from shop.values import Address
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import OptionFactory
 
@@ -30,29 +33,29 @@ def pick_rows(client, **filters) -> list[dict]:
 def test_pick_list_has_a_line_per_parcel_and_what_is_left_to_pick(as_role):
     option = OptionFactory(title="Oatmeal / L", sku="SHIRT-OAT-L", price=39000)
     order = order_services.create_order(
-        items=[
-            {
-                "product": option.variant.product_id,
-                "variant": option.variant_id,
-                "option": option.pk,
-                "quantity": 3,
-                "unitPrice": 39000,
-            }
-        ],
-        customer_snapshot={"name": "Kim", "email": "kim@example.com", "phone": ""},
-        shipping_address={
-            "recipientName": "Kim Minji",
-            "phone": "010",
-            "postalCode": "04524",
-            "address1": "Seoul",
-            "address2": "",
-        },
-        payment_id="pay_pick_1",
+        draft=OrderDraft(
+            lines=[
+                OrderLine(
+                    product=option.variant.product_id,
+                    variant=option.variant_id,
+                    option=option.pk,
+                    quantity=3,
+                    unit_price=39000,
+                )
+            ],
+            customer_snapshot=CustomerSnapshot(name="Kim", email="kim@example.com", phone=""),
+            shipping_address=Address(
+                recipient_name="Kim Minji",
+                phone="010",
+                postal_code="04524",
+                address1="Seoul",
+                address2="",
+            ),
+            payment_id="pay_pick_1",
+        )
     ).order
     item = order.items.get()
-    parcel = fulfillment_services.create_fulfillment(
-        order=order, items=[{"orderItem": item.pk, "quantity": 2}]
-    )
+    parcel = fulfillment_services.create_fulfillment(order=order, items=[ItemUnits(item.pk, 2)])
     fulfillment_services.ship_fulfillment(
         fulfillment=parcel, carrier="cj", tracking_number="640012345678"
     )
@@ -105,7 +108,7 @@ def test_invoice_carries_seller_invoice_number_and_payment_and_refund_state(as_r
     filed = return_services.request_return(
         order=refunded,
         reason="defective",
-        items=[{"orderItem": refunded.items.get().pk, "quantity": 1}],
+        items=[ReturnLine(refunded.items.get().pk, 1)],
     )
     return_services.approve_return(request=filed)
     return_services.receive_return(request=filed)

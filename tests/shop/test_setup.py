@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from orders.models import Order
-from shop.management.commands.seed_demo import STORIES
+from shop.management.commands.seed_demo import HISTORY, STORIES
 from tests.helpers import db_snapshot, place_order
 from tests.shop.processes import database_url, make, manage
 
@@ -106,7 +106,7 @@ def test_seed_demo_refuses_a_database_with_real_orders():
 def test_seed_demo_force_loads_next_to_real_orders():
     real = place_order()
     call_command("seed_demo", "--force", stdout=StringIO())
-    assert Order.objects.filter(order_number__startswith="DEMO-").count() == len(STORIES)
+    assert Order.objects.filter(order_number__startswith="DEMO-").count() == len(STORIES) + HISTORY
     assert Order.objects.filter(pk=real.pk).exists()
 
 
@@ -157,7 +157,7 @@ def test_make_setup_on_an_empty_postgresql_database_loads_demo_only_with_demo_1(
 
     result = make("setup", "DEMO=1", DATABASE_URL=database_url())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert Order.objects.filter(order_number__startswith="DEMO-").count() == len(STORIES)
+    assert Order.objects.filter(order_number__startswith="DEMO-").count() == len(STORIES) + HISTORY
     assert as_stored("owner")[0] == owner.password
 
 
