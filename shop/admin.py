@@ -1,4 +1,4 @@
-"""The catalog and customer screens, API keys, and the admin login's throttle. Catalog rows are
+"""The catalog screens, API keys, and the admin login's throttle. Catalog rows are
 plain records (no state machine).
 
 Every list action declares the permission its change needs (``@admin.action(permissions=…)``):
@@ -10,13 +10,10 @@ import unicodedata
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin, messages
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from shop import keys
-from shop.admin_utils import CappedPaginator
-from shop.models import ApiKey, Customer, Option, Product, Variant, normalize_email
+from shop.models import ApiKey, Option, Product, Variant
 
 
 def login_username(request, credentials=None) -> str | None:
@@ -26,45 +23,6 @@ def login_username(request, credentials=None) -> str | None:
     data = credentials if credentials else getattr(request, "POST", {})
     username = data.get("username") if data else None
     return unicodedata.normalize("NFKC", username) if isinstance(username, str) else username
-
-
-@admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "phone", "is_active", "orders_link", "created_at"]
-    list_filter = ["is_active"]
-    search_fields = ["name", "=email", "=phone"]
-    exclude = ["password"]
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER  # facet counts would count whole tables
-    paginator = CappedPaginator
-    list_per_page = 50
-    change_form_template = "admin/shop/customer/change_form.html"
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # orders keep pointing at their customer
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        from shop.admin_customer import customer_overview
-
-        extra_context = extra_context or {}
-        customer = self.get_object(request, object_id)
-        if customer is not None and request.user.has_perm("orders.view_order"):
-            extra_context["overview"] = customer_overview(request, customer)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_search_results(self, request, queryset, search_term):
-        """An email finds its customer in any spelling (its normal form is unique)."""
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if "@" in search_term:
-            found |= queryset.filter(normalized_email=normalize_email(search_term))
-        return found, may_have_duplicates
-
-    @admin.display(description=_("orders"))
-    def orders_link(self, obj):
-        url = reverse("admin:orders_order_changelist")
-        return format_html(
-            '<a href="{}?customer__id__exact={}">{}</a>', url, obj.pk, _("orders of this customer")
-        )
 
 
 class VariantInline(admin.TabularInline):

@@ -39,7 +39,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "shop.admin_site.ShopAdminConfig",  # django.contrib.admin with the staff home screen
+    "staff.apps.StaffAdminConfig",  # django.contrib.admin with the staff home screen
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     "events",
+    "staff",  # the admin site, its home, cross-app pages, the demo shop: above every app
 ]
 
 MIDDLEWARE = [

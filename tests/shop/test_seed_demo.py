@@ -8,8 +8,8 @@ from django.core.management import call_command
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import Order, OrderStatus
 from returns.models import Exchange, RequestStatus, Return
-from shop.management.commands.seed_demo import STORIES
 from shop.models import Product
+from staff.management.commands.seed_demo import STORIES
 from tests.helpers import assert_consistent, db_snapshot, place_order
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from orders.models import Order
-from shop.management.commands.seed_demo import HISTORY, STORIES
+from staff.management.commands.seed_demo import HISTORY, STORIES
 from tests.helpers import db_snapshot, place_order
 from tests.shop.processes import database_url, make, manage
 

@@ -18,6 +18,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from fulfillment.models import Fulfillment
+from orders.models import Order, Transaction, TransactionKind, TransactionStatus
+from returns.models import Return, ReturnReason
 from shop.admin_utils import money
 
 DAYS = 30
@@ -166,7 +169,6 @@ def _category_chart(key, title, rows: list[tuple[str, str, int]], total_display)
 
 
 def orders_per_day(start: datetime, days: list[date]) -> tuple[Chart, Chart]:
-    from orders.models import Order
 
     zone = timezone.get_current_timezone()
     rows = (
@@ -206,8 +208,6 @@ def orders_per_day(start: datetime, days: list[date]) -> tuple[Chart, Chart]:
 def payment_to_shipment(start: datetime) -> Chart:
     """Hours from an order's (last) payment to each of its parcels leaving, for parcels shipped
     in the window; replacement parcels of exchanges are not counted (nobody paid for them)."""
-    from fulfillment.models import Fulfillment
-    from orders.models import Transaction, TransactionKind, TransactionStatus
 
     paid_at = (
         Transaction.objects.filter(
@@ -259,7 +259,6 @@ def payment_to_shipment(start: datetime) -> Chart:
 
 
 def returns_by_reason(start: datetime) -> Chart:
-    from returns.models import Return, ReturnReason
 
     counted = dict(
         Return.objects.filter(created_at__gte=start)

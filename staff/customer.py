@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
+from orders.models import Order, Transaction, TransactionKind, TransactionStatus
+from returns.models import Exchange, Return
 from shop.admin_utils import badge, money
 
 # Orders and requests listed on the page; the rest is one click away in the filtered list.
@@ -39,8 +41,6 @@ def _list_url(name: str, **params) -> str:
 
 
 def customer_overview(request, customer) -> CustomerOverview:
-    from orders.models import Order, Transaction, TransactionKind, TransactionStatus
-    from returns.models import Exchange, Return
 
     orders = Order.objects.filter(customer=customer)
     totals = orders.aggregate(

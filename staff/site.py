@@ -1,18 +1,15 @@
 """The staff admin site: Django's admin with a home screen of work queues and charts.
 
-Installed in place of ``django.contrib.admin`` (``ShopAdminConfig``), so ``admin.site`` is this
-site everywhere and every app's ``admin.py`` registers on it as usual.
+Installed in place of ``django.contrib.admin`` (``staff.apps.StaffAdminConfig``), so ``admin.site``
+is this site everywhere and every app's ``admin.py`` registers on it as usual.
 """
 
 from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-
-class ShopAdminConfig(AdminConfig):
-    default_site = "shop.admin_site.ShopAdminSite"
-
+from staff.charts import charts
+from staff.dashboard import work_queues
 
 # The index and the side bar list the daily work first, in this order; the rest follows.
 DAILY_APPS = ["orders", "fulfillment", "returns", "shop", "events"]
@@ -27,9 +24,6 @@ class ShopAdminSite(admin.AdminSite):
     index_title = _("Today")
 
     def index(self, request, extra_context=None):
-        from shop.admin_charts import charts
-        from shop.admin_dashboard import work_queues
-
         extra_context = {
             **(extra_context or {}),
             **work_queues(request),
