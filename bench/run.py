@@ -1034,8 +1034,9 @@ def markdown(result: dict) -> str:
     if "generation" in result:
         g = result["generation"]["seconds"]
         lines.append(f"| data set built (`--generate`) | {g['total']:.0f} s |")
-    if result.get("targets"):
-        lines += ["", *stats.targets_markdown(result["targets"])]
+    found = result.get("targets") or stats.targets(result)  # an older file: judged now
+    if found:
+        lines += ["", *stats.targets_markdown(found)]
     return "\n".join(lines)
 
 
