@@ -252,8 +252,7 @@ class Balancer:
 
     def config(self) -> str:
         servers = "\n".join(
-            f"    server app{i + 1} 127.0.0.1:{port} check inter 1s"
-            for i, port in enumerate(self.backends)
+            f"    server app{i + 1} 127.0.0.1:{port} check" for i, port in enumerate(self.backends)
         )
         return f"""global
     maxconn 2000
@@ -263,7 +262,9 @@ defaults
     timeout connect 5s
     timeout client 120s
     timeout server 120s
+    timeout check 20s
     option forwardfor
+    option redispatch
     retries 2
 
 frontend shop
@@ -273,6 +274,10 @@ frontend shop
 backend apps
     balance roundrobin
     option httpchk GET /healthz
+    # A server whose sync workers are all busy answers its check late, not never: only a
+    # server that fails checks for half a minute is taken out (a busy one would be, under a
+    # checkout load on a loaded machine, and its requests answered 503 by HAProxy itself).
+    default-server inter 3s fall 10 rise 1
 {servers}
 
 listen stats

@@ -31,7 +31,9 @@ import json
 import os
 import random
 import secrets
+import signal
 import statistics
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -256,6 +258,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    # Stopped (SIGTERM), it still stops its servers and removes its cluster.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     unknown = set(args.configs) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")

@@ -64,10 +64,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # first: preflights are answered before the rest
     "shop.body_limit.RequestBodyLimitMiddleware",  # before anything reads a body
-    # API reads from the replica when one is configured (DATABASE_REPLICA_URL); a no-op otherwise.
-    "shop.db_routing.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "shop.api.method_override.MethodOverrideMiddleware",  # POST + override header → the GET
+    # API reads from the replica when one is configured (DATABASE_REPLICA_URL): after the
+    # override, so a long read sent as a POST is a read; removed from the chain otherwise.
+    "shop.db_routing.ReplicaReadsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
