@@ -8,7 +8,7 @@ PORT ?= 8000
 # DATABASE_URL names too (and seed_demo still refuses one that holds real orders).
 DEMO ?= $(if $(DATABASE_URL),0,1)
 
-.PHONY: run setup serve test install lint format bench bench-smoke worker beat
+.PHONY: run setup serve test test-long install lint format bench bench-smoke worker beat
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -45,9 +45,15 @@ worker: install
 beat: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-1} $(UV) run celery -A shop beat -l info
 
-## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally).
+## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally), with
+## the property, fuzz, load and import tests at their quick sizes (docs/testing.md).
 test: install
 	$(UV) run pytest -n auto $(PYTEST_ARGS)
+
+## The same suite with the long sizes: more hypothesis examples and steps, the longer load test,
+## the 10,000-row import (docs/testing.md; expect several times as long as `make test`).
+test-long: install
+	HYPOTHESIS_PROFILE=long $(UV) run pytest -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .

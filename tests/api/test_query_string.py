@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from shop.api.errors import QueryError
 from shop.api.query import MAX_ARRAY, MAX_PARAMETERS, QS_OPTIONS, decode_query_string
+from tests import sizes
 
 names = st.sampled_from(["where", "a", "b", "status", "in", "or", "0x", "ü b", "a.b", "01", "-1"])
 leaves = st.one_of(st.text(max_size=6), st.sampled_from(["", "1", "a,b", "x&y", "[]", "=", "+"]))
@@ -33,7 +34,7 @@ def arrays_in_arrays(value) -> bool:
     return False
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=sizes.examples(quick=100, long=300))
 @given(
     document=st.dictionaries(names, documents, min_size=1, max_size=4),
     list_format=st.sampled_from(list(qs_codec.ListFormat)),
@@ -55,7 +56,7 @@ def test_what_a_qs_encoder_writes_is_read_as_qs_codec_reads_it(
     assert ours == theirs
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=sizes.examples(quick=150, long=500))
 @given(st.text(alphabet="ab0123[]=&%5BD+", max_size=30))
 def test_any_other_query_string_is_read_as_qs_codec_reads_it_or_refused(raw):
     try:

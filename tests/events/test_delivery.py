@@ -13,6 +13,7 @@ from django.urls import reverse
 from events.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
 from orders import services as order_services
 from shop.keys import create_api_key
+from tests import sizes
 from tests.events.conftest import wait_until
 from tests.factories import ProductFactory
 from tests.helpers import ADDRESS, SNAPSHOT, place_order
@@ -21,9 +22,10 @@ from tests.reliability.http import Http
 # What every order needs for its parcel, in the API's shape.
 PARCEL_BODY = {"customerSnapshot": SNAPSHOT, "shippingAddress": ADDRESS}
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHANGES = 1000  # state changes made through the API
+# State changes made through the API: 200 in ``make test``, 1,000 in ``make test-long``.
+CHANGES = sizes.size("SHOP_TEST_EVENT_CHANGES", quick=200, long=1000)
 
 
 def delivered_everything(receiver):

@@ -1,8 +1,6 @@
 """The bulk tracking import runs on a worker: the request that starts it returns at once, the
 page shows a progress bar that fills as rows apply, then the row-by-row report."""
 
-import os
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -10,11 +8,18 @@ from django.urls import reverse
 
 from events.models import Job, JobStatus
 from fulfillment.models import Fulfillment, FulfillmentStatus
+from tests import sizes
 from tests.events.conftest import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
-ROWS = int(os.environ.get("SHOP_TEST_IMPORT_ROWS", "10000"))
+# 2,000 rows (ten commits of the import) in ``make test``, 10,000 in ``make test-long``.
+ROWS = sizes.size("SHOP_TEST_IMPORT_ROWS", quick=2000, long=10000)
 
 
 def insert_paid_orders(count: int) -> list[str]:

@@ -1,7 +1,7 @@
-"""The load test, short: 30 seconds of mixed traffic against gunicorn on a throw-away database
-must end with no 5xx and the bookkeeping intact (``tests/reliability/loadtest.py``)."""
+"""The load test, short: seconds of mixed traffic against gunicorn on a throw-away database must
+end with no 5xx and the bookkeeping intact (``tests/reliability/loadtest.py``). ``make test`` runs
+it for 15 seconds, ``make test-long`` for 60 (``LOADTEST_SECONDS`` sets it; docs/testing.md)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +13,7 @@ from fulfillment.models import FulfillmentItem
 from orders import services as order_services
 from orders.values import OrderDraft, OrderLine
 from shop.models import Option
+from tests import sizes
 from tests.factories import OptionFactory
 from tests.helpers import PARCEL_VALUES
 from tests.reliability.loadtest import Shop, broken_invariants
@@ -21,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres
-def test_thirty_seconds_of_mixed_traffic_end_without_5xx_and_with_the_books_balanced():
-    seconds = os.environ.get("LOADTEST_SECONDS", "30")
+@pytest.mark.slow
+def test_seconds_of_mixed_traffic_end_without_5xx_and_with_the_books_balanced():
+    seconds = str(sizes.size("LOADTEST_SECONDS", quick=15, long=60))
     command = [sys.executable, "-m", "tests.reliability.loadtest", "--seconds", seconds]
     done = subprocess.run(
         [*command, "--clients", "6"],

@@ -9,12 +9,12 @@ and/or, arrays, empty arrays; sort lists; numbers and junk for the rest) and enc
 
 import pytest
 import qs_codec
-from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shop.api.collections import Group, Relation, registry
 from shop.api.query import OPERATORS, UNSUPPORTED_OPERATORS
+from tests import sizes
 
 pytestmark = pytest.mark.django_db
 
@@ -146,16 +146,15 @@ def query_strings(draw, slug: str) -> str:
 
 
 @pytest.fixture
-def shop_client(staff_client):
-    """A staff session over the demo shop (orders in every state); the requests only read, so
-    every example of a test shares it."""
-    call_command("seed_demo", verbosity=0)
+def shop_client(demo_shop, staff_client):
+    """A staff session over the demo shop (orders in every state, seeded once for the module);
+    the requests only read, so every example of a test shares it."""
     return staff_client
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 @settings(
-    max_examples=40,
+    max_examples=sizes.examples(quick=10, long=40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

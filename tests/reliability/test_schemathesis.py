@@ -3,19 +3,17 @@ application and, for every operation, sends requests it generates from the schem
 invalid, over the demo shop, checking that none gets a 5xx and every answer matches the schema
 (status code documented, body valid, content type, Allow header).
 
-CI runs a small number of examples per operation (``FUZZ_EXAMPLES``, 8 by default); the README
-("Reliability") gives the command for a longer run.
+``make test`` runs a few examples per operation (``FUZZ_EXAMPLES``: 5, 50 in ``make test-long``);
+docs/reliability.md gives the command for a longer run, docs/testing.md the sizes.
 
 Generated ids are random numbers: half of the even ones are turned into ids of rows that exist
 (``real_ids``), so requests reach the services and not only the 404 path.
 """
 
 import hashlib
-import os
 
 import pytest
 import schemathesis
-from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test.utils import override_settings
@@ -30,11 +28,12 @@ from returns.models import Exchange, Return
 from shop.api.collections import registry
 from shop.models import ApiKey, Cart, Customer, Option, Product, Variant
 from shop.wsgi import application
+from tests import sizes
 
 # A server's secret key (``Authorization: Bearer sk_…``), given to schemathesis as the schema's
 # ``secretKey`` security scheme so that it neither generates nor mangles that header.
 SECRET = "sk_fuzz_0123456789abcdef0123456789abcdef"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+EXAMPLES = sizes.size("FUZZ_EXAMPLES", quick=5, long=50)
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -110,7 +109,7 @@ def with_real_ids(value, ids: dict):
 
 
 @pytest.fixture
-def real_ids(db, settings):
+def real_ids(demo_shop, db, settings):
     settings.ALLOWED_HOSTS = ["localhost"]
     ApiKey.objects.create(
         name="fuzz",
@@ -118,7 +117,6 @@ def real_ids(db, settings):
         secret_prefix=SECRET[:12],
         secret_hash=hashlib.sha256(SECRET.encode()).hexdigest(),
     )
-    call_command("seed_demo", verbosity=0)
     ids = {model: list(model.objects.values_list("pk", flat=True)) for model in RELATIONS.values()}
     # The WSGI handler closes the database connection after each request; the test's
     # transaction lives on that connection, so keep it open (as Django's test client does).

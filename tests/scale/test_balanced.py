@@ -19,6 +19,7 @@ from django.db import connection
 
 from bench.cluster import Balancer
 from shop.keys import create_api_key
+from tests import sizes
 from tests.reliability.http import Http
 from tests.reliability.test_api_races import (  # noqa: F401 (collected here, through the balancer)
     test_a_payment_callback_racing_the_checkout_that_carries_it_pays_one_order,
@@ -42,9 +43,10 @@ pytestmark = [
 
 
 @pytest.mark.django_db(transaction=False)
+@pytest.mark.slow
 def test_mixed_traffic_through_the_balancer_on_a_replica_ends_clean():
     require(postgres=True, haproxy=True, redis=True)
-    seconds = os.environ.get("LOADTEST_SECONDS", "30")
+    seconds = str(sizes.size("LOADTEST_SECONDS", quick=15, long=60))
     command = [sys.executable, "-m", "tests.scale.balanced", "--seconds", seconds, "--replica"]
     done = subprocess.run(
         [*command, "--clients", "6", "--servers", "2", "--pool", "on,off"],

@@ -19,7 +19,7 @@ from bench.cluster import Balancer, Cluster
 from tests.reliability.http import Http
 from tests.scale.conftest import REDIS_URL, AppServers, manage, require, server_environment
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SEED = """
 import json

@@ -55,6 +55,7 @@ def stop(server: subprocess.Popen) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_make_serve_on_a_fresh_database_serves_the_admin_and_the_docs(tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"

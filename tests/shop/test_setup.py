@@ -128,6 +128,7 @@ def test_seed_demo_says_in_one_line_why_it_refused():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_make_setup_on_a_shops_database_changes_no_user_and_loads_no_demo(client):
     """The database of a shop: staff with an account named admin (logged in), a real order."""
     admin = User.objects.create_user("admin", "admin@shop.example", PASSWORD, is_staff=True)
@@ -147,6 +148,7 @@ def test_make_setup_on_a_shops_database_changes_no_user_and_loads_no_demo(client
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_make_setup_on_an_empty_postgresql_database_loads_demo_only_with_demo_1():
     owner = User.objects.create_superuser("owner", "owner@shop.example", PASSWORD)
 
