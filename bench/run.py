@@ -11,8 +11,8 @@ on loopback ports, warms them up, then measures, each over a bounded number of r
 2. an order by id at depth 1;
 3. the order items of an order (depth 1), its fulfilments, its returns;
 4. a staff query: paid orders older than a day, oldest first, 50 of them;
-5. the admin order list (first page, a status filter, a search by order number), the home and
-   the unfulfilled list;
+5. the admin order list (first page, a status filter, a search by order number), the home, the
+   busiest customer's page and the unfulfilled list;
 6. checkout throughput with concurrent clients against gunicorn, beside the write floor
    (``bench.write_floor``: the same checkout by hand-written SQL, served by the same server);
 7. the bulk tracking import of 10,000 rows (``fulfillment.imports``).
@@ -572,6 +572,7 @@ def measure_admin(
         ("status filter", "/admin/orders/order/?status__exact=paid"),
         ("search by number", query("/admin/orders/order/", [("q", number)])),
         ("home", "/admin/"),
+        ("busiest customer's page", f"/admin/shop/customer/{samples['busiest_customer']}/change/"),
         ("unfulfilled list", UNFULFILLED_LIST),
     ]
     results = []

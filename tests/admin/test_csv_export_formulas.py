@@ -95,16 +95,18 @@ def test_spreadsheet_safe_quotes_only_text_that_starts_a_formula(value, written)
 def test_export_starts_with_a_byte_order_mark_and_keeps_hangul(as_role):
     product = ProductFactory(price=12000)
     order_services.create_order(
-        items=[{"product": product.pk, "quantity": 1, "unitPrice": 12000}],
-        customer_snapshot={"name": "김민지", "email": "minji@example.com", "phone": ""},
-        shipping_address={
-            "recipientName": "김민지",
-            "phone": "010-1234-5678",
-            "postalCode": "04524",
-            "address1": "서울특별시 중구 세종대로 12",
-            "address2": "3층",
-        },
-        payment_id="pay_hangul_1",
+        draft=OrderDraft(
+            lines=[OrderLine(product=product.pk, quantity=1, unit_price=12000)],
+            customer_snapshot=CustomerSnapshot(name="김민지", email="minji@example.com", phone=""),
+            shipping_address=Address(
+                recipient_name="김민지",
+                phone="010-1234-5678",
+                postal_code="04524",
+                address1="서울특별시 중구 세종대로 12",
+                address2="3층",
+            ),
+            payment_id="pay_hangul_1",
+        )
     )
     response = as_role("manager").get(reverse("admin:orders_order_export"))
     raw = b"".join(response.streaming_content)
