@@ -52,6 +52,7 @@ test: install
 lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 	DEBUG=1 $(UV) run python manage.py makemigrations --check --dry-run
 
 format: install

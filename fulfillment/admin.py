@@ -20,6 +20,7 @@ from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from fulfillment.tasks import KIND as TRACKING_IMPORT
 from fulfillment.tasks import counts as tracking_import_counts
 from fulfillment.tasks import start_tracking_import
+from orders import permissions
 from orders.admin_forms import ShipForm
 from shop.admin_utils import (
     CappedPaginator,
@@ -31,7 +32,7 @@ from shop.admin_utils import (
 )
 from shop.errors import DomainError
 
-FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
+FULFILLMENT_PERM = permissions.FULFILMENT.name
 CORRECT_TRACKING = fulfillment_services.CORRECT_TRACKING
 
 

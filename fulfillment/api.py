@@ -5,6 +5,7 @@ from django.db import transaction
 from fulfillment import services
 from fulfillment.carriers import find_carrier, tracking_link
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from orders import permissions
 from orders.transitions import refused
 from shop.api import access
 from shop.api.collections import (
@@ -38,6 +39,8 @@ fulfillments = Collection(
     singular="Fulfillment",
     plural="Fulfillments",
     description="Parcels carrying some of an order's units to the buyer.",
+    owner="order__customer",
+    transition_permission=permissions.FULFILMENT.name,
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -75,6 +78,7 @@ fulfillment_items = Collection(
     model=FulfillmentItem,
     singular="Fulfillment item",
     plural="Fulfillment items",
+    owner="fulfillment__order__customer",
     fields=[
         Id(),
         Relation("fulfillment", to="fulfillments"),

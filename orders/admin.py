@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from fulfillment import services as fulfillment_services
 from fulfillment.carriers import _ALIASES, CARRIERS, normalize_tracking_number
 from fulfillment.models import Fulfillment
+from orders import permissions
 from orders import services as order_services
 from orders.admin_documents import DocumentsMixin
 from orders.admin_forms import CreateFulfillmentForm, RequestReturnForm
@@ -42,11 +43,11 @@ from shop.admin_utils import (
 )
 from shop.errors import DomainError
 
-PAYMENT_PERM = "orders.run_payment_transitions"
+PAYMENT_PERM = permissions.PAYMENTS.name
 # Orders a search by tracking number lists at most (a tracking number names one parcel).
 EXACT_MATCHES = 1000
-FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
-RETURN_PERM = "orders.run_return_transitions"
+FULFILLMENT_PERM = permissions.FULFILMENT.name
+RETURN_PERM = permissions.RETURNS.name
 
 PAYMENT_METHODS = [
     ("card", _("Card")),

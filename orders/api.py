@@ -2,8 +2,10 @@
 
 from contextlib import nullcontext
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from orders import permissions
 from orders import services as order_services
 from orders.models import (
     Order,
@@ -12,16 +14,20 @@ from orders.models import (
     Transaction,
     TransactionKind,
     TransactionStatus,
+    TransitionLog,
 )
 from orders.transitions import allowed_targets
 from shop.api import access
 from shop.api.collections import (
     Choice,
     Collection,
+    Computed,
+    DateTime,
     Group,
     Id,
     Integer,
     Join,
+    Nested,
     Relation,
     Text,
     registry,
@@ -40,6 +46,17 @@ orders = Collection(
     singular="Order",
     plural="Orders",
     description="Orders, with their items, payments, parcels, returns and exchanges as joins.",
+    owner="customer",
+    # PATCH {status}: the transition group of each state a client may ask for; that
+    # permission alone (without the order's change permission) writes only these fields.
+    status_permissions={
+        "paid": permissions.PAYMENTS.name,
+        "failed": permissions.PAYMENTS.name,
+        "pending": permissions.PAYMENTS.name,
+        "canceled": permissions.PAYMENTS.name,
+        "confirmed": permissions.FULFILMENT.name,
+    },
+    status_fields=frozenset({"status", "reason"}),
     fields=[
         Id(),
         Text("orderNumber", "order_number"),
@@ -89,6 +106,7 @@ order_items = Collection(
     singular="Order item",
     plural="Order items",
     description="Order lines: catalog links plus a snapshot of title, sku and price.",
+    owner="order__customer",
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -111,6 +129,8 @@ transactions = Collection(
     plural="Transactions",
     description="Payments and refunds. totalAmount and method are the older names of amount and "
     "paymentMethod, returned and accepted beside them.",
+    owner="order__customer",
+    transition_permission=permissions.PAYMENTS.name,
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -125,7 +145,82 @@ transactions = Collection(
     ],
 )
 
-registry.register(orders, order_items, transactions)
+
+# The transition log as documents: ``GET /api/orders/<id>/timeline``.
+
+
+def _collection(row: dict):
+    model = ContentType.objects.get_for_id(row["content_type_id"]).model_class()
+    return registry.for_model(model) if model is not None else None
+
+
+def _collection_of(row: dict) -> str | None:
+    found = _collection(row)
+    return found.slug if found else None
+
+
+def _changes(row: dict) -> dict:
+    """The entry's ``{field: {from, to}}`` under the changed collection's API field names."""
+    changes = row["changes"] or {}
+    found = _collection(row) if changes else None
+    names = {column: name for name, (column, _field) in found.paths.items()} if found else {}
+    return {names.get(column, column): change for column, change in changes.items()}
+
+
+timeline = Collection(
+    slug="timeline",
+    model=TransitionLog,
+    singular="Transition",
+    plural="Transitions",
+    routed=False,
+    view_permission="orders.view_order",  # an order's history: whoever sees the order
+    description="Every state change of an order and of everything under it, newest first, and "
+    "every correction of a detail a state was reached with (a parcel's carrier or tracking "
+    "number: from and to are the same state, changes says what changed).",
+    fields=[
+        Id(),
+        Relation("order", to="orders"),
+        Computed(
+            "collection",
+            _collection_of,
+            columns=["content_type_id"],
+            schema={"type": "string", "description": "The slug of the changed document."},
+        ),
+        Integer("doc", "object_id", description="The changed document's id."),
+        Text("transition"),
+        Text("from", "source"),
+        Text("to", "target"),
+        Group("actor", [Text("kind", "actor_kind"), Text("label", "actor_label")]),
+        Text("reason"),
+        Computed(
+            "changes",
+            _changes,
+            columns=["content_type_id", "changes"],
+            schema={
+                "type": "object",
+                "description": "The details the entry set or corrected, each as {from, to} "
+                "(e.g. a parcel's carrier and trackingNumber); empty when none.",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+                },
+            },
+        ),
+        DateTime("createdAt", "created_at"),
+    ],
+)
+
+
+registry.register(orders, order_items, transactions, timeline)
+registry.nest(
+    Nested(
+        "orders",
+        "timeline",
+        timeline,
+        fk="order",
+        description="The order's transition log (its own and its children's), newest first.",
+    )
+)
 
 
 # ---------------------------------------------------------------------------------------------

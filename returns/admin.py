@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from orders import permissions
 from orders.admin_forms import RefundForm, units_form
 from returns import services as return_services
 from returns.models import Exchange, ExchangeItem, Return, ReturnItem
@@ -19,7 +20,7 @@ from shop.admin_utils import (
     money,
 )
 
-RETURN_PERM = "orders.run_return_transitions"
+RETURN_PERM = permissions.RETURNS.name
 
 
 def receive_form(request):

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from orders import permissions
 from orders.transitions import refused
 from returns import services
 from returns.models import (
@@ -39,12 +40,18 @@ def _request_fields() -> list:
     ]
 
 
+# What a customer may send to request a return or an exchange on their own order.
+AFTER_SALES_REQUEST = frozenset({"order", "reason", "items", "note"})
+
 returns = Collection(
     slug="returns",
     model=Return,
     singular="Return",
     plural="Returns",
     description="Delivered units coming back for a refund.",
+    owner="order__customer",
+    transition_permission=permissions.RETURNS.name,
+    customer_writes={"add": AFTER_SALES_REQUEST},
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -63,6 +70,7 @@ return_items = Collection(
     model=ReturnItem,
     singular="Return item",
     plural="Return items",
+    owner="return_request__order__customer",
     fields=[
         Id(),
         Relation("return", "return_request", to="returns"),
@@ -79,6 +87,9 @@ exchanges = Collection(
     singular="Exchange",
     plural="Exchanges",
     description="Delivered units swapped for other variants or options.",
+    owner="order__customer",
+    transition_permission=permissions.RETURNS.name,
+    customer_writes={"add": AFTER_SALES_REQUEST},
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -94,6 +105,7 @@ exchange_items = Collection(
     model=ExchangeItem,
     singular="Exchange item",
     plural="Exchange items",
+    owner="exchange__order__customer",
     fields=[
         Id(),
         Relation("exchange", to="exchanges"),

@@ -22,12 +22,16 @@ from shop.api.writes import Body, ModelWriter, body_schema
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
 from shop.services import ensure_cart_open
 
+# What a customer may send for a line of their cart.
+CART_LINE = frozenset({"product", "variant", "option", "quantity"})
+
 customers = Collection(
     slug="customers",
     model=Customer,
     singular="Customer",
     plural="Customers",
     description="Shoppers. The password is write-only.",
+    owner="pk",
     fields=[
         Id(),
         Text("name"),
@@ -59,6 +63,7 @@ products = Collection(
     model=Product,
     singular="Product",
     plural="Products",
+    public=True,
     fields=[
         *_stocked([]),
         Integer("price", min_value=0, description="In the currency's minor unit."),
@@ -73,6 +78,7 @@ variants = Collection(
     model=Variant,
     singular="Variant",
     plural="Variants",
+    public=True,
     fields=[
         *_stocked([Relation("product", to="products")]),
         Integer("price", nullable=True, min_value=0, description="Empty: the product's price."),
@@ -86,6 +92,7 @@ options = Collection(
     model=Option,
     singular="Option",
     plural="Options",
+    public=True,
     fields=[
         *_stocked([Relation("variant", to="variants")]),
         Integer("price", nullable=True, min_value=0, description="Empty: the variant's price."),
@@ -99,6 +106,13 @@ carts = Collection(
     singular="Cart",
     plural="Carts",
     description="A basket; it checks out once (POST /api/checkout).",
+    owner="customer",
+    owned_on_create="customer",
+    customer_writes={
+        "add": frozenset({"currency", "shippingAddress"}),
+        "change": frozenset({"currency", "shippingAddress"}),
+        "delete": frozenset(),
+    },
     fields=[
         Id(),
         Relation("customer", to="customers", nullable=True),
@@ -126,6 +140,12 @@ cart_items = Collection(
     model=CartItem,
     singular="Cart item",
     plural="Cart items",
+    owner="cart__customer",
+    customer_writes={
+        "add": CART_LINE | {"cart"},
+        "change": CART_LINE,
+        "delete": frozenset(),
+    },
     fields=[
         Id(),
         Relation("cart", to="carts"),

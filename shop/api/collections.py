@@ -329,6 +329,15 @@ class Collection:
     create_schema: dict | None = None
     update_schema: dict | None = None
     routed: bool = True
+    # Who may do what (``shop.api.access`` reads these; each app declares its own).
+    public: bool = False  # a publishable key alone reads it (the catalog)
+    owner: str | None = None  # the ORM path from a row to its customer: a customer's own rows
+    customer_writes: dict[str, frozenset[str]] = field(default_factory=dict)  # action → fields
+    owned_on_create: str | None = None  # a customer's new row gets them in this relation
+    view_permission: str | None = None  # what staff need to read it (default: the model's)
+    transition_permission: str | None = None  # its writes run transitions: this, not the model's
+    status_permissions: dict[str, str] = field(default_factory=dict)  # PATCH {status}: by target
+    status_fields: frozenset[str] = frozenset()  # what a status permission alone may write
 
     def __post_init__(self):
         self.paths: dict[str, tuple[str, Field]] = {}
@@ -394,6 +403,20 @@ class Action:
     schema: dict
 
 
+@dataclass
+class Nested:
+    """``GET /api/<parent>/<id>/<name>``: the documents of ``collection`` that belong to one
+    document of ``parent`` (an order's timeline), listed like a collection. ``fk`` is the
+    ``where`` path from such a document to its parent."""
+
+    parent: str
+    name: str
+    collection: Collection
+    fk: str
+    description: str = ""
+    depth: int = 0  # the default depth
+
+
 # Kinds of entries in a collection's rendering plan.
 SCALAR, GROUP, RELATION, COMPUTED = range(4)
 
@@ -412,6 +435,7 @@ class Registry:
         self._by_slug: dict[str, Collection] = {}
         self._by_model: dict[type[models.Model], Collection] = {}
         self._actions: dict[str, Action] = {}
+        self._nested: list[Nested] = []
         self._loaded = False
 
     def action(self, path: str, collection: Collection, run: Writer, schema: dict) -> None:
@@ -422,6 +446,14 @@ class Registry:
     def actions(self) -> list[Action]:
         self.load()
         return list(self._actions.values())
+
+    def nest(self, nested: Nested) -> None:
+        """Serve ``nested`` under each document of its parent collection."""
+        self._nested.append(nested)
+
+    def nested(self) -> list[Nested]:
+        self.load()
+        return list(self._nested)
 
     def register(self, *collections: Collection) -> None:
         for collection in collections:
@@ -438,8 +470,7 @@ class Registry:
         self._loaded = True
         from django.utils.module_loading import autodiscover_modules
 
-        import shop.api.catalog
-        import shop.api.timeline  # noqa: F401
+        import shop.api.catalog  # noqa: F401
 
         autodiscover_modules("api")
 
@@ -487,6 +518,7 @@ __all__ = [
     "Id",
     "Integer",
     "Join",
+    "Nested",
     "Relation",
     "Text",
     "iso_timestamp",

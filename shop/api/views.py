@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from shop.api import access
-from shop.api.collections import Collection, registry, whole_number
+from shop.api.collections import Collection, Nested, registry, whole_number
 from shop.api.documents import (
     base_queryset,
     count_documents,
@@ -245,25 +245,26 @@ class ActionView(APIView):
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
 
 
-class TimelineView(APIView):
-    """``GET /api/orders/<id>/timeline``: the order's transition log, newest first."""
+class NestedView(APIView):
+    """``GET /api/<parent>/<id>/<name>``: the documents under one parent (an order's
+    timeline), listed like a collection; a parent the caller cannot see is a 404."""
 
+    nested: Nested = None
     content_negotiation_class = JSONNegotiation
 
     def get(self, request, pk=None):
-        orders = registry.get("orders")
-        timeline = registry.get("timeline")
-        access.check(request, timeline, "view")
+        nested = self.nested
+        access.check(request, nested.collection, "view")
         pk = parse_pk(pk)
-        if not base_queryset(request, orders).filter(pk=pk).exists():
+        if not base_queryset(request, registry.get(nested.parent)).filter(pk=pk).exists():
             raise NotFound()
         params = query_params(request)
-        params.setdefault("depth", "0")
-        where = {"order": {"equals": str(pk)}}
+        params.setdefault("depth", str(nested.depth))
+        where = {nested.fk: {"equals": str(pk)}}
         if params.get("where"):
             where = {"and": [where, parse_where_value(params["where"])]}
         params["where"] = where
-        return Response(list_documents(request, timeline, params))
+        return Response(list_documents(request, nested.collection, params))
 
 
 class NotFoundView(APIView):
