@@ -51,7 +51,7 @@ def item_quantities(order: Order) -> dict[int, ItemQuantities]:
     """Per order item id, in one query whatever the number of items: each figure is a
     subquery on the child rows of one order line (indexed by their order item). Every change
     to an order's units asks this, so its statement is compiled once (``shop.statements``)."""
-    rows = statements.fetch(("item_quantities",), _quantities_query, [order.pk])
+    rows = statements.fetch(_quantities_query, [order.pk])
     return {
         row["pk"]: ItemQuantities(
             ordered=row["quantity"],

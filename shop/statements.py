@@ -7,6 +7,17 @@ change. Django compiles a QuerySet to SQL every time one is evaluated, and for t
 queries compiling costs more than PostgreSQL takes to answer them. ``fetch`` compiles the ORM
 query of a shape once per process and runs that SQL again with the new values:
 
+- a shape is named by the query itself, never by its caller: ``build`` is called with stand-in
+  values (the same for every call of a shape) and the key is the database (alias and vendor)
+  with the whole query the ORM then holds, serialized (``pickle``): its tables, joins, lookups,
+  selected columns, ordering, annotations, the caller's scope. Two queries that differ in
+  anything but the values differ in the key, so no call site names (or forgets) what its SQL
+  depends on;
+- ``SHOP_STATEMENTS_VERIFY`` (on in the test suite) compiles every call's query afresh with its
+  real values and raises ``StatementMismatch`` if the SQL, the values or the columns differ
+  from what the cache served: what stand-ins could not reveal (SQL that depends on one value
+  only) or an internals change in a new Django fails the tests loudly;
+
 - the SQL is exactly what the ORM writes for the query (the ORM stays the one place SQL comes
   from, scoping and ``where`` included); only the values change;
 - results are never kept: every call runs its statement;
@@ -25,6 +36,7 @@ Other databases (SQLite, the first-run default) run the ORM every time.
 
 from __future__ import annotations
 
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -201,17 +213,83 @@ def _compile(build: Callable[..., QuerySet], kinds: tuple[str, ...], using: str)
     return Compiled(sql, params, slots, names, converters)
 
 
-def _shape(key: tuple, kinds: tuple, build, using: str):
-    full = (using, key, kinds)
-    found = _shapes.get(full)
+class StatementMismatch(AssertionError):
+    """The statement the cache served is not what the ORM compiles for the call (verify mode)."""
+
+
+def shape_key(queryset: QuerySet, using: str) -> tuple | None:
+    """The key of a query built with stand-in values: the database alias and vendor, and the
+    whole query, serialized. None when the query cannot be serialized (it then runs through
+    the ORM)."""
+    try:
+        query = pickle.dumps(queryset.query, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    return (using, connections[using].vendor, query)
+
+
+def _shape(build, kinds: tuple, using: str):
+    """``(compiled, key)`` for ``build`` called with values of ``kinds``; ``compiled`` is None
+    when the query has no key."""
+    try:
+        key = shape_key(build(*[_stand_in(kind, i, 0) for i, kind in enumerate(kinds)]), using)
+    except Exception:  # the ORM says so again, with the real values, when it runs
+        key = None
+    if key is None:
+        return None
+    found = _shapes.get(key)
     if found is None:
         found = _compile(build, kinds, using)
-        _shapes[full] = found
+        _shapes[key] = found
         if len(_shapes) > MAX_SHAPES:
             _shapes.popitem(last=False)
     else:
-        _shapes.move_to_end(full)
+        _shapes.move_to_end(key)
     return found
+
+
+def forget() -> None:
+    """Drop every compiled statement (the next call of each shape compiles it again)."""
+    _shapes.clear()
+
+
+def _verify(compiled, build, args: Sequence, using: str) -> None:
+    """Raise ``StatementMismatch`` unless ``compiled`` is what the ORM compiles now for
+    ``build(*args)``: the same SQL text, values and columns (or, for a shape that matches
+    nothing, nothing)."""
+    try:
+        sql, params, names, _compiler = _sql(build(*args), using)
+    except EmptyResultSet:
+        if compiled is EMPTY:
+            return
+        raise StatementMismatch(
+            f"The cache served a statement for a query that matches nothing:\n{compiled.sql}"
+        ) from None
+    if compiled is EMPTY:
+        raise StatementMismatch(f"The cache served no statement for:\n{sql}")
+    served = compiled.bind(args)
+    if sql != compiled.sql or params != served or names != compiled.names:
+        raise StatementMismatch(
+            "The cache served another statement than the ORM compiles:\n"
+            f"served:   {compiled.sql}\n          {served!r} {compiled.names!r}\n"
+            f"compiled: {sql}\n          {params!r} {names!r}"
+        )
+
+
+def _cached(build, args: Sequence, using: str, cache: bool):
+    """The compiled statement of ``build(*args)`` (``EMPTY`` when it matches nothing), or None
+    when it runs through the ORM: not PostgreSQL, a value no statement takes, no key, or SQL
+    that cannot take other values."""
+    connection = connections[using]
+    kinds = tuple(kind_of(arg) for arg in args)
+    if not cache or connection.vendor != "postgresql" or None in kinds:
+        return None
+    compiled = _shape(build, kinds, using)
+    if compiled is None or compiled is UNCACHEABLE:
+        return None
+    if getattr(settings, "SHOP_STATEMENTS_VERIFY", False):
+        _verify(compiled, build, args, using)
+    return compiled
 
 
 def _execute(connection, sql: str, params: list) -> list[tuple]:
@@ -293,25 +371,21 @@ def _run(connection, compiled: Compiled, sql: str, params: list) -> list[tuple]:
 
 
 def fetch(
-    key: tuple | None,
     build: Callable[..., QuerySet],
     args: Sequence = (),
     *,
     limit: int | None = None,
     offset: int = 0,
     using: str = DEFAULT_DB_ALIAS,
+    cache: bool = True,
 ) -> list[dict]:
     """The rows (dicts) of ``build(*args)``, a ``values()`` QuerySet, sliced by ``limit`` and
-    ``offset``. ``key`` names the shape: everything ``build`` does apart from ``args`` must
-    follow from it (None: no shape, run the ORM)."""
-    connection = connections[using]
-    kinds = tuple(kind_of(arg) for arg in args)
-    compiled = None
-    if key is not None and connection.vendor == "postgresql" and None not in kinds:
-        compiled = _shape(key, kinds, build, using)
+    ``offset``. The values that change from call to call are ``args``; ``cache=False`` runs
+    the ORM (a query that holds values of its own, which would make a shape of each)."""
+    compiled = _cached(build, args, using, cache)
     if compiled is EMPTY:
         return []
-    if compiled is None or compiled is UNCACHEABLE:
+    if compiled is None:
         queryset = build(*args)
         if limit is not None:
             queryset = queryset[offset : offset + limit]
@@ -320,39 +394,34 @@ def fetch(
     if limit is not None:
         sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
     names = compiled.names
-    return [dict(zip(names, row, strict=True)) for row in _run(connection, compiled, sql, params)]
+    rows = _run(connections[using], compiled, sql, params)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def fetch_instances(
-    key: tuple, model, build: Callable[..., QuerySet], args: Sequence = (), **options
-) -> list:
+def fetch_instances(model, build: Callable[..., QuerySet], args: Sequence = (), **options) -> list:
     """Model instances of ``build(*args)``, a QuerySet of ``model``, through ``fetch``."""
     names = [field.attname for field in model._meta.concrete_fields]
-    rows = fetch(key, lambda *a: build(*a).values(*names), args, **options)
+    rows = fetch(lambda *a: build(*a).values(*names), args, **options)
     using = options.get("using", DEFAULT_DB_ALIAS)
     return [model.from_db(using, names, [row[name] for name in names]) for row in rows]
 
 
 def count(
-    key: tuple | None,
     build: Callable[..., QuerySet],
     args: Sequence = (),
     *,
     using: str = DEFAULT_DB_ALIAS,
+    cache: bool = True,
 ) -> int:
     """``build(*args).count()``, compiled once per shape like ``fetch``; ``build`` returns the
     QuerySet to count with ``values("pk")`` applied."""
-    connection = connections[using]
-    kinds = tuple(kind_of(arg) for arg in args)
-    compiled = None
-    if key is not None and connection.vendor == "postgresql" and None not in kinds:
-        compiled = _shape(("count", *key), kinds, build, using)
+    compiled = _cached(build, args, using, cache)
     if compiled is EMPTY:
         return 0
-    if compiled is None or compiled is UNCACHEABLE:
+    if compiled is None:
         return build(*args).count()
     sql = f'SELECT COUNT(*) FROM ({compiled.sql}) "counted"'
-    return _execute(connection, sql, compiled.bind(args))[0][0]
+    return _execute(connections[using], sql, compiled.bind(args))[0][0]
 
 
 # ---------------------------------------------------------------------------------------------

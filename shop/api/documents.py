@@ -7,9 +7,10 @@ collection is fetched in one ``id IN (…)`` query, so the query count depends o
 collections involved, never on the row count. A join (an order's items, transactions…) is one
 query for all parents on the page, limited per parent with a window function.
 
-Each of these queries is built by the ORM once per shape and process and then run with the
-request's values (``shop.statements``): the caller's scope is part of the shape, the
-caller's own id and the ids and ``where`` values are the statement's parameters.
+Each of these queries is compiled by the ORM once per shape and process and then run with the
+request's values (``shop.statements``, which names a shape by the query itself): the caller's
+scope is part of the shape, the caller's own id and the ids and ``where`` values are the
+statement's parameters.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class DocumentBuilder:
                     queryset = target.model.objects.filter(pk__any_of=ids).order_by()
                     return target.values(scoped(queryset, rule, owner))
 
-                found = statements.fetch(("populate", slug, rule), build, [ids, *scope_args])
+                found = statements.fetch(build, [ids, *scope_args])
                 rows = {row["id"]: row for row in found}
                 for remaining, pk, holder, key in wanted:
                     row = rows.get(pk)
@@ -181,13 +182,9 @@ class DocumentBuilder:
             order_by = tuple(options.sort or parse_sort(child, join.sort))
             rule, scope_args = scope_of(self.request, child)
             where = statements.q_shape(options.where) if options.where is not None else ((), [])
-            key = None
-            if where is not None:
-                key = ("join", collection.slug, name, depth >= 1, rule, order_by, where[0])
-                key += (options.limit, options.page, options.count)
             build = self._join_query(child, join, options, depth, rule, order_by, where)
             args = [parent_ids, *scope_args, *(where[1] if where else ())]
-            rows = statements.fetch(key, build, args)
+            rows = statements.fetch(build, args, cache=where is not None)
             by_parent: dict[int, list[dict]] = defaultdict(list)
             for row in rows:
                 by_parent[row[fk_column]].append(row)
@@ -212,7 +209,7 @@ class DocumentBuilder:
         """At depth 0, every join as ``{docs: [ids], hasNextPage}`` (Payload's join field at
         depth 0), all joins of all parents in one query: a UNION ALL of each join's children,
         numbered per parent in the join's order and cut to its page."""
-        parts, key = [], ("join-ids", collection.slug)
+        parts, cache = [], True
         args: list = [[doc["id"] for doc in docs]]
         for index, (name, options) in enumerate(joins.items()):
             join = collection.joins_by_name[name]
@@ -220,10 +217,7 @@ class DocumentBuilder:
             order_by = tuple(options.sort or parse_sort(child, join.sort))
             rule, scope_args = scope_of(self.request, child)
             where = statements.q_shape(options.where) if options.where is not None else ((), [])
-            if where is None or key is None:
-                key = None
-            else:
-                key += (name, rule, order_by, where[0], options.limit, options.page, options.count)
+            cache = cache and where is not None
             args += [*scope_args, *(where[1] if where else ())]
             parts.append((index, join, child, options, order_by, rule, len(scope_args), where))
 
@@ -268,7 +262,7 @@ class DocumentBuilder:
             return first.union(*others, all=True) if others else first
 
         rows = sorted(
-            statements.fetch(key, build, args),
+            statements.fetch(build, args, cache=cache),
             key=lambda row: (row["join_key"], row["join_parent"], row["join_rank"]),
         )
         found: dict[tuple[int, int], list[dict]] = defaultdict(list)
@@ -305,8 +299,9 @@ def base_queryset(request, collection: Collection):
 
 
 def _matching(request, collection: Collection, where, order_by: list[str] | None):
-    """``(key, build, args)`` for the caller's rows of ``collection`` matching ``where``:
-    ``build(*args)`` is the QuerySet (ordered by ``order_by``, or not at all)."""
+    """``(cache, build, args)`` for the caller's rows of ``collection`` matching ``where``:
+    ``build(*args)`` is the QuerySet (ordered by ``order_by``, or not at all); ``cache`` is
+    False when the ``where`` holds values that cannot be the statement's arguments."""
     rule, scope_args = scope_of(request, collection)
     owners = len(scope_args)
     shape = statements.q_shape(where)
@@ -320,14 +315,14 @@ def _matching(request, collection: Collection, where, order_by: list[str] | None
         return queryset.order_by(*order)
 
     if shape is None:
-        return None, build, scope_args
-    return (collection.slug, rule, shape[0], order), build, [*scope_args, *shape[1]]
+        return False, build, scope_args
+    return True, build, [*scope_args, *shape[1]]
 
 
 def count_documents(request, collection: Collection, where) -> int:
     """How many of the caller's rows match ``where``."""
-    key, build, args = _matching(request, collection, where, None)
-    return statements.count(key, lambda *a: build(*a).values("pk"), args)
+    cache, build, args = _matching(request, collection, where, None)
+    return statements.count(lambda *a: build(*a).values("pk"), args, cache=cache)
 
 
 def list_documents(request, collection: Collection, params: dict) -> dict:
@@ -336,13 +331,12 @@ def list_documents(request, collection: Collection, params: dict) -> dict:
     options: ListParams = parse_list_params(
         collection, params, public=public, seen=access.sees(request)
     )
-    key, build, args = _matching(request, collection, options.where, options.order_by)
-    page_key = None if key is None else ("page", *key)
+    cache, build, args = _matching(request, collection, options.where, options.order_by)
     rows, envelope = fetch_page(
         lambda limit, offset: statements.fetch(
-            page_key, lambda *a: collection.values(build(*a)), args, limit=limit, offset=offset
+            lambda *a: collection.values(build(*a)), args, limit=limit, offset=offset, cache=cache
         ),
-        lambda: statements.count(key, lambda *a: build(*a).order_by().values("pk"), args),
+        lambda: statements.count(lambda *a: build(*a).order_by().values("pk"), args, cache=cache),
         limit=options.limit,
         page=options.page,
     )
@@ -374,7 +368,7 @@ def get_document(
         queryset = collection.model.objects.filter(pk=pk).order_by()
         return collection.values(scoped(queryset, rule, owner))
 
-    rows = statements.fetch(("document", collection.slug, rule), build, [pk, *scope_args])
+    rows = statements.fetch(build, [pk, *scope_args])
     if not rows:
         raise NotFound()
     return DocumentBuilder(request, params).build(collection, rows, depth=depth, joins=joins)[0]

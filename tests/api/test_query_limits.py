@@ -89,7 +89,7 @@ def test_a_thousand_ids_are_handled_in_proportion_to_their_number(http_client):
     assert [doc["id"] for doc in answer.json()["docs"]] == [order.pk]
 
     def work(count: int) -> int:
-        statements._shapes.clear()  # the shape of each length is compiled, as the first time
+        statements.forget()  # the shape of each length is compiled, as the first time
         query = f"/api/orders?{ids_query(count, start=order.pk)}&depth=0"
         return python_lines(lambda: http_client.get(query))
 
