@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, IntegerField, Value, Window
+from django.db.models import Count, F, IntegerField, Q, Value, Window
 from django.db.models.functions import RowNumber
 
 from shop import statements
@@ -33,13 +33,10 @@ from shop.api.collections import (
     registry,
 )
 from shop.api.errors import NotFound
-from shop.api.pagination import fetch_page
 from shop.api.query import (
     JoinOptions,
-    ListParams,
     parse_depth,
     parse_joins,
-    parse_list_params,
     parse_populate,
     parse_select,
     parse_sort,
@@ -319,31 +316,38 @@ def _matching(request, collection: Collection, where, order_by: list[str] | None
     return True, build, [*scope_args, *shape[1]]
 
 
-def count_documents(request, collection: Collection, where) -> int:
-    """How many of the caller's rows match ``where``."""
-    cache, build, args = _matching(request, collection, where, None)
-    return statements.count(lambda *a: build(*a).values("pk"), args, cache=cache)
+class Matching:
+    """The caller's rows of a collection as a list view reads them: ``filter`` and
+    ``order_by`` as on a QuerySet (what DRF's filter backend calls), then a slice of rows
+    (dicts with every column a document needs) or ``count()``, each one statement compiled
+    once per shape (``shop.statements``)."""
 
+    def __init__(self, request, collection: Collection, where: Q | None = None, order_by=()):
+        self.request = request
+        self.collection = collection
+        self.where = Q() if where is None else where
+        self.ordering = tuple(order_by)
 
-def list_documents(request, collection: Collection, params: dict) -> dict:
-    """``GET /api/<slug>``: the page of documents and Payload's envelope."""
-    public = not access.sees_private_fields(request)
-    options: ListParams = parse_list_params(
-        collection, params, public=public, seen=access.sees(request)
-    )
-    cache, build, args = _matching(request, collection, options.where, options.order_by)
-    rows, envelope = fetch_page(
-        lambda limit, offset: statements.fetch(
-            lambda *a: collection.values(build(*a)), args, limit=limit, offset=offset, cache=cache
-        ),
-        lambda: statements.count(lambda *a: build(*a).order_by().values("pk"), args, cache=cache),
-        limit=options.limit,
-        page=options.page,
-    )
-    docs = DocumentBuilder(request, params).build(
-        collection, rows, depth=options.depth, joins=options.joins
-    )
-    return {"docs": docs, **envelope}
+    def filter(self, where: Q) -> Matching:
+        return Matching(self.request, self.collection, self.where & where, self.ordering)
+
+    def order_by(self, *terms: str) -> Matching:
+        return Matching(self.request, self.collection, self.where, terms)
+
+    def count(self) -> int:
+        cache, build, args = _matching(self.request, self.collection, self.where, None)
+        return statements.count(lambda *a: build(*a).values("pk"), args, cache=cache)
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        cache, build, args = _matching(self.request, self.collection, self.where, self.ordering)
+        start = window.start or 0
+        return statements.fetch(
+            lambda *a: self.collection.values(build(*a)),
+            args,
+            limit=window.stop - start,
+            offset=start,
+            cache=cache,
+        )
 
 
 def parse_pk(value) -> int:
