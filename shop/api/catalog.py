@@ -18,7 +18,7 @@ from shop.api.collections import (
     timestamps,
 )
 from shop.api.errors import ValidationError
-from shop.api.writes import Body, ModelWriter, body_schema
+from shop.api.writes import Accept, Body, ModelWriter, Write
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
 from shop.services import ensure_cart_open
 
@@ -185,18 +185,19 @@ ModelWriter(
 ModelWriter(variants, ["product", "title", "sku", "price", "stock"], required=["product", "title"])
 ModelWriter(options, ["variant", "title", "sku", "price", "stock"], required=["variant", "title"])
 ModelWriter(carts, [], guard=ensure_cart_open)  # deletes; creates and changes: below
-CART_FIELDS = ["customer", "currency", "shippingAddress"]
+CART_CREATE = Write(carts, "create", "customer", "currency", "shippingAddress")
+CART_UPDATE = Write(carts, "update", "customer", "currency", "shippingAddress")
 
 
 def create_cart(request, data) -> int:
-    body = Body(request, carts, data, accepts=CART_FIELDS, action="add")
+    body = Body(request, carts, data, accepts=CART_CREATE, action="add")
     values = {"customer": body.value("customer"), "currency": body.value("currency")}
     body.check()
     return services.create_cart(**values, shipping_address=body.raw("shippingAddress")).pk
 
 
 def update_cart(request, pk: int, data) -> None:
-    body = Body(request, carts, data, accepts=CART_FIELDS, action="change")
+    body = Body(request, carts, data, accepts=CART_UPDATE, action="change")
     values = {key: body.value(key) for key in ("customer", "currency") if key in body}
     body.check()
     services.change_cart(cart=pk, **values, shipping_address=body.raw("shippingAddress"))
@@ -205,11 +206,20 @@ def update_cart(request, pk: int, data) -> None:
 carts.create = create_cart
 carts.update = update_cart
 
-CART_ITEM_FIELDS = ["cart", "product", "variant", "option", "quantity"]
+CART_ITEM_CREATE = Write(
+    cart_items,
+    "create",
+    Accept("cart", required=True),
+    Accept("product", required=True),
+    "variant",
+    "option",
+    "quantity",
+)
+CART_ITEM_UPDATE = Write(cart_items, "update", "product", "variant", "option", "quantity")
 
 
 def create_cart_item(request, data) -> int:
-    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS, action="add")
+    body = Body(request, cart_items, data, accepts=CART_ITEM_CREATE, action="add")
     values = {
         "cart": body.value("cart", required=True),
         "product": body.value("product", required=True),
@@ -222,7 +232,7 @@ def create_cart_item(request, data) -> int:
 
 
 def update_cart_item(request, pk: int, data) -> None:
-    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS[1:], action="change", pk=pk)
+    body = Body(request, cart_items, data, accepts=CART_ITEM_UPDATE, action="change", pk=pk)
     values = {key: body.value(key) for key in ("product", "quantity") if key in body}
     values.update({key: body.value(key) for key in ("variant", "option") if key in body})
     body.check()
@@ -237,19 +247,3 @@ cart_items.create = create_cart_item
 cart_items.update = update_cart_item
 cart_items.delete = delete_cart_item
 cart_items.deletable = True
-
-for _collection, _writable, _required in (
-    (customers, ["name", "email", "phone", "isActive", "language"], ["name", "email"]),
-    (products, ["title", "sku", "price", "stock", "isActive"], ["title"]),
-    (variants, ["product", "title", "sku", "price", "stock"], ["product", "title"]),
-    (options, ["variant", "title", "sku", "price", "stock"], ["variant", "title"]),
-    (carts, CART_FIELDS, []),
-    (cart_items, CART_ITEM_FIELDS, ["cart", "product"]),
-):
-    _extra = {"password": {"type": "string", "writeOnly": True}} if _collection is customers else {}
-    _collection.create_schema = body_schema(
-        _collection, _writable, required=_required, extra=_extra
-    )
-    _collection.update_schema = body_schema(
-        _collection, _writable[1:] if _collection is cart_items else _writable, extra=_extra
-    )

@@ -94,6 +94,7 @@ class Field:
         nullable: bool = False,
         private: bool = False,
         description: str = "",
+        writes: tuple[str, ...] = (),
     ):
         self.name = name
         self.column = column or name
@@ -103,6 +104,8 @@ class Field:
         # Private: only staff and servers read, query or sort it (see shop.api.access).
         self.private = private
         self.description = description
+        # The writes that take it as it is (``Write``s by name: create, update, checkout…).
+        self.writes = writes
 
     # Reading: database value → JSON value.
     to_api: Callable[[Any], Any] | None = None
@@ -279,10 +282,18 @@ class Computed:
 class Group:
     """A nested object of scalar fields stored as columns on the row (``shippingAddress``)."""
 
-    def __init__(self, name: str, members: list[Field], *, description: str = ""):
+    def __init__(
+        self,
+        name: str,
+        members: list[Field],
+        *,
+        description: str = "",
+        writes: tuple[str, ...] = (),
+    ):
         self.name = name
         self.members = members
         self.description = description
+        self.writes = writes
 
     def schema(self) -> dict:
         schema = {
@@ -326,8 +337,8 @@ class Collection:
     update: Writer | None = None
     delete: Writer | None = None
     deletable: bool = False  # False: DELETE is refused with 403 (history is never deleted)
-    create_schema: dict | None = None
-    update_schema: dict | None = None
+    # What each write accepts (``shop.api.writes.Write`` by name: create, update).
+    writes: dict = field(default_factory=dict)
     routed: bool = True
     # Who may do what (``shop.api.access`` reads these; each app declares its own).
     public: bool = False  # a publishable key alone reads it (the catalog)
@@ -400,7 +411,7 @@ class Action:
     path: str
     collection: Collection
     run: Writer
-    schema: dict
+    write: Any  # shop.api.writes.Write: what it accepts
 
 
 @dataclass
@@ -438,10 +449,10 @@ class Registry:
         self._nested: list[Nested] = []
         self._loaded = False
 
-    def action(self, path: str, collection: Collection, run: Writer, schema: dict) -> None:
+    def action(self, path: str, collection: Collection, run: Writer, write) -> None:
         """A server API endpoint, ``POST /api/<path>``, that creates a document of
-        ``collection`` (``run(request, data)`` returns its id)."""
-        self._actions[path] = Action(path, collection, run, schema)
+        ``collection`` (``run(request, data)`` returns its id) from a body ``write`` accepts."""
+        self._actions[path] = Action(path, collection, run, write)
 
     def actions(self) -> list[Action]:
         self.load()

@@ -233,7 +233,7 @@ class CollectionSchema(AutoSchema):
         if self.nested is not None:
             return self.nested.description
         if self._action == "server_action":
-            return self.view.action.schema.get("description", "")
+            return self.view.action.write.description
         return collection.description if collection else ""
 
     def get_override_parameters(self):
@@ -274,14 +274,16 @@ class CollectionSchema(AutoSchema):
         collection = self.collection
         action = self._action
         if action == "server_action":
-            return self.view.action.schema
+            return self.view.action.write.schema()
         if collection is None:
             return None
         if action == "create":
-            return collection.create_schema or {"type": "object"}
-        if action in ("partial_update", "bulk_update"):
-            return collection.update_schema or {"type": "object"}
-        return None
+            write = collection.writes.get("create")
+        elif action in ("partial_update", "bulk_update"):
+            write = collection.writes.get("update")
+        else:
+            return None
+        return write.schema() if write is not None else {"type": "object"}
 
     def get_response_serializers(self):
         collection = self.collection

@@ -104,3 +104,33 @@ def test_the_pagination_class_answers_payloads_envelope_for_any_rows(staff_user)
         "prevPage": 1,
         "nextPage": 3,
     }
+
+
+def test_one_declaration_drives_what_a_write_reads_and_its_openapi_body(api, client):
+    """A write's keys come from its Write and from the fields that declare it
+    (``staffNote`` says ``writes=("update",)``): the body is read by them and the OpenAPI body
+    lists exactly them."""
+    orders = registry.get("orders")
+    update = orders.writes["update"]
+    assert "staffNote" in list(update) and "status" in list(update)
+    schema = client.get("/api/schema?format=json").json()
+    patch = schema["paths"]["/api/orders/{id}"]["patch"]["requestBody"]["content"]
+    body = patch["application/json"]["schema"]
+    assert set(body["properties"]) == set(update)
+    assert body["properties"]["staffNote"]["type"] == "string"
+    assert body["properties"]["status"]["enum"] == [
+        "paid",
+        "canceled",
+        "failed",
+        "pending",
+        "confirmed",
+    ]
+    order = place_order()
+    answer = api.from_("orders").update({"staffNote": "fragile"}, order.pk)
+    assert answer.status == 200 and answer.json["doc"]["staffNote"] == "fragile"
+    # A key no write of orders declares is refused, and the order is unchanged.
+    answer = api.from_("orders").update({"subtotalAmount": 1}, order.pk)
+    assert answer.status == 400
+    assert answer.json["errors"][0]["data"]["errors"][0]["path"] == "subtotalAmount"
+    order.refresh_from_db()
+    assert order.staff_note == "fragile" and order.subtotal_amount != 1
