@@ -36,7 +36,11 @@ Other databases (SQLite, the first-run default) run the ORM every time.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
 import pickle
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -45,7 +49,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.models import Field, ForeignObject, Lookup, Q, QuerySet
+from django.db.models import Field, ForeignObject, Lookup, Model, Q, QuerySet
+from django.db.models.expressions import BaseExpression
+from django.db.models.sql.where import WhereNode
+from django.utils.functional import cached_property
 
 try:
     from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
@@ -217,20 +224,144 @@ class StatementMismatch(AssertionError):
     """The statement the cache served is not what the ORM compiles for the call (verify mode)."""
 
 
+def _new(cls):
+    return cls.__new__(cls)
+
+
+def _reduce_field(field: Field):
+    """A model's field by its name (as Django pickles it); a field of no model (an
+    expression's output field) by its state without ``creation_counter``, which every new
+    field instance increments and which says nothing about the SQL."""
+    if hasattr(field, "model"):
+        return field.__reduce__()
+    state = dict(field.__dict__)
+    state.pop("creation_counter", None)
+    return _new, (type(field),), state
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = {cls}
+    for subclass in cls.__subclasses__():
+        found |= _subclasses(subclass)
+    return found
+
+
+_cached_names: dict[type, frozenset[str]] = {}
+
+
+def _reduce_node(node):
+    """An expression or a where node by its state without what it caches about itself on
+    first use (``contains_aggregate``, ``output_field``…): a model field's column expression
+    is shared by every query, and its caches say nothing about the SQL."""
+    cls = type(node)
+    names = _cached_names.get(cls)
+    if names is None:
+        names = _cached_names[cls] = frozenset(
+            name
+            for klass in cls.__mro__
+            for name, value in vars(klass).items()
+            if isinstance(value, cached_property | functools.cached_property)
+        )
+    state = node.__getstate__() if hasattr(node, "__getstate__") else node.__dict__
+    if isinstance(state, dict):
+        state = {key: value for key, value in state.items() if key not in names}
+    return _new, (cls,), state
+
+
+_dispatch: dict[type, Callable] = {}
+
+
+def _dispatch_table() -> dict[type, Callable]:
+    if not _dispatch:
+        _dispatch.update(dict.fromkeys(_subclasses(BaseExpression), _reduce_node))
+        _dispatch.update(dict.fromkeys(_subclasses(WhereNode), _reduce_node))
+        _dispatch.update(dict.fromkeys(_subclasses(Field), _reduce_field))
+    return _dispatch
+
+
 def shape_key(queryset: QuerySet, using: str) -> tuple | None:
     """The key of a query built with stand-in values: the database alias and vendor, and the
     whole query, serialized. None when the query cannot be serialized (it then runs through
     the ORM)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _dispatch_table()
     try:
-        query = pickle.dumps(queryset.query, pickle.HIGHEST_PROTOCOL)
+        pickler.dump(queryset.query)
     except Exception:
         return None
-    return (using, connections[using].vendor, query)
+    return (using, connections[using].vendor, buffer.getvalue())
+
+
+def cached_statements() -> int:
+    """How many statements are compiled and kept (what ``forget`` drops)."""
+    return len(_shapes)
+
+
+class Unfrozen(Exception):
+    """A value ``freeze`` cannot hold as it is."""
+
+
+def freeze(value: Any) -> Any:
+    """``value`` as a hashable, comparable value that equals another only when the two are the
+    same: plain values with their type, containers item by item, a function as its code, its
+    defaults and what it closes over, an object with a ``statement_key`` by that key (a
+    collection by its slug), a Q by its tree, a dataclass by its fields, a model class as
+    itself. Anything else raises ``Unfrozen``."""
+    if value is None or isinstance(value, str | bytes):
+        return value
+    kind = type(value)
+    if kind in (int, bool, float):
+        return (kind, value)
+    if kind in (tuple, list):
+        return (kind, tuple(freeze(item) for item in value))
+    if kind is dict:
+        return (dict, tuple((freeze(k), freeze(v)) for k, v in value.items()))
+    if kind in (set, frozenset):
+        return (kind, frozenset(freeze(item) for item in value))
+    if kind is types.FunctionType:
+        cells = tuple(freeze(cell.cell_contents) for cell in value.__closure__ or ())
+        defaults = freeze(value.__defaults__), freeze(value.__kwdefaults__)
+        return (value.__code__, defaults, cells)
+    key = getattr(value, "statement_key", None)
+    if key is not None and not isinstance(value, type):
+        return (kind, freeze(key))
+    if kind is Q:
+        return (Q, value.connector, value.negated, freeze(value.children))
+    if isinstance(value, type) and issubclass(value, Model):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = tuple(freeze(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return (kind, fields)
+    raise Unfrozen(kind)
+
+
+def _call_key(build, kinds: tuple, using: str) -> tuple | None:
+    """What a call's statement follows from when ``build`` depends on nothing but its
+    arguments and what it closes over: the build itself, frozen (None when it cannot be)."""
+    try:
+        return (using, kinds, freeze(build))
+    except (Unfrozen, ValueError):  # ValueError: a closure cell not yet filled
+        return None
+
+
+# Calls already seen: the build, frozen, to its shape's statement (what ``_shapes`` holds).
+_calls: OrderedDict[tuple, Any] = OrderedDict()
 
 
 def _shape(build, kinds: tuple, using: str):
-    """``(compiled, key)`` for ``build`` called with values of ``kinds``; ``compiled`` is None
-    when the query has no key."""
+    """The compiled statement of ``build`` called with values of ``kinds`` (or ``EMPTY``,
+    ``UNCACHEABLE``); None when the query has no key.
+
+    The statement is found by the query itself (``shape_key``). A build seen before, frozen
+    the same way (its code and everything it closes over), finds it without building the
+    query again: the query of a build depends on nothing else (the verify mode checks it)."""
+    call = _call_key(build, kinds, using)
+    if call is not None:
+        found = _calls.get(call)
+        if found is not None:
+            _calls.move_to_end(call)
+            return found
     try:
         key = shape_key(build(*[_stand_in(kind, i, 0) for i, kind in enumerate(kinds)]), using)
     except Exception:  # the ORM says so again, with the real values, when it runs
@@ -245,12 +376,17 @@ def _shape(build, kinds: tuple, using: str):
             _shapes.popitem(last=False)
     else:
         _shapes.move_to_end(key)
+    if call is not None:
+        _calls[call] = found
+        if len(_calls) > MAX_SHAPES:
+            _calls.popitem(last=False)
     return found
 
 
 def forget() -> None:
     """Drop every compiled statement (the next call of each shape compiles it again)."""
     _shapes.clear()
+    _calls.clear()
 
 
 def _verify(compiled, build, args: Sequence, using: str) -> None:

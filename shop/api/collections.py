@@ -378,6 +378,12 @@ class Collection:
             item.name for item in self.fields if getattr(item, "private", False)
         )
 
+    @property
+    def statement_key(self) -> str:
+        """How ``shop.statements`` tells collections apart in what a query closes over (one
+        declaration per slug, made once per process)."""
+        return self.slug
+
     def _read(self, field: Field) -> str:
         """The key a field's value has in ``values()`` rows (timestamps come formatted)."""
         if isinstance(field, DateTime):

@@ -16,7 +16,7 @@ statement's parameters.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, F, IntegerField, Q, Value, Window
 from django.db.models.functions import RowNumber
@@ -135,30 +135,31 @@ class DocumentBuilder:
         """The ORM query of a join's children: ``build(parent_ids, *owner, *where values)``."""
         fk_column = f"{join.fk}_id"
         owners = 1 if rule[0] == access.OWNER else 0
+        # Closed over: the shape of the query, never a where's values (unless it has no shape).
+        limit, page, count = options.limit, options.page, options.count
+        unshaped = options.where if where is None else None
 
         def build(parent_ids, *args):
             queryset = child.model.objects.filter(**{f"{join.fk}__any_of": parent_ids})
             queryset = scoped(queryset, rule, args[:owners])
             if where is None:
-                queryset = queryset.filter(options.where)
+                queryset = queryset.filter(unshaped)
             elif where[0]:
                 queryset = queryset.filter(statements.q_from_shape(where[0], args[owners:]))
             annotations = {}
-            if options.limit:
+            if limit:
                 annotations["join_rank"] = Window(
                     RowNumber(), partition_by=F(fk_column), order_by=_order_expressions(order_by)
                 )
-            if options.count:
+            if count:
                 annotations["join_total"] = Window(Count("pk"), partition_by=F(fk_column))
             if annotations:
                 queryset = queryset.annotate(**annotations)
-            if options.limit:
-                offset = (options.page - 1) * options.limit
-                queryset = queryset.filter(
-                    join_rank__gt=offset, join_rank__lte=offset + options.limit + 1
-                )
+            if limit:
+                offset = (page - 1) * limit
+                queryset = queryset.filter(join_rank__gt=offset, join_rank__lte=offset + limit + 1)
             ordered = queryset.order_by(fk_column, *order_by)
-            total = ["join_total"] if options.count else []
+            total = ["join_total"] if count else []
             if depth < 1:
                 return ordered.values("id", fk_column, *total)
             return ordered.values(*child.columns, *total, **child.expressions)
@@ -216,6 +217,8 @@ class DocumentBuilder:
             where = statements.q_shape(options.where) if options.where is not None else ((), [])
             cache = cache and where is not None
             args += [*scope_args, *(where[1] if where else ())]
+            # Closed over by the build: the where's shape, not its values (unless unshaped).
+            options = replace(options, where=options.where if where is None else None)
             parts.append((index, join, child, options, order_by, rule, len(scope_args), where))
 
         def build(parent_ids, *rest):
@@ -303,16 +306,21 @@ def _matching(request, collection: Collection, where, order_by: list[str] | None
     owners = len(scope_args)
     shape = statements.q_shape(where)
     order = tuple(order_by or ())
+    if shape is None:
+
+        def build(*args):
+            queryset = scoped(collection.model.objects.all(), rule, args[:owners])
+            return queryset.filter(where).order_by(*order)
+
+        return False, build, scope_args
+    # What the build closes over is the statement's shape only, never the where's values.
+    tree = shape[0]
 
     def build(*args):
         queryset = scoped(collection.model.objects.all(), rule, args[:owners])
-        queryset = queryset.filter(
-            where if shape is None else statements.q_from_shape(shape[0], args[owners:])
-        )
+        queryset = queryset.filter(statements.q_from_shape(tree, args[owners:]))
         return queryset.order_by(*order)
 
-    if shape is None:
-        return False, build, scope_args
     return True, build, [*scope_args, *shape[1]]
 
 
@@ -341,8 +349,9 @@ class Matching:
     def __getitem__(self, window: slice) -> list[dict]:
         cache, build, args = _matching(self.request, self.collection, self.where, self.ordering)
         start = window.start or 0
+        collection = self.collection  # closed over by the build (not the request's Matching)
         return statements.fetch(
-            lambda *a: self.collection.values(build(*a)),
+            lambda *a: collection.values(build(*a)),
             args,
             limit=window.stop - start,
             offset=start,

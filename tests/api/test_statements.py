@@ -328,3 +328,25 @@ def test_inside_a_transaction_the_connection_is_checked_first(monkeypatch):
     with transaction.atomic():
         assert len(statements.fetch(orders_of, [customer.pk])) == 1
     assert checks == [1]
+
+
+def test_the_same_request_again_compiles_nothing_new(http_client):
+    """Every statement of a request is found again by the next one of the same shape, with
+    other values: nothing in a key changes from call to call (an expression's own output
+    field, what the ORM caches on a column on first use)."""
+    customer = CustomerFactory()
+    first, second = (place_order(customer=customer, quantities=(1, 2)) for _ in range(2))
+    paths = [
+        "/api/orders?where[customer][equals]={customer}&depth=0&limit=10",
+        "/api/orders?where[customer][equals]={customer}&depth=1&limit=10",
+        "/api/orders/{order}?depth=1",
+        "/api/orders/{order}?depth=0",
+        "/api/order-items?where[order][equals]={order}&depth=1",
+    ]
+    for path in paths:
+        answer = http_client.get(path.format(customer=customer.pk, order=first.pk))
+        assert answer.status_code == 200
+        compiled = statements.cached_statements()
+        again = http_client.get(path.format(customer=customer.pk, order=second.pk))
+        assert again.status_code == 200
+        assert statements.cached_statements() == compiled, path
