@@ -38,6 +38,7 @@ import django
 import orjson
 import psycopg
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 
 # The collections' declarations are read once, when the floor starts (never per request).
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
@@ -105,15 +106,17 @@ def declared(slug: str) -> Collection:
     columns: dict[str, int] = {}
     names: dict[str, Any] = {"iso": iso}
 
+    meta = collection.model._meta
+
     def column(name: str) -> str:
-        return f"r[{columns.setdefault(name, len(columns))}]"
+        """The row's value of a model field (by its name in the ORM), read by its column."""
+        sql = meta.get_field(name).column
+        return f"r[{columns.setdefault(sql, len(columns))}]"
 
     def value(item) -> str:
-        if isinstance(item, DeclaredRelation):
-            return column(item.id_column)
         if isinstance(item, DateTime):
             return f"iso({column(item.column)})"
-        return column(item.column)
+        return column(item.column)  # a relation: its foreign key's column, the id
 
     entries = []
     for item in collection.fields:
@@ -138,13 +141,16 @@ def declared(slug: str) -> Collection:
         child = registry.get(join.to)
         parent = next(f.name for f in child.fields if getattr(f, "column", None) == join.fk)
         order_by = ", ".join(
-            f"{term[1:]} DESC" if term.startswith("-") else term
+            f"{_sql_column(child.model, term[1:])} DESC"
+            if term.startswith("-")
+            else _sql_column(child.model, term)
             for term in parse_sort(child, join.sort)
         )
-        joins.append(Join(join.name, join.to, f"{join.fk}_id", join.limit, order_by, parent))
+        fk_column = child.model._meta.get_field(join.fk).column
+        joins.append(Join(join.name, join.to, fk_column, join.limit, order_by, parent))
     filters = {
-        path: found.id_column if isinstance(found, DeclaredRelation) else column_name
-        for path, (column_name, found) in collection.paths.items()
+        path: meta.get_field(column_name).column
+        for path, (column_name, _found) in collection.paths.items()
     }
     return Collection(
         collection.model._meta.db_table,
@@ -154,6 +160,14 @@ def declared(slug: str) -> Collection:
         joins=tuple(joins),
         filters=filters,
     )
+
+
+def _sql_column(model, name: str) -> str:
+    """The column of a model field named as the ORM names it (a field or its ``_id``)."""
+    try:
+        return model._meta.get_field(name).column
+    except FieldDoesNotExist:
+        return next(f.column for f in model._meta.concrete_fields if f.attname == name)
 
 
 def _name_of(names: dict, func) -> str:
