@@ -1,12 +1,14 @@
 """The floor: the read endpoints the benchmark measures, answered the cheapest honest way.
 
-A bare WSGI app (no framework) that answers the same URLs with the same JSON as the product's
-REST API (Payload's REST format: the list envelope, camelCase, ISO UTC timestamps, groups,
-relations populated by ``depth``, an order's joins as ``{docs, hasNextPage}``), with one
-hand-written SQL query per relation level through psycopg, one connection per worker process,
-and orjson. It is benchmark-only and never mounted in the product's URLs:
+A bare WSGI app (no framework on the request path) that answers the same URLs with the same
+JSON as the product's REST API (Payload's REST format: the list envelope, camelCase, ISO UTC
+timestamps, groups, relations populated by ``depth``, an order's joins as ``{docs,
+hasNextPage}``), with one hand-written SQL query per relation level through psycopg, one
+connection per worker process, and orjson. What each collection's document holds (columns,
+groups, relations, joins) is read from the product's declarations once, at start
+(``declared``). It is benchmark-only and never mounted in the product's URLs:
 
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench \
+    DEBUG=1 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench \
         uv run gunicorn bench.floor:application -b 127.0.0.1:8101
 
 What it answers (``GET`` only):
@@ -29,13 +31,28 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
+import django
 import orjson
 import psycopg
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 
-# Carriers with a display name and a tracking link, as the product shows them.
-from fulfillment.carriers import find_carrier, tracking_link
+# The collections' declarations are read once, when the floor starts (never per request).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+if not apps.ready:
+    django.setup()
+
+from shop.api.collections import (
+    Computed,
+    DateTime,
+    Group,
+    registry,
+)
+from shop.api.collections import Relation as DeclaredRelation
+from shop.api.query import parse_sort
 
 DEFAULT_DEPTH = 1
 MAX_DEPTH = 2  # the benchmark needs 0 and 1; 2 keeps the recursion honest
@@ -49,7 +66,8 @@ def iso(value: datetime | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Collections: the columns read, and how a row becomes a depth-0 document.
+# Collections: the columns read, and how a row becomes a depth-0 document, from the product's
+# declarations.
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,7 @@ class Join:
     column: str  # the child's column pointing at the parent
     limit: int | None  # None: every child
     order_by: str
+    parent: str  # the child's field holding the parent
 
 
 @dataclass(frozen=True)
@@ -77,293 +96,103 @@ class Collection:
     filters: dict[str, str] = field(default_factory=dict)  # where path → column
 
 
-def _order(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "orderNumber": r[1],
-        "customer": r[2],
-        "cart": r[3],
-        "customerSnapshot": {"name": r[4], "email": r[5], "phone": r[6]},
-        "shippingAddress": {
-            "recipientName": r[7],
-            "phone": r[8],
-            "postalCode": r[9],
-            "address1": r[10],
-            "address2": r[11],
-        },
-        "status": r[12],
-        "currency": r[13],
-        "subtotalAmount": r[14],
-        "shippingAmount": r[15],
-        "discountAmount": r[16],
-        "totalAmount": r[17],
-        "staffNote": r[18],
-        "createdAt": iso(r[19]),
-        "updatedAt": iso(r[20]),
-    }
+def declared(slug: str) -> Collection:
+    """The floor's reading of a collection, made from the product's declaration of it
+    (``shop.api.collections``): its table, the columns it reads, how a row becomes a depth-0
+    document, its relations and joins. Adding a field to a collection adds it here too, with
+    no column list or positional row to keep in step. The rendering is compiled into one
+    function returning one dict literal, as fast as writing it out by hand."""
+    collection = registry.get(slug)
+    columns: dict[str, int] = {}
+    names: dict[str, Any] = {"iso": iso}
 
+    meta = collection.model._meta
 
-def _order_item(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "order": r[1],
-        "product": r[2],
-        "variant": r[3],
-        "option": r[4],
-        "title": r[5],
-        "sku": r[6],
-        "unitPrice": r[7],
-        "quantity": r[8],
-        "totalPrice": r[9],
-        "createdAt": iso(r[10]),
-        "updatedAt": iso(r[11]),
-    }
+    def column(name: str) -> str:
+        """The row's value of a model field (by its name in the ORM), read by its column."""
+        sql = meta.get_field(name).column
+        return f"r[{columns.setdefault(sql, len(columns))}]"
 
+    def value(item) -> str:
+        if isinstance(item, DateTime):
+            return f"iso({column(item.column)})"
+        return column(item.column)  # a relation: its foreign key's column, the id
 
-def _transaction(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "order": r[1],
-        "kind": r[2],
-        "status": r[3],
-        "amount": r[4],
-        "totalAmount": r[4],
-        "paymentMethod": r[5],
-        "method": r[5],
-        "paymentId": r[6],
-        "createdAt": iso(r[7]),
-        "updatedAt": iso(r[8]),
-    }
-
-
-def _fulfillment(r: tuple) -> dict:
-    known = find_carrier(r[3])
-    return {
-        "id": r[0],
-        "order": r[1],
-        "status": r[2],
-        "carrier": r[3],
-        "carrierName": known.name if known else r[3],
-        "trackingNumber": r[4],
-        "trackingUrl": tracking_link(r[3], r[4]),
-        "shippedAt": iso(r[5]),
-        "deliveredAt": iso(r[6]),
-        "exchange": r[7],
-        "note": r[8],
-        "createdAt": iso(r[9]),
-        "updatedAt": iso(r[10]),
-    }
-
-
-def _fulfillment_item(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "fulfillment": r[1],
-        "orderItem": r[2],
-        "quantity": r[3],
-        "createdAt": iso(r[4]),
-        "updatedAt": iso(r[5]),
-    }
-
-
-def _request(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "order": r[1],
-        "status": r[2],
-        "reason": r[3],
-        "note": r[4],
-        "rejectionReason": r[5],
-        "receivedAt": iso(r[6]),
-        "completedAt": iso(r[7]),
-        "createdAt": iso(r[8]),
-        "updatedAt": iso(r[9]),
-    }
-
-
-def _return(r: tuple) -> dict:
-    doc = _request(r)
-    doc["refundAmount"] = r[10]
-    doc["refundTransaction"] = r[11]
-    return doc
-
-
-def _request_item(parent: str) -> Callable[[tuple], dict]:
-    def render(r: tuple) -> dict:
-        return {
-            "id": r[0],
-            parent: r[1],
-            "orderItem": r[2],
-            "quantity": r[3],
-            "restockQuantity": r[4],
-            "createdAt": iso(r[5]),
-            "updatedAt": iso(r[6]),
-        }
-
-    return render
-
-
-def _customer(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "name": r[1],
-        "email": r[2],
-        "phone": r[3],
-        "isActive": r[4],
-        "language": r[7],
-        "createdAt": iso(r[5]),
-        "updatedAt": iso(r[6]),
-    }
-
-
-def _cart(r: tuple) -> dict:
-    return {
-        "id": r[0],
-        "customer": r[1],
-        "currency": r[2],
-        "checkedOutAt": iso(r[3]),
-        "shippingAddress": {
-            "recipientName": r[6],
-            "phone": r[7],
-            "postalCode": r[8],
-            "address1": r[9],
-            "address2": r[10],
-        },
-        "createdAt": iso(r[4]),
-        "updatedAt": iso(r[5]),
-    }
-
-
-def _stocked(parent: str | None) -> Callable[[tuple], dict]:
-    def render(r: tuple) -> dict:
-        doc = {"id": r[0], "title": r[1], "sku": r[2], "price": r[3], "stock": r[4]}
-        if parent:
-            doc[parent] = r[5]
+    entries = []
+    for item in collection.fields:
+        if isinstance(item, Group):
+            members = ", ".join(f"{m.name!r}: {value(m)}" for m in item.members)
+            entries.append(f"{item.name!r}: {{{members}}}")
+        elif isinstance(item, Computed):
+            func = names[f"computed_{len(names)}"] = item.func
+            row = ", ".join(f"{c!r}: {column(c)}" for c in item.columns)
+            entries.append(f"{item.name!r}: {_name_of(names, func)}({{{row}}})")
         else:
-            doc["isActive"] = r[5]
-        doc["createdAt"] = iso(r[6])
-        doc["updatedAt"] = iso(r[7])
-        return doc
+            entries.append(f"{item.name!r}: {value(item)}")
+    source = "def render(r):\n    return {" + ", ".join(entries) + "}\n"
+    exec(compile(source, f"<floor render of {slug}>", "exec"), names)
+    relations = tuple(
+        Relation(item.name, item.to)
+        for item in collection.fields
+        if isinstance(item, DeclaredRelation)
+    )
+    joins = []
+    for join in collection.joins:
+        child = registry.get(join.to)
+        parent = next(f.name for f in child.fields if getattr(f, "column", None) == join.fk)
+        order_by = ", ".join(
+            f"{_sql_column(child.model, term[1:])} DESC"
+            if term.startswith("-")
+            else _sql_column(child.model, term)
+            for term in parse_sort(child, join.sort)
+        )
+        fk_column = child.model._meta.get_field(join.fk).column
+        joins.append(Join(join.name, join.to, fk_column, join.limit, order_by, parent))
+    filters = {
+        path: meta.get_field(column_name).column
+        for path, (column_name, _found) in collection.paths.items()
+    }
+    return Collection(
+        collection.model._meta.db_table,
+        ", ".join(columns),
+        names["render"],
+        relations=relations,
+        joins=tuple(joins),
+        filters=filters,
+    )
 
-    return render
+
+def _sql_column(model, name: str) -> str:
+    """The column of a model field named as the ORM names it (a field or its ``_id``)."""
+    try:
+        return model._meta.get_field(name).column
+    except FieldDoesNotExist:
+        return next(f.column for f in model._meta.concrete_fields if f.attname == name)
+
+
+def _name_of(names: dict, func) -> str:
+    return next(name for name, found in names.items() if found is func)
 
 
 NEWEST = "created_at DESC, id DESC"
-REQUEST_COLUMNS = (
-    "id, order_id, status, reason, note, rejection_reason, received_at, completed_at, "
-    "created_at, updated_at"
-)
-
 COLLECTIONS: dict[str, Collection] = {
-    "orders": Collection(
-        "orders_order",
-        "id, order_number, customer_id, cart_id, customer_name, customer_email, customer_phone, "
-        "shipping_recipient_name, shipping_phone, shipping_postal_code, shipping_address1, "
-        "shipping_address2, status, currency, subtotal_amount, shipping_amount, discount_amount, "
-        "total_amount, staff_note, created_at, updated_at",
-        _order,
-        relations=(Relation("customer", "customers"), Relation("cart", "carts")),
-        joins=(
-            Join("items", "order-items", "order_id", None, "id"),
-            Join("transactions", "transactions", "order_id", JOIN_LIMIT, NEWEST),
-            Join("fulfillments", "fulfillments", "order_id", JOIN_LIMIT, NEWEST),
-            Join("returns", "returns", "order_id", JOIN_LIMIT, NEWEST),
-            Join("exchanges", "exchanges", "order_id", JOIN_LIMIT, NEWEST),
-        ),
-        filters={"customer": "customer_id", "status": "status", "createdAt": "created_at"},
-    ),
-    "order-items": Collection(
-        "orders_orderitem",
-        "id, order_id, product_id, variant_id, option_id, title, sku, unit_price, quantity, "
-        "total_price, created_at, updated_at",
-        _order_item,
-        relations=(
-            Relation("order", "orders"),
-            Relation("product", "products"),
-            Relation("variant", "variants"),
-            Relation("option", "options"),
-        ),
-        filters={"order": "order_id"},
-    ),
-    "transactions": Collection(
-        "orders_transaction",
-        "id, order_id, kind, status, amount, payment_method, payment_id, created_at, updated_at",
-        _transaction,
-        relations=(Relation("order", "orders"),),
-        filters={"order": "order_id"},
-    ),
-    "fulfillments": Collection(
-        "fulfillment_fulfillment",
-        "id, order_id, status, carrier, tracking_number, shipped_at, delivered_at, exchange_id, "
-        "note, created_at, updated_at",
-        _fulfillment,
-        relations=(Relation("order", "orders"), Relation("exchange", "exchanges")),
-        joins=(Join("items", "fulfillment-items", "fulfillment_id", JOIN_LIMIT, "id"),),
-        filters={"order": "order_id"},
-    ),
-    "fulfillment-items": Collection(
-        "fulfillment_fulfillmentitem",
-        "id, fulfillment_id, order_item_id, quantity, created_at, updated_at",
-        _fulfillment_item,
-        relations=(Relation("fulfillment", "fulfillments"), Relation("orderItem", "order-items")),
-    ),
-    "returns": Collection(
-        "returns_return",
-        REQUEST_COLUMNS + ", refund_amount, refund_transaction_id",
-        _return,
-        relations=(Relation("order", "orders"), Relation("refundTransaction", "transactions")),
-        joins=(Join("items", "return-items", "return_id", JOIN_LIMIT, "id"),),
-        filters={"order": "order_id"},
-    ),
-    "return-items": Collection(
-        "returns_returnitem",
-        "id, return_id, order_item_id, quantity, restock_quantity, created_at, updated_at",
-        _request_item("return"),
-        relations=(Relation("return", "returns"), Relation("orderItem", "order-items")),
-    ),
-    "exchanges": Collection(
-        "returns_exchange",
-        REQUEST_COLUMNS,
-        _request,
-        relations=(Relation("order", "orders"),),
-        joins=(Join("items", "exchange-items", "exchange_id", JOIN_LIMIT, "id"),),
-    ),
-    "exchange-items": Collection(
-        "returns_exchangeitem",
-        "id, exchange_id, order_item_id, quantity, restock_quantity, created_at, updated_at",
-        _request_item("exchange"),
-        relations=(Relation("exchange", "exchanges"), Relation("orderItem", "order-items")),
-    ),
-    "customers": Collection(
-        "shop_customer",
-        "id, name, email, phone, is_active, created_at, updated_at, language",
-        _customer,
-    ),
-    "carts": Collection(
-        "shop_cart",
-        "id, customer_id, currency, checked_out_at, created_at, updated_at, "
-        "shipping_recipient_name, shipping_phone, shipping_postal_code, shipping_address1, "
-        "shipping_address2",
-        _cart,
-        relations=(Relation("customer", "customers"),),
-    ),
-    "products": Collection(
-        "shop_product",
-        "id, title, sku, price, stock, is_active, created_at, updated_at",
-        _stocked(None),
-    ),
-    "variants": Collection(
-        "shop_variant",
-        "id, title, sku, price, stock, product_id, created_at, updated_at",
-        _stocked("product"),
-        relations=(Relation("product", "products"),),
-    ),
-    "options": Collection(
-        "shop_option",
-        "id, title, sku, price, stock, variant_id, created_at, updated_at",
-        _stocked("variant"),
-        relations=(Relation("variant", "variants"),),
-    ),
+    slug: declared(slug)
+    for slug in (
+        "orders",
+        "order-items",
+        "transactions",
+        "fulfillments",
+        "fulfillment-items",
+        "returns",
+        "return-items",
+        "exchanges",
+        "exchange-items",
+        "customers",
+        "carts",
+        "products",
+        "variants",
+        "options",
+    )
 }
 
 
@@ -421,7 +250,7 @@ class Reader:
                 extra = {row for row in found if row[-1] > join.limit}
             children = [target.render(row) for row in found if row not in extra]
             self.populate(target, children, depth - 1)
-            parent_key = _parent_field(target)
+            parent_key = join.parent
             grouped: dict[int, list[dict]] = {pk: [] for pk in parent_ids}
             for child in children:
                 owner = child[parent_key]
@@ -462,11 +291,6 @@ class Reader:
                     "docs": ids[: join.limit] if join.limit is not None else ids,
                     "hasNextPage": more,
                 }
-
-
-def _parent_field(collection: Collection) -> str:
-    """The first relation of a child collection is the parent it is joined on."""
-    return collection.relations[0].field
 
 
 # ---------------------------------------------------------------------------------------------

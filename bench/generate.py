@@ -24,7 +24,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,51 +39,103 @@ DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 LOCAL_TZ = ZoneInfo("Asia/Seoul")  # order numbers carry the shop's local date, as the service does
 
 
-def _columns(names: str) -> tuple[str, ...]:
-    return tuple(names.split())
+# Tables in load order.
+TABLES = (
+    "shop_customer",
+    "shop_product",
+    "shop_variant",
+    "shop_option",
+    "shop_cart",
+    "shop_cartitem",
+    "orders_order",
+    "orders_orderitem",
+    "orders_transaction",
+    "fulfillment_fulfillment",
+    "fulfillment_fulfillmentitem",
+    "returns_return",
+    "returns_returnitem",
+)
 
 
-# Tables in load order, with the columns written.
-TABLES: dict[str, tuple[str, ...]] = {
-    "shop_customer": _columns(
-        "id created_at updated_at name email normalized_email phone password is_active "
-        "token_generation"
-    ),
-    "shop_product": _columns("id created_at updated_at title sku stock price is_active"),
-    "shop_variant": _columns("id created_at updated_at title sku stock price product_id"),
-    "shop_option": _columns("id created_at updated_at title sku stock price variant_id"),
-    "shop_cart": _columns("id created_at updated_at currency checked_out_at customer_id"),
-    "shop_cartitem": _columns(
-        "id created_at updated_at cart_id product_id variant_id option_id quantity"
-    ),
-    "orders_order": _columns(
-        "id created_at updated_at order_number customer_id cart_id customer_name customer_email "
-        "customer_phone shipping_recipient_name shipping_phone shipping_postal_code "
-        "shipping_address1 shipping_address2 status currency subtotal_amount shipping_amount "
-        "discount_amount total_amount staff_note"
-    ),
-    "orders_orderitem": _columns(
-        "id created_at updated_at order_id product_id variant_id option_id title sku unit_price "
-        "quantity total_price"
-    ),
-    "orders_transaction": _columns(
-        "id created_at updated_at order_id kind status amount payment_method payment_id"
-    ),
-    "fulfillment_fulfillment": _columns(
-        "id created_at updated_at order_id status carrier tracking_number shipped_at delivered_at "
-        "exchange_id note"
-    ),
-    "fulfillment_fulfillmentitem": _columns(
-        "id created_at updated_at fulfillment_id order_item_id quantity"
-    ),
-    "returns_return": _columns(
-        "id created_at updated_at order_id status reason note rejection_reason received_at "
-        "completed_at refund_amount refund_transaction_id"
-    ),
-    "returns_returnitem": _columns(
-        "id created_at updated_at return_id order_item_id quantity restock_quantity"
-    ),
-}
+def _columns_from_models() -> dict[str, list[tuple[str, bool, object]]]:
+    """Each table's columns as its model declares them: (column, required, default), the
+    default being the one Django gives a new row (the field's own, NULL, or an empty text). A
+    column with none (a number, a time, a callable default) is required: the generator says
+    what it is."""
+    from django.apps import apps
+    from django.db.models.fields import NOT_PROVIDED
+
+    models = {model._meta.db_table: model for model in apps.get_models()}
+    found = {}
+    for table in TABLES:
+        columns = []
+        for model_field in models[table]._meta.concrete_fields:
+            default = model_field.default
+            if default is not NOT_PROVIDED and not callable(default):
+                columns.append((model_field.column, False, default))
+            elif default is NOT_PROVIDED and model_field.null:
+                columns.append((model_field.column, False, None))
+            elif default is NOT_PROVIDED and model_field.empty_strings_allowed:
+                columns.append((model_field.column, False, ""))  # Django's default for text
+            else:
+                columns.append((model_field.column, True, None))
+        found[table] = columns
+    return found
+
+
+_table_columns: dict | None = None
+
+
+def table_columns() -> dict[str, list[tuple[str, bool, object]]]:
+    """The columns of every table we load, read from the models, the declaration the migrations
+    come from: a field added to a model is written by the generator (with its default) without
+    an edit here. Read in a Django process of its own unless this one has set Django up, so the
+    generator never configures Django for whoever imports it."""
+    global _table_columns
+    if _table_columns is None:
+        from django.apps import apps
+
+        if apps.ready:
+            _table_columns = _columns_from_models()
+        else:
+            script = (
+                "import django, json; django.setup(); "
+                "from bench.generate import _columns_from_models; "
+                "print(json.dumps(_columns_from_models()))"
+            )
+            env = dict(os.environ, DJANGO_SETTINGS_MODULE="shop.settings", DEBUG="1")
+            done = subprocess.run(
+                [sys.executable, "-c", script],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            read = json.loads(done.stdout)
+            _table_columns = {table: [tuple(c) for c in read[table]] for table in read}
+    return _table_columns
+
+
+_row_makers: dict[str, Callable[..., tuple]] = {}
+
+
+def row(table: str, **values) -> tuple:
+    """A row of ``table`` from its values by column name, in the table's column order; a column
+    not given gets its model's default (a required one missing is a TypeError naming it)."""
+    make = _row_makers.get(table)
+    if make is None:
+        columns = table_columns()[table]
+        defaults = {f"d_{name}": default for name, _required, default in columns}
+        params = ", ".join(
+            name if required else f"{name}=d_{name}" for name, required, _default in columns
+        )
+        names = ", ".join(name for name, _required, _default in columns)
+        source = f"def make(*, {params}):\n    return ({names},)\n"
+        exec(compile(source, f"<row of {table}>", "exec"), defaults)
+        make = _row_makers[table] = defaults["make"]
+    return make(**values)
+
 
 # The tables that order rows go to (the others are the customers and the catalog).
 ORDER_TABLES = [
@@ -292,7 +344,10 @@ def catalog(rng: random.Random, now: datetime, products: int) -> tuple[dict, lis
         price = rng.randrange(50, 1500) * 100
         # Stock: most items are tracked, with room for the whole benchmark; some are made to order.
         stock = None if rng.random() < 0.3 else 10_000_000
-        rows["shop_product"].append((pid, created, created, title, sku, stock, price, True))
+        rows["shop_product"].append(
+            row("shop_product", id=pid, created_at=created, updated_at=created, title=title,
+                sku=sku, stock=stock, price=price, is_active=True)
+        )  # fmt: skip
         shape = rng.random()
         if shape < 0.4:  # a plain product
             units.append(Unit(pid, None, None, title, sku, price))
@@ -303,8 +358,9 @@ def catalog(rng: random.Random, now: datetime, products: int) -> tuple[dict, lis
             vprice = None if rng.random() < 0.8 else price + 5000
             vstock = None if stock is None else 10_000_000
             rows["shop_variant"].append(
-                (variant_id, created, created, size, vsku, vstock, vprice, pid)
-            )
+                row("shop_variant", id=variant_id, created_at=created, updated_at=created,
+                    title=size, sku=vsku, stock=vstock, price=vprice, product_id=pid)
+            )  # fmt: skip
             if shape < 0.7:  # variants without options
                 units.append(
                     Unit(pid, variant_id, None, f"{title} / {size}", vsku, vprice or price)
@@ -315,8 +371,9 @@ def catalog(rng: random.Random, now: datetime, products: int) -> tuple[dict, lis
                 osku = f"{vsku}-{colour[:3].upper()}"
                 ostock = None if stock is None else 10_000_000
                 rows["shop_option"].append(
-                    (option_id, created, created, colour, osku, ostock, None, variant_id)
-                )
+                    row("shop_option", id=option_id, created_at=created, updated_at=created,
+                        title=colour, sku=osku, stock=ostock, price=None, variant_id=variant_id)
+                )  # fmt: skip
                 units.append(
                     Unit(
                         pid,
@@ -337,7 +394,9 @@ def customers(rng: random.Random, now: datetime, count: int, span: timedelta) ->
         created = start + step * cid
         name, email, phone = customer_contact(cid)
         # The generated addresses are lower-case ASCII: their normal form is themselves.
-        yield (cid, created, created, name, email, email, phone, "", True, 0)
+        yield row("shop_customer", id=cid, created_at=created, updated_at=created, name=name,
+                  email=email, normalized_email=email, phone=phone, password="", is_active=True,
+                  token_generation=0)  # fmt: skip
 
 
 def customer_contact(cid: int) -> tuple[str, str, str]:
@@ -422,7 +481,10 @@ def order_chunks(
             counters.cart += 1
             cart_id = counters.cart
             filled = created - timedelta(seconds=rng.randrange(60, 7200))
-            carts.append((cart_id, filled, created, "KRW", created, customer_id))
+            carts.append(row(
+                "shop_cart", id=cart_id, created_at=filled, updated_at=created, currency="KRW",
+                checked_out_at=created, customer_id=customer_id,
+            ))  # fmt: skip
 
         # What: 1–5 lines (2.5 on average), 1–3 units each.
         r = rng.random()
@@ -435,25 +497,34 @@ def order_chunks(
             quantity = 1 if q < 0.8 else 2 if q < 0.95 else 3
             total_price = unit.price * quantity
             subtotal += total_price
-            items_rows.append((
-                counters.item, created, created, oid, unit.product_id, unit.variant_id,
-                unit.option_id, unit.title, unit.sku, unit.price, quantity, total_price,
+            items_rows.append(row(
+                "orders_orderitem", id=counters.item, created_at=created, updated_at=created,
+                order_id=oid, product_id=unit.product_id, variant_id=unit.variant_id,
+                option_id=unit.option_id, title=unit.title, sku=unit.sku, unit_price=unit.price,
+                quantity=quantity, total_price=total_price,
             ))  # fmt: skip
             lines.append((counters.item, unit.price, quantity))
             if cart_id is not None:
                 counters.cart_item += 1
-                cart_items.append((counters.cart_item, created, created, cart_id, unit.product_id,
-                                   unit.variant_id, unit.option_id, quantity))  # fmt: skip
+                cart_items.append(row(
+                    "shop_cartitem", id=counters.cart_item, created_at=created,
+                    updated_at=created, cart_id=cart_id, product_id=unit.product_id,
+                    variant_id=unit.variant_id, option_id=unit.option_id, quantity=quantity,
+                ))  # fmt: skip
         shipping = 0 if subtotal >= 50000 else 3000
         discount = (subtotal // 10 // 100 * 100) if rng.random() < 0.1 else 0
         total_amount = subtotal + shipping - discount
         updated = created + min(age, timedelta(days=10)) * 0.9
         local_day = created.astimezone(LOCAL_TZ)
-        orders.append((
-            oid, created, updated, f"{local_day:%y%m%d}-{oid + number_offset:08d}", customer_id,
-            cart_id,
-            snap[0], snap[1], snap[2], snap[0], snap[2] or "010-0000-0000", postal, address1,
-            address2, status, "KRW", subtotal, shipping, discount, total_amount, "",
+        orders.append(row(
+            "orders_order", id=oid, created_at=created, updated_at=updated,
+            order_number=f"{local_day:%y%m%d}-{oid + number_offset:08d}",
+            customer_id=customer_id, cart_id=cart_id,
+            customer_name=snap[0], customer_email=snap[1], customer_phone=snap[2],
+            shipping_recipient_name=snap[0], shipping_phone=snap[2] or "010-0000-0000",
+            shipping_postal_code=postal, shipping_address1=address1, shipping_address2=address2,
+            status=status, currency="KRW", subtotal_amount=subtotal, shipping_amount=shipping,
+            discount_amount=discount, total_amount=total_amount,
         ))  # fmt: skip
 
         # Money: a payment for every order that got as far as asking for one.
@@ -472,8 +543,11 @@ def order_chunks(
             txn_status = "paid"
         if txn_status is not None:
             counters.txn += 1
-            txns.append((counters.txn, pay_time, pay_time, oid, "payment", txn_status,
-                         total_amount, method, payment_id))  # fmt: skip
+            txns.append(row(
+                "orders_transaction", id=counters.txn, created_at=pay_time, updated_at=pay_time,
+                order_id=oid, kind="payment", status=txn_status, amount=total_amount,
+                payment_method=method, payment_id=payment_id,
+            ))  # fmt: skip
 
         # Parcels: preparing has an unshipped one; shipped and later carry every unit.
         if status in ("preparing", "shipped") or status in DELIVERED_FAMILY:
@@ -497,16 +571,21 @@ def order_chunks(
                 shipped = pstatus in ("shipped", "delivered")
                 carrier = rng.choice(CARRIERS) if shipped or rng.random() < 0.5 else ""
                 tracking = f"{640_000_000_000 + fid}" if shipped else ""
-                parcels.append((
-                    fid, made, delivered_at if pstatus == "delivered" else made, oid, pstatus,
-                    carrier, tracking, shipped_at if shipped else None,
-                    delivered_at if pstatus == "delivered" else None, None, "",
+                parcels.append(row(
+                    "fulfillment_fulfillment", id=fid, created_at=made,
+                    updated_at=delivered_at if pstatus == "delivered" else made, order_id=oid,
+                    status=pstatus, carrier=carrier, tracking_number=tracking,
+                    shipped_at=shipped_at if shipped else None,
+                    delivered_at=delivered_at if pstatus == "delivered" else None,
+                    exchange_id=None,
                 ))  # fmt: skip
                 for item_id, _, quantity in group:
                     counters.fulfillment_item += 1
-                    parcel_items.append(
-                        (counters.fulfillment_item, made, made, fid, item_id, quantity)
-                    )
+                    parcel_items.append(row(
+                        "fulfillment_fulfillmentitem", id=counters.fulfillment_item,
+                        created_at=made, updated_at=made, fulfillment_id=fid,
+                        order_item_id=item_id, quantity=quantity,
+                    ))  # fmt: skip
 
         # Returns: only of delivered units. The order's after-sales status follows its requests.
         if status in DELIVERED_FAMILY:
@@ -535,23 +614,31 @@ def order_chunks(
                 if rstatus == "completed" and refund > 0:
                     counters.txn += 1
                     refund_txn = counters.txn
-                    txns.append((refund_txn, received, received, oid, "refund", "paid",
-                                 refund, "", None))  # fmt: skip
+                    txns.append(row(
+                        "orders_transaction", id=refund_txn, created_at=received,
+                        updated_at=received, order_id=oid, kind="refund", status="paid",
+                        amount=refund, payment_method="", payment_id=None,
+                    ))  # fmt: skip
                 reason = rng.choice(RETURN_REASONS)
                 done = rstatus in ("processing", "completed")
-                returns.append((
-                    rid, asked, received if done else asked, oid, rstatus, reason, "",
-                    "Outside the return policy." if rstatus == "rejected" else "",
-                    received if done else None, received if rstatus == "completed" else None,
-                    refund, refund_txn,
+                returns.append(row(
+                    "returns_return", id=rid, created_at=asked,
+                    updated_at=received if done else asked, order_id=oid, status=rstatus,
+                    reason=reason, note="",
+                    rejection_reason="Outside the return policy." if rstatus == "rejected" else "",
+                    received_at=received if done else None,
+                    completed_at=received if rstatus == "completed" else None,
+                    refund_amount=refund, refund_transaction_id=refund_txn,
                 ))  # fmt: skip
                 restock = reason in ("change_of_mind", "wrong_delivery")
                 for item_id, _, quantity in rlines:
                     counters.return_item += 1
                     back = quantity if restock and done else 0
-                    return_items.append(
-                        (counters.return_item, asked, asked, rid, item_id, quantity, back)
-                    )
+                    return_items.append(row(
+                        "returns_returnitem", id=counters.return_item, created_at=asked,
+                        updated_at=asked, return_id=rid, order_item_id=item_id,
+                        quantity=quantity, restock_quantity=back,
+                    ))  # fmt: skip
     return out
 
 
@@ -563,7 +650,7 @@ def _some_lines(rng: random.Random, lines: list[tuple]) -> list[tuple]:
 
 def copy_rows(cur: psycopg.Cursor, table: str, rows, *, freeze: bool = True) -> int:
     """COPY rows in; FREEZE (for tables truncated in this transaction) writes them as vacuumed."""
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in TABLES[table])
+    columns = sql.SQL(", ").join(sql.Identifier(c[0]) for c in table_columns()[table])
     statement = sql.SQL("COPY {} ({}) FROM STDIN" + (" WITH (FREEZE)" if freeze else "")).format(
         sql.Identifier(table), columns
     )

@@ -24,6 +24,7 @@ from fulfillment.selectors import parcel_units
 from fulfillment.tasks import KIND as TRACKING_IMPORT
 from fulfillment.tasks import counts as tracking_import_counts
 from fulfillment.tasks import start_tracking_import
+from orders import permissions
 from orders.admin import OrderScreenPart, register_order_screen_part
 from orders.values import ItemUnits
 from shop.actors import Actor
@@ -38,7 +39,7 @@ from shop.admin_utils import (
 )
 from shop.errors import DomainError
 
-FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
+FULFILLMENT_PERM = permissions.FULFILMENT.name
 # Orders a search by tracking number lists at most (a tracking number names one parcel).
 EXACT_MATCHES = 1000
 CORRECT_TRACKING = fulfillment_services.CORRECT_TRACKING

@@ -5,6 +5,7 @@ from django.db import transaction
 from fulfillment import services
 from fulfillment.carriers import find_carrier, tracking_link
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
+from orders import permissions
 from orders.api import unit_lines
 from orders.transitions import refused
 from orders.values import ItemUnits
@@ -22,7 +23,7 @@ from shop.api.collections import (
     registry,
     timestamps,
 )
-from shop.api.writes import Body, body_schema
+from shop.api.writes import Accept, Body, Lines, Write
 
 
 def _carrier_name(row: dict) -> str:
@@ -40,6 +41,8 @@ fulfillments = Collection(
     singular="Fulfillment",
     plural="Fulfillments",
     description="Parcels carrying some of an order's units to the buyer.",
+    owner="order__customer",
+    transition_permission=permissions.FULFILMENT.name,
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -77,6 +80,7 @@ fulfillment_items = Collection(
     model=FulfillmentItem,
     singular="Fulfillment item",
     plural="Fulfillment items",
+    owner="fulfillment__order__customer",
     fields=[
         Id(),
         Relation("fulfillment", to="fulfillments"),
@@ -92,24 +96,41 @@ registry.register(fulfillments, fulfillment_items)
 # ---------------------------------------------------------------------------------------------
 # Writes
 
-ITEMS_SCHEMA = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "orderItem": {"type": "integer", "format": "int64"},
-            "quantity": {"type": "integer", "minimum": 1},
-        },
-        "required": ["orderItem"],
-    },
-}
-CREATE_FIELDS = ["order", "items", "carrier", "trackingNumber", "note"]
-UPDATE_FIELDS = ["status", "carrier", "trackingNumber", "note", "reason"]
+CREATE = Write(
+    fulfillments,
+    "create",
+    Accept("order", required=True),
+    Accept(
+        "items",
+        Lines(
+            [Relation("orderItem", to="order-items"), Integer("quantity", min_value=1)],
+            required=("orderItem",),
+        ),
+        description="Omitted: every unit not yet in a parcel.",
+    ),
+    "carrier",
+    "trackingNumber",
+    "note",
+)
+UPDATE = Write(
+    fulfillments,
+    "update",
+    "status",
+    "carrier",
+    "trackingNumber",
+    "note",
+    Accept(
+        "reason",
+        Text("reason"),
+        description="Why a parcel failed, or why its carrier or tracking number was corrected "
+        "(timeline).",
+    ),
+)
 
 
 def create_fulfillment(request, data) -> int:
     """POST /api/fulfillments: a parcel for some (default: all remaining) units of an order."""
-    body = Body(request, fulfillments, data, accepts=CREATE_FIELDS, action="add")
+    body = Body(request, fulfillments, data, accepts=CREATE, action="add")
     order = body.value("order", required=True)
     carrier = body.value("carrier")
     tracking_number = body.value("trackingNumber")
@@ -130,7 +151,7 @@ def update_fulfillment(request, pk: int, data) -> None:
     """PATCH /api/fulfillments/<id>: {status} runs the transition through update_status (ship
     takes carrier and trackingNumber with it); tracking details alone are corrected in place,
     and the correction is logged in the order's timeline."""
-    body = Body(request, fulfillments, data, accepts=UPDATE_FIELDS, action="change", pk=pk)
+    body = Body(request, fulfillments, data, accepts=UPDATE, action="change", pk=pk)
     status = body.value("status")
     carrier = body.value("carrier")
     tracking_number = body.value("trackingNumber")
@@ -176,20 +197,3 @@ def update_fulfillment(request, pk: int, data) -> None:
 
 fulfillments.create = create_fulfillment
 fulfillments.update = update_fulfillment
-fulfillments.create_schema = body_schema(
-    fulfillments,
-    CREATE_FIELDS,
-    required=["order"],
-    extra={"items": {**ITEMS_SCHEMA, "description": "Omitted: every unit not yet in a parcel."}},
-)
-fulfillments.update_schema = body_schema(
-    fulfillments,
-    UPDATE_FIELDS,
-    extra={
-        "reason": {
-            "type": "string",
-            "description": "Why a parcel failed, or why its carrier or tracking number was "
-            "corrected (timeline).",
-        }
-    },
-)

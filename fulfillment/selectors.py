@@ -29,7 +29,7 @@ def parcel_units(order) -> dict[int, ItemQuantities]:
     """Per order item id: ordered, allocated, shipped and delivered units, in one query whatever
     the number of items. Every change to an order's parcels asks this, so its statement is
     compiled once (``shop.statements``)."""
-    rows = statements.fetch(("parcel_units",), _parcel_units_query, [order.pk])
+    rows = statements.fetch(_parcel_units_query, [order.pk])
     return {
         row["pk"]: ItemQuantities(
             ordered=row["quantity"],

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from orders import permissions
 from orders import services as order_services
 from orders.admin_documents import DocumentsMixin
 from orders.models import (
@@ -70,9 +71,9 @@ def register_order_screen_part(part: OrderScreenPart) -> None:
     ORDER_SCREEN_PARTS.append(part)
 
 
-PAYMENT_PERM = "orders.run_payment_transitions"
-FULFILLMENT_PERM = "orders.run_fulfillment_transitions"
-RETURN_PERM = "orders.run_return_transitions"
+PAYMENT_PERM = permissions.PAYMENTS.name
+FULFILLMENT_PERM = permissions.FULFILMENT.name
+RETURN_PERM = permissions.RETURNS.name
 
 PAYMENT_METHODS = PaymentMethod.choices
 

@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from orders import permissions
 from orders import services as order_services
 from orders.models import (
     Order,
@@ -12,6 +14,7 @@ from orders.models import (
     Transaction,
     TransactionKind,
     TransactionStatus,
+    TransitionLog,
 )
 from orders.values import CustomerSnapshot, OrderDraft, OrderLine
 from shop.api import access
@@ -19,17 +22,20 @@ from shop.api.catalog import shipping_address, text_members
 from shop.api.collections import (
     Choice,
     Collection,
+    Computed,
+    DateTime,
     Group,
     Id,
     Integer,
     Join,
+    Nested,
     Relation,
     Text,
     registry,
     timestamps,
 )
 from shop.api.documents import Written
-from shop.api.writes import Body, body_schema
+from shop.api.writes import Accept, Body, Lines, Write
 from shop.errors import Conflict, DomainError
 from shop.models import Cart
 from shop.values import as_int, pk_or_none
@@ -40,6 +46,17 @@ orders = Collection(
     singular="Order",
     plural="Orders",
     description="Orders, with their items, payments, parcels, returns and exchanges as joins.",
+    owner="customer",
+    # PATCH {status}: the transition group of each state a client may ask for; that
+    # permission alone (without the order's change permission) writes only these fields.
+    status_permissions={
+        "paid": permissions.PAYMENTS.name,
+        "failed": permissions.PAYMENTS.name,
+        "pending": permissions.PAYMENTS.name,
+        "canceled": permissions.PAYMENTS.name,
+        "confirmed": permissions.FULFILMENT.name,
+    },
+    status_fields=frozenset({"status", "reason"}),
     fields=[
         Id(),
         Text("orderNumber", "order_number"),
@@ -70,7 +87,13 @@ orders = Collection(
         Integer("shippingAmount", "shipping_amount"),
         Integer("discountAmount", "discount_amount"),
         Integer("totalAmount", "total_amount"),
-        Text("staffNote", "staff_note", private=True, description="A note for staff."),
+        Text(
+            "staffNote",
+            "staff_note",
+            private=True,
+            description="A note for staff.",
+            writes=("update",),
+        ),
         *timestamps(),
     ],
     joins=[
@@ -89,6 +112,7 @@ order_items = Collection(
     singular="Order item",
     plural="Order items",
     description="Order lines: catalog links plus a snapshot of title, sku and price.",
+    owner="order__customer",
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -111,6 +135,8 @@ transactions = Collection(
     plural="Transactions",
     description="Payments and refunds. totalAmount and method are the older names of amount and "
     "paymentMethod, returned and accepted beside them.",
+    owner="order__customer",
+    transition_permission=permissions.PAYMENTS.name,
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -125,59 +151,152 @@ transactions = Collection(
     ],
 )
 
-registry.register(orders, order_items, transactions)
+
+# The transition log as documents: ``GET /api/orders/<id>/timeline``.
+
+
+def _collection(row: dict):
+    model = ContentType.objects.get_for_id(row["content_type_id"]).model_class()
+    return registry.for_model(model) if model is not None else None
+
+
+def _collection_of(row: dict) -> str | None:
+    found = _collection(row)
+    return found.slug if found else None
+
+
+def _changes(row: dict) -> dict:
+    """The entry's ``{field: {from, to}}`` under the changed collection's API field names."""
+    changes = row["changes"] or {}
+    found = _collection(row) if changes else None
+    names = {column: name for name, (column, _field) in found.paths.items()} if found else {}
+    return {names.get(column, column): change for column, change in changes.items()}
+
+
+timeline = Collection(
+    slug="timeline",
+    model=TransitionLog,
+    singular="Transition",
+    plural="Transitions",
+    routed=False,
+    view_permission="orders.view_order",  # an order's history: whoever sees the order
+    description="Every state change of an order and of everything under it, newest first, and "
+    "every correction of a detail a state was reached with (a parcel's carrier or tracking "
+    "number: from and to are the same state, changes says what changed).",
+    fields=[
+        Id(),
+        Relation("order", to="orders"),
+        Computed(
+            "collection",
+            _collection_of,
+            columns=["content_type_id"],
+            schema={"type": "string", "description": "The slug of the changed document."},
+        ),
+        Integer("doc", "object_id", description="The changed document's id."),
+        Text("transition"),
+        Text("from", "source"),
+        Text("to", "target"),
+        Group("actor", [Text("kind", "actor_kind"), Text("label", "actor_label")]),
+        Text("reason"),
+        Computed(
+            "changes",
+            _changes,
+            columns=["content_type_id", "changes"],
+            schema={
+                "type": "object",
+                "description": "The details the entry set or corrected, each as {from, to} "
+                "(e.g. a parcel's carrier and trackingNumber); empty when none.",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"from": {"type": "string"}, "to": {"type": "string"}},
+                },
+            },
+        ),
+        DateTime("createdAt", "created_at"),
+    ],
+)
+
+
+registry.register(orders, order_items, transactions, timeline)
+registry.nest(
+    Nested(
+        "orders",
+        "timeline",
+        timeline,
+        fk="order",
+        description="The order's transition log (its own and its children's), newest first.",
+    )
+)
 
 
 # ---------------------------------------------------------------------------------------------
 # Writes: the server API and staff changes, each one service call.
 
-ORDER_LINE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "product": {"type": "integer", "format": "int64"},
-        "variant": {"type": "integer", "format": "int64", "nullable": True},
-        "option": {"type": "integer", "format": "int64", "nullable": True},
-        "quantity": {"type": "integer", "minimum": 1},
-        "unitPrice": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Omitted: the catalog price.",
-        },
-    },
-    "required": ["product", "quantity"],
-}
-GROUPS = {
-    item.name: item.schema()
-    for item in orders.fields
-    if item.name in ("customerSnapshot", "shippingAddress")
-}
+# An order line as createOrder sends it.
+ORDER_LINE = Lines(
+    [
+        Relation("product", to="products"),
+        Relation("variant", to="variants", nullable=True),
+        Relation("option", to="options", nullable=True),
+        Integer("quantity", min_value=1),
+        Integer("unitPrice", min_value=0, description="Omitted: the catalog price."),
+    ],
+    required=("product", "quantity"),
+)
 # What an order's parcel needs (the services refuse an order without it).
-PARCEL_ADDRESS = {**GROUPS["shippingAddress"], "required": list(order_services.PARCEL_NEEDS)}
-CREATE_FIELDS = [
+PARCEL_NEEDS = tuple(order_services.PARCEL_NEEDS)
+PAYMENT_ID = Text(
+    "paymentId",
+    description="Records a paid payment; the same id again is a 409 naming the order.",
+)
+
+CREATE = Write(
+    orders,
+    "create",
     "orderNumber",
     "customer",
-    "cart",
-    "customerSnapshot",
-    "shippingAddress",
-    "orderProducts",
-    "items",
+    Accept(
+        "cart",
+        description="Without orderProducts: check this cart out (lines and prices from it).",
+    ),
+    Accept(
+        "customerSnapshot",
+        description="The customer's name is required, unless customer gives it.",
+    ),
+    Accept(
+        "shippingAddress",
+        members_required=PARCEL_NEEDS,
+        description="Where the parcel goes (every member but address2 is required); "
+        "required, except with a cart that holds one.",
+    ),
+    Accept("orderProducts", Lines(ORDER_LINE.members, ORDER_LINE.required, min_items=1)),
+    Accept("items", ORDER_LINE, description="Another name for orderProducts."),
     "totalAmount",
     "shippingAmount",
     "discountAmount",
-    "paymentId",
-    "paymentMethod",
-    "currency",
-]
-CHECKOUT_FIELDS = [
-    "cartId",
-    "orderNumber",
+    Accept("paymentId", PAYMENT_ID),
+    Accept("paymentMethod", Text("paymentMethod")),
+    Accept("currency", description="Only the shop's (SHOP_CURRENCY)."),
+    description="The server API's createOrder (lines with unit prices and the total to check), "
+    "or {customer, cart, shippingAddress} to check a cart out. A line names the variant, and "
+    "its option, when its product has them.",
+)
+CHECKOUT = Write(
+    orders,
+    "checkout",
+    Accept("cartId", Relation("cartId", "cart", to="carts"), required=True),
+    Accept("orderNumber", description="Generated when not given."),
     "customerSnapshot",
-    "shippingAddress",
-    "paymentId",
-    "paymentMethod",
-    "totalAmount",
-]
-UPDATE_FIELDS = ["status", "staffNote", "shippingAddress", "reason"]
+    Accept(
+        "shippingAddress",
+        members_required=PARCEL_NEEDS,
+        description="Where the parcel goes (every member but address2 is required); "
+        "omitted: the cart's.",
+    ),
+    Accept("paymentId", PAYMENT_ID),
+    Accept("paymentMethod", Text("paymentMethod")),
+    Accept("totalAmount", description="Checked against the cart's total."),
+)
 
 
 def _text(body: Body, key: str) -> str | None:
@@ -302,7 +421,7 @@ def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> Wri
 def create_order(request, data) -> Written:
     """POST /api/orders: the current seed's createOrder body (lines with prices), or the
     previous seed's {customer, cart, shippingAddress} (lines, prices and totals from the cart)."""
-    body = Body(request, orders, data, accepts=CREATE_FIELDS, action="add")
+    body = Body(request, orders, data, accepts=CREATE, action="add")
     customer = body.value("customer")
     cart = body.value("cart")
     lines = body.raw("orderProducts", body.raw("items"))
@@ -323,7 +442,7 @@ def create_order(request, data) -> Written:
 
 def checkout(request, data) -> Written:
     """POST /api/checkout: the current seed's checkout body."""
-    body = Body(request, orders, data, accepts=CHECKOUT_FIELDS, action="add")
+    body = Body(request, orders, data, accepts=CHECKOUT, action="add")
     cart_id = body.value("cartId", Relation("cartId", "cart", to="carts"), required=True)
     body.check()
     return _checkout(request, body, cart_id, None)
@@ -332,7 +451,7 @@ def checkout(request, data) -> Written:
 def update_order(request, pk: int, data) -> None:
     """PATCH /api/orders/<id>: {status} runs the matching service; staffNote and
     shippingAddress are edited by update_order_details."""
-    body = Body(request, orders, data, accepts=UPDATE_FIELDS, action="change", pk=pk)
+    body = Body(request, orders, data, accepts=UPDATE, action="change", pk=pk)
     status = body.value("status")
     reason = _text(body, "reason") or ""
     body.check()
@@ -364,93 +483,38 @@ def update_order(request, pk: int, data) -> None:
 
 orders.create = create_order
 orders.update = update_order
-orders.create_schema = body_schema(
+UPDATE = Write(
     orders,
-    CREATE_FIELDS,
-    extra={
-        **GROUPS,
-        "customerSnapshot": {
-            **GROUPS["customerSnapshot"],
-            "description": "The customer's name is required, unless customer gives it.",
-        },
-        "shippingAddress": {
-            **PARCEL_ADDRESS,
-            "description": "Where the parcel goes (every member but address2 is required); "
-            "required, except with a cart that holds one.",
-        },
-        "orderProducts": {"type": "array", "items": ORDER_LINE_SCHEMA, "minItems": 1},
-        "items": {
-            "type": "array",
-            "items": ORDER_LINE_SCHEMA,
-            "description": "Another name for orderProducts.",
-        },
-        "paymentId": {
-            "type": "string",
-            "description": "Records a paid payment; the same id again is a 409 naming the order.",
-        },
-        "paymentMethod": {"type": "string"},
-        "cart": {
-            "type": "integer",
-            "format": "int64",
-            "description": "Without orderProducts: check this cart out (lines and prices from it).",
-        },
-        "customer": {"type": "integer", "format": "int64", "nullable": True},
-        "currency": {"type": "string", "description": "Only the shop's (SHOP_CURRENCY)."},
-    },
-    description="The server API's createOrder (lines with unit prices and the total to check), "
-    "or {customer, cart, shippingAddress} to check a cart out. A line names the variant, and "
-    "its option, when its product has them.",
+    "update",
+    Accept(
+        "status",
+        enum=list(order_services.STATUS_SERVICES),
+        description="Runs the transition: paid records a manual payment, canceled voids "
+        "payments and restocks, failed records a failed payment, pending retries, "
+        "confirmed confirms a delivered order.",
+    ),
+    "shippingAddress",
+    Accept("reason", Text("reason"), description="Recorded in the timeline."),
 )
-orders.update_schema = body_schema(
-    orders,
-    UPDATE_FIELDS,
-    extra={
-        "status": {
-            "type": "string",
-            "enum": list(order_services.STATUS_SERVICES),
-            "description": "Runs the transition: paid records a manual payment, canceled voids "
-            "payments and restocks, failed records a failed payment, pending retries, "
-            "confirmed confirms a delivered order.",
-        },
-        "shippingAddress": GROUPS["shippingAddress"],
-        "reason": {"type": "string", "description": "Recorded in the timeline."},
-    },
-)
-CHECKOUT_SCHEMA = body_schema(
-    orders,
-    [],
-    extra={
-        "cartId": {"type": "integer", "format": "int64"},
-        "orderNumber": {"type": "string", "description": "Generated when not given."},
-        **GROUPS,
-        "shippingAddress": {
-            **PARCEL_ADDRESS,
-            "description": "Where the parcel goes (every member but address2 is required); "
-            "omitted: the cart's.",
-        },
-        "paymentId": {"type": "string"},
-        "paymentMethod": {"type": "string"},
-        "totalAmount": {"type": "integer", "description": "Checked against the cart's total."},
-    },
-    required=["cartId"],
-)
-registry.action("checkout", orders, checkout, CHECKOUT_SCHEMA)
+registry.action("checkout", orders, checkout, CHECKOUT)
 
-TRANSACTION_FIELDS = [
-    "order",
-    "amount",
+TRANSACTION = Write(
+    transactions,
+    "create",
+    Accept("order", required=True),
+    Accept("amount", description="Omitted: what is still due."),
     "totalAmount",
     "paymentId",
     "paymentMethod",
     "method",
-    "status",
-    "reason",
-]
+    Accept("status", enum=["paid", "failed"], default="paid"),
+    Accept("reason", Text("reason"), description="Why a payment failed (timeline)."),
+)
 
 
 def create_transaction(request, data) -> int:
     """POST /api/transactions: a payment came in (status paid, the default) or failed."""
-    body = Body(request, transactions, data, accepts=TRANSACTION_FIELDS, action="add")
+    body = Body(request, transactions, data, accepts=TRANSACTION, action="add")
     order = body.value("order", required=True)
     amount = body.value("amount") if "amount" in body else body.value("totalAmount")
     status = body.value("status") or TransactionStatus.PAID
@@ -479,13 +543,3 @@ def create_transaction(request, data) -> int:
 
 
 transactions.create = create_transaction
-transactions.create_schema = body_schema(
-    transactions,
-    TRANSACTION_FIELDS,
-    required=["order"],
-    extra={
-        "status": {"type": "string", "enum": ["paid", "failed"], "default": "paid"},
-        "amount": {"type": "integer", "description": "Omitted: what is still due."},
-        "reason": {"type": "string", "description": "Why a payment failed (timeline)."},
-    },
-)

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from orders.permissions import TRANSITION_GROUPS
 from orders.values import CustomerSnapshot
 from shop.actors import ActorKind
 from shop.fields import MillisecondDateTimeField
@@ -112,11 +113,7 @@ class Order(FSMModelMixin, TimeStampedModel):
             models.Index(fields=["status", "created_at"], name="order_status_created"),
             models.Index(fields=["-created_at", "-id"], name="order_created_desc"),
         ]
-        permissions = [
-            ("run_payment_transitions", "Can record, fail and cancel payments"),
-            ("run_fulfillment_transitions", "Can create, pack, ship and deliver fulfilments"),
-            ("run_return_transitions", "Can approve, receive and complete returns and exchanges"),
-        ]
+        permissions = TRANSITION_GROUPS
 
     def __str__(self) -> str:
         return self.order_number

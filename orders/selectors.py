@@ -2,9 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from orders.models import (
@@ -12,7 +10,6 @@ from orders.models import (
     Transaction,
     TransactionKind,
     TransactionStatus,
-    TransitionLog,
 )
 
 
@@ -67,26 +64,3 @@ def order_money(order: Order) -> Money:
         refunded=Sum("amount", filter=Q(kind=TransactionKind.REFUND), default=0),
     )
     return Money(paid=sums["paid"], refunded=sums["refunded"])
-
-
-def timeline(order: Order | int) -> QuerySet[TransitionLog]:
-    """Every state change of the order and of everything under it (payments, parcels, returns,
-    exchanges), newest first."""
-    order_id = order.pk if isinstance(order, Order) else order
-    return (
-        TransitionLog.objects.filter(order_id=order_id)
-        .select_related("content_type", "actor_user")
-        .order_by("-created_at", "-id")
-    )
-
-
-def object_timeline(obj: models.Model) -> QuerySet[TransitionLog]:
-    """Every state change of one object (an order, a transaction, a parcel, a request),
-    newest first."""
-    return (
-        TransitionLog.objects.filter(
-            content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
-        )
-        .select_related("content_type", "actor_user")
-        .order_by("-created_at", "-id")
-    )

@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from orders import permissions
 from orders.admin import OrderScreenPart, register_order_screen_part
 from orders.admin_forms import units_form
 from returns import services as return_services
@@ -28,7 +29,7 @@ from shop.admin_utils import (
 )
 from shop.errors import DomainError
 
-RETURN_PERM = "orders.run_return_transitions"
+RETURN_PERM = permissions.RETURNS.name
 
 
 def receive_form(request):

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from orders import permissions
 from orders.api import unit_lines
 from orders.transitions import refused
 from returns import services
@@ -28,7 +29,7 @@ from shop.api.collections import (
     registry,
     timestamps,
 )
-from shop.api.writes import Body, body_schema
+from shop.api.writes import Accept, Body, Lines, Mapping, Write
 
 
 def _request_fields() -> list:
@@ -41,12 +42,18 @@ def _request_fields() -> list:
     ]
 
 
+# What a customer may send to request a return or an exchange on their own order.
+AFTER_SALES_REQUEST = frozenset({"order", "reason", "items", "note"})
+
 returns = Collection(
     slug="returns",
     model=Return,
     singular="Return",
     plural="Returns",
     description="Delivered units coming back for a refund.",
+    owner="order__customer",
+    transition_permission=permissions.RETURNS.name,
+    customer_writes={"add": AFTER_SALES_REQUEST},
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -65,6 +72,7 @@ return_items = Collection(
     model=ReturnItem,
     singular="Return item",
     plural="Return items",
+    owner="return_request__order__customer",
     fields=[
         Id(),
         Relation("return", "return_request", to="returns"),
@@ -81,6 +89,9 @@ exchanges = Collection(
     singular="Exchange",
     plural="Exchanges",
     description="Delivered units swapped for other variants or options.",
+    owner="order__customer",
+    transition_permission=permissions.RETURNS.name,
+    customer_writes={"add": AFTER_SALES_REQUEST},
     fields=[
         Id(),
         Relation("order", to="orders"),
@@ -96,6 +107,7 @@ exchange_items = Collection(
     model=ExchangeItem,
     singular="Exchange item",
     plural="Exchange items",
+    owner="exchange__order__customer",
     fields=[
         Id(),
         Relation("exchange", to="exchanges"),
@@ -114,50 +126,63 @@ registry.register(returns, return_items, exchanges, exchange_items)
 # ---------------------------------------------------------------------------------------------
 # Writes
 
-RETURN_ITEMS_SCHEMA = {
-    "type": "array",
-    "minItems": 1,
-    "items": {
-        "type": "object",
-        "properties": {
-            "orderItem": {"type": "integer", "format": "int64"},
-            "quantity": {"type": "integer", "minimum": 1, "default": 1},
-        },
-        "required": ["orderItem"],
-    },
-}
-EXCHANGE_ITEMS_SCHEMA = {
-    "type": "array",
-    "minItems": 1,
-    "items": {
-        "type": "object",
-        "properties": {
-            "orderItem": {"type": "integer", "format": "int64"},
-            "quantity": {"type": "integer", "minimum": 1, "default": 1},
-            "replacementVariant": {"type": "integer", "format": "int64", "nullable": True},
-            "replacementOption": {"type": "integer", "format": "int64", "nullable": True},
-        },
-        "required": ["orderItem"],
-    },
-}
-RESTOCK_SCHEMA = {
-    "type": "object",
-    "additionalProperties": {"type": "integer", "minimum": 0},
-    "description": "With status processing: per order item id, how many received units go back "
-    "on the shelf (default: all).",
-}
-CREATE_FIELDS = ["order", "reason", "items", "note"]
 # An exchange's line may name what is sent instead.
 REPLACEMENT = {
     "replacementVariant": "replacement_variant",
     "replacementOption": "replacement_option",
 }
-UPDATE_FIELDS = ["status", "rejectionReason", "restock"]
+_STATUS_HELP = (
+    "Runs the transition: approved, rejected (with rejectionReason), processing (the units are "
+    "back; restock), completed (a return refunds, an exchange sends the replacement parcel)."
+)
+_LINE = [
+    Relation("orderItem", to="order-items"),
+    Integer("quantity", min_value=1, description="Default 1."),
+]
+# Per collection: what its create and its update accept.
+_WRITES: dict[str, tuple[Write, Write]] = {}
+for _collection, _line in (
+    (returns, _LINE),
+    (exchanges, [*_LINE, *[f for f in exchange_items.fields if f.name.startswith("replacement")]]),
+):
+    _WRITES[_collection.slug] = (
+        Write(
+            _collection,
+            "create",
+            Accept("order", required=True),
+            Accept("reason", required=True),
+            Accept("items", Lines(_line, required=("orderItem",), min_items=1), required=True),
+            "note",
+        ),
+        Write(
+            _collection,
+            "update",
+            Accept(
+                "status",
+                enum=["approved", "rejected", "processing", "completed"],
+                description=_STATUS_HELP,
+            ),
+            "rejectionReason",
+            Accept(
+                "restock",
+                Mapping(
+                    Integer("units", min_value=0),
+                    description="With status processing: per order item id, how many received "
+                    "units go back on the shelf (default: all).",
+                ),
+            ),
+            *(
+                [Accept("refundAmount", Integer("refundAmount", min_value=0))]
+                if _collection is returns
+                else []
+            ),
+        ),
+    )
 
 
 def _create(collection, service):
     def create(request, data) -> int:
-        body = Body(request, collection, data, accepts=CREATE_FIELDS, action="add")
+        body = Body(request, collection, data, accepts=_WRITES[collection.slug][0], action="add")
         order = body.value("order", required=True)
         reason = body.value("reason", required=True)
         note = body.value("note")
@@ -176,7 +201,7 @@ def _create(collection, service):
     return create
 
 
-def _update(collection, model, moves: dict, extra_fields: list[str]):
+def _update(collection, model, moves: dict):
     """PATCH {status}: approved / rejected / processing / completed, each through its service."""
 
     def update(request, pk: int, data) -> None:
@@ -184,7 +209,7 @@ def _update(collection, model, moves: dict, extra_fields: list[str]):
             request,
             collection,
             data,
-            accepts=[*UPDATE_FIELDS, *extra_fields],
+            accepts=_WRITES[collection.slug][1],
             action="change",
             pk=pk,
         )
@@ -238,31 +263,6 @@ EXCHANGE_MOVES = {
 }
 
 returns.create = _create(returns, services.request_return)
-returns.update = _update(returns, Return, RETURN_MOVES, ["refundAmount"])
+returns.update = _update(returns, Return, RETURN_MOVES)
 exchanges.create = _create(exchanges, services.request_exchange)
-exchanges.update = _update(exchanges, Exchange, EXCHANGE_MOVES, [])
-
-_STATUS_HELP = (
-    "Runs the transition: approved, rejected (with rejectionReason), processing (the units are "
-    "back; restock), completed (a return refunds, an exchange sends the replacement parcel)."
-)
-for _collection, _items, _extra in (
-    (returns, RETURN_ITEMS_SCHEMA, {"refundAmount": {"type": "integer", "minimum": 0}}),
-    (exchanges, EXCHANGE_ITEMS_SCHEMA, {}),
-):
-    _collection.create_schema = body_schema(
-        _collection, CREATE_FIELDS, required=["order", "reason", "items"], extra={"items": _items}
-    )
-    _collection.update_schema = body_schema(
-        _collection,
-        UPDATE_FIELDS,
-        extra={
-            "status": {
-                "type": "string",
-                "enum": ["approved", "rejected", "processing", "completed"],
-                "description": _STATUS_HELP,
-            },
-            "restock": RESTOCK_SCHEMA,
-            **_extra,
-        },
-    )
+exchanges.update = _update(exchanges, Exchange, EXCHANGE_MOVES)

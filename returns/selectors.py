@@ -19,7 +19,7 @@ def item_quantities(order) -> dict[int, ItemQuantities]:
     """Per order item id, where its units are (parcels, returns, exchanges), in one query
     whatever the number of items: each figure is a subquery on the child rows of one order
     line (indexed by their order item), compiled once (``shop.statements``)."""
-    rows = statements.fetch(("item_quantities",), _quantities_query, [order.pk])
+    rows = statements.fetch(_quantities_query, [order.pk])
     return {
         row["pk"]: ItemQuantities(
             ordered=row["quantity"],

@@ -73,7 +73,6 @@ def _active_keys(digest: str) -> list[ApiKey]:
     """The active key with this digest (at most one: digests are unique). Every request a
     server makes asks this, so its statement is compiled once (``shop.statements``)."""
     return statements.fetch_instances(
-        ("active-api-key",),
         ApiKey,
         lambda digest: ApiKey.objects.filter(
             secret_hash=digest, revoked_at__isnull=True

@@ -441,6 +441,9 @@ CORS_EXPOSE_HEADERS = ["Idempotent-Replayed", "Retry-After"]
 # Statements run on every request are prepared once per database connection (shop/statements.py).
 # Turn off behind a connection pooler in transaction mode that does not keep them.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+# Compile every statement afresh too and fail if the cached one differs (the test suite's
+# setting; it costs the compile the cache saves).
+SHOP_STATEMENTS_VERIFY = env_bool("SHOP_STATEMENTS_VERIFY", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop backoffice API",
     "DESCRIPTION": "Payload CMS's REST dialect over orders, payments, fulfilments and returns.",

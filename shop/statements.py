@@ -7,6 +7,17 @@ change. Django compiles a QuerySet to SQL every time one is evaluated, and for t
 queries compiling costs more than PostgreSQL takes to answer them. ``fetch`` compiles the ORM
 query of a shape once per process and runs that SQL again with the new values:
 
+- a shape is named by the query itself, never by its caller: ``build`` is called with stand-in
+  values (the same for every call of a shape) and the key is the database (alias and vendor)
+  with the whole query the ORM then holds, serialized (``pickle``): its tables, joins, lookups,
+  selected columns, ordering, annotations, the caller's scope. Two queries that differ in
+  anything but the values differ in the key, so no call site names (or forgets) what its SQL
+  depends on;
+- ``SHOP_STATEMENTS_VERIFY`` (on in the test suite) compiles every call's query afresh with its
+  real values and raises ``StatementMismatch`` if the SQL, the values or the columns differ
+  from what the cache served: what stand-ins could not reveal (SQL that depends on one value
+  only) or an internals change in a new Django fails the tests loudly;
+
 - the SQL is exactly what the ORM writes for the query (the ORM stays the one place SQL comes
   from, scoping and ``where`` included); only the values change;
 - results are never kept: every call runs its statement;
@@ -25,6 +36,11 @@ Other databases (SQLite, the first-run default) run the ORM every time.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import io
+import pickle
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,7 +49,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
-from django.db.models import Field, ForeignObject, Lookup, Q, QuerySet
+from django.db.models import Field, ForeignObject, Lookup, Model, Q, QuerySet
+from django.db.models.expressions import BaseExpression
+from django.db.models.sql.where import WhereNode
+from django.utils.functional import cached_property
 
 try:
     from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
@@ -204,17 +223,212 @@ def _compile(build: Callable[..., QuerySet], kinds: tuple[str, ...], using: str)
     return Compiled(sql, params, slots, names, converters, compiler.query.model)
 
 
-def _shape(key: tuple, kinds: tuple, build, using: str):
-    full = (using, key, kinds)
-    found = _shapes.get(full)
+class StatementMismatch(AssertionError):
+    """The statement the cache served is not what the ORM compiles for the call (verify mode)."""
+
+
+def _new(cls):
+    return cls.__new__(cls)
+
+
+def _reduce_field(field: Field):
+    """A model's field by its name (as Django pickles it); a field of no model (an
+    expression's output field) by its state without ``creation_counter``, which every new
+    field instance increments and which says nothing about the SQL."""
+    if hasattr(field, "model"):
+        return field.__reduce__()
+    state = dict(field.__dict__)
+    state.pop("creation_counter", None)
+    return _new, (type(field),), state
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = {cls}
+    for subclass in cls.__subclasses__():
+        found |= _subclasses(subclass)
+    return found
+
+
+_cached_names: dict[type, frozenset[str]] = {}
+
+
+def _reduce_node(node):
+    """An expression or a where node by its state without what it caches about itself on
+    first use (``contains_aggregate``, ``output_field``…): a model field's column expression
+    is shared by every query, and its caches say nothing about the SQL."""
+    cls = type(node)
+    names = _cached_names.get(cls)
+    if names is None:
+        names = _cached_names[cls] = frozenset(
+            name
+            for klass in cls.__mro__
+            for name, value in vars(klass).items()
+            if isinstance(value, cached_property | functools.cached_property)
+        )
+    state = node.__getstate__() if hasattr(node, "__getstate__") else node.__dict__
+    if isinstance(state, dict):
+        state = {key: value for key, value in state.items() if key not in names}
+    return _new, (cls,), state
+
+
+_dispatch: dict[type, Callable] = {}
+
+
+def _dispatch_table() -> dict[type, Callable]:
+    if not _dispatch:
+        _dispatch.update(dict.fromkeys(_subclasses(BaseExpression), _reduce_node))
+        _dispatch.update(dict.fromkeys(_subclasses(WhereNode), _reduce_node))
+        _dispatch.update(dict.fromkeys(_subclasses(Field), _reduce_field))
+    return _dispatch
+
+
+def shape_key(queryset: QuerySet, using: str) -> tuple | None:
+    """The key of a query built with stand-in values: the database alias and vendor, and the
+    whole query, serialized. None when the query cannot be serialized (it then runs through
+    the ORM)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _dispatch_table()
+    try:
+        pickler.dump(queryset.query)
+    except Exception:
+        return None
+    return (using, connections[using].vendor, buffer.getvalue())
+
+
+def cached_statements() -> int:
+    """How many statements are compiled and kept (what ``forget`` drops)."""
+    return len(_shapes)
+
+
+class Unfrozen(Exception):
+    """A value ``freeze`` cannot hold as it is."""
+
+
+def freeze(value: Any) -> Any:
+    """``value`` as a hashable, comparable value that equals another only when the two are the
+    same: plain values with their type, containers item by item, a function as its code, its
+    defaults and what it closes over, an object with a ``statement_key`` by that key (a
+    collection by its slug), a Q by its tree, a dataclass by its fields, a model class as
+    itself. Anything else raises ``Unfrozen``."""
+    if value is None or isinstance(value, str | bytes):
+        return value
+    kind = type(value)
+    if kind in (int, bool, float):
+        return (kind, value)
+    if kind in (tuple, list):
+        return (kind, tuple(freeze(item) for item in value))
+    if kind is dict:
+        return (dict, tuple((freeze(k), freeze(v)) for k, v in value.items()))
+    if kind in (set, frozenset):
+        return (kind, frozenset(freeze(item) for item in value))
+    if kind is types.FunctionType:
+        cells = tuple(freeze(cell.cell_contents) for cell in value.__closure__ or ())
+        defaults = freeze(value.__defaults__), freeze(value.__kwdefaults__)
+        return (value.__code__, defaults, cells)
+    key = getattr(value, "statement_key", None)
+    if key is not None and not isinstance(value, type):
+        return (kind, freeze(key))
+    if kind is Q:
+        return (Q, value.connector, value.negated, freeze(value.children))
+    if isinstance(value, type) and issubclass(value, Model):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = tuple(freeze(getattr(value, f.name)) for f in dataclasses.fields(value))
+        return (kind, fields)
+    raise Unfrozen(kind)
+
+
+def _call_key(build, kinds: tuple, using: str) -> tuple | None:
+    """What a call's statement follows from when ``build`` depends on nothing but its
+    arguments and what it closes over: the build itself, frozen (None when it cannot be)."""
+    try:
+        return (using, kinds, freeze(build))
+    except (Unfrozen, ValueError):  # ValueError: a closure cell not yet filled
+        return None
+
+
+# Calls already seen: the build, frozen, to its shape's statement (what ``_shapes`` holds).
+_calls: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _shape(build, kinds: tuple, using: str):
+    """The compiled statement of ``build`` called with values of ``kinds`` (or ``EMPTY``,
+    ``UNCACHEABLE``); None when the query has no key.
+
+    The statement is found by the query itself (``shape_key``). A build seen before, frozen
+    the same way (its code and everything it closes over), finds it without building the
+    query again: the query of a build depends on nothing else (the verify mode checks it)."""
+    call = _call_key(build, kinds, using)
+    if call is not None:
+        found = _calls.get(call)
+        if found is not None:
+            _calls.move_to_end(call)
+            return found
+    try:
+        key = shape_key(build(*[_stand_in(kind, i, 0) for i, kind in enumerate(kinds)]), using)
+    except Exception:  # the ORM says so again, with the real values, when it runs
+        key = None
+    if key is None:
+        return None
+    found = _shapes.get(key)
     if found is None:
         found = _compile(build, kinds, using)
-        _shapes[full] = found
+        _shapes[key] = found
         if len(_shapes) > MAX_SHAPES:
             _shapes.popitem(last=False)
     else:
-        _shapes.move_to_end(full)
+        _shapes.move_to_end(key)
+    if call is not None:
+        _calls[call] = found
+        if len(_calls) > MAX_SHAPES:
+            _calls.popitem(last=False)
     return found
+
+
+def forget() -> None:
+    """Drop every compiled statement (the next call of each shape compiles it again)."""
+    _shapes.clear()
+    _calls.clear()
+
+
+def _verify(compiled, build, args: Sequence, using: str) -> None:
+    """Raise ``StatementMismatch`` unless ``compiled`` is what the ORM compiles now for
+    ``build(*args)``: the same SQL text, values and columns (or, for a shape that matches
+    nothing, nothing)."""
+    try:
+        sql, params, names, _compiler = _sql(build(*args), using)
+    except EmptyResultSet:
+        if compiled is EMPTY:
+            return
+        raise StatementMismatch(
+            f"The cache served a statement for a query that matches nothing:\n{compiled.sql}"
+        ) from None
+    if compiled is EMPTY:
+        raise StatementMismatch(f"The cache served no statement for:\n{sql}")
+    served = compiled.bind(args)
+    if sql != compiled.sql or params != served or names != compiled.names:
+        raise StatementMismatch(
+            "The cache served another statement than the ORM compiles:\n"
+            f"served:   {compiled.sql}\n          {served!r} {compiled.names!r}\n"
+            f"compiled: {sql}\n          {params!r} {names!r}"
+        )
+
+
+def _cached(build, args: Sequence, using: str, cache: bool):
+    """The compiled statement of ``build(*args)`` (``EMPTY`` when it matches nothing), or None
+    when it runs through the ORM: not PostgreSQL, a value no statement takes, no key, or SQL
+    that cannot take other values."""
+    connection = connections[using]
+    kinds = tuple(kind_of(arg) for arg in args)
+    if not cache or connection.vendor != "postgresql" or None in kinds:
+        return None
+    compiled = _shape(build, kinds, using)
+    if compiled is None or compiled is UNCACHEABLE:
+        return None
+    if getattr(settings, "SHOP_STATEMENTS_VERIFY", False):
+        _verify(compiled, build, args, using)
+    return compiled
 
 
 def _execute(connection, sql: str, params: list) -> list[tuple]:
@@ -296,66 +510,57 @@ def _run(connection, compiled: Compiled, sql: str, params: list) -> list[tuple]:
 
 
 def fetch(
-    key: tuple | None,
     build: Callable[..., QuerySet],
     args: Sequence = (),
     *,
     limit: int | None = None,
     offset: int = 0,
     using: str | None = None,
+    cache: bool = True,
 ) -> list[dict]:
     """The rows (dicts) of ``build(*args)``, a ``values()`` QuerySet, sliced by ``limit`` and
-    ``offset``. ``key`` names the shape: everything ``build`` does apart from ``args`` must
-    follow from it (None: no shape, run the ORM). Without ``using``, the database router
-    chooses the database, as it does for the ORM (a replica for an API read, shop/db_routing.py);
-    a shape is compiled once for every database (they are one server version)."""
-    connection = connections[using or DEFAULT_DB_ALIAS]
-    kinds = tuple(kind_of(arg) for arg in args)
-    compiled = None
-    if key is not None and connection.vendor == "postgresql" and None not in kinds:
-        compiled = _shape(key, kinds, build, DEFAULT_DB_ALIAS)
+    ``offset``. The values that change from call to call are ``args``; ``cache=False`` runs
+    the ORM (a query that holds values of its own, which would make a shape of each). Without
+    ``using``, the database router chooses the database, as it does for the ORM (a replica for
+    an API read, shop/db_routing.py); a shape is compiled once for every database (they are one
+    server version)."""
+    compiled = _cached(build, args, DEFAULT_DB_ALIAS, cache)
     if compiled is EMPTY:
         return []
-    if compiled is None or compiled is UNCACHEABLE:
+    if compiled is None:
         queryset = build(*args)
         if limit is not None:
             queryset = queryset[offset : offset + limit]
         return list(queryset)
-    connection = connections[using or router.db_for_read(compiled.model)]
     sql, params = compiled.sql, compiled.bind(args)
     if limit is not None:
         sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
     names = compiled.names
-    return [dict(zip(names, row, strict=True)) for row in _run(connection, compiled, sql, params)]
+    rows = _run(connections[using or router.db_for_read(compiled.model)], compiled, sql, params)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def fetch_instances(
-    key: tuple, model, build: Callable[..., QuerySet], args: Sequence = (), **options
-) -> list:
+def fetch_instances(model, build: Callable[..., QuerySet], args: Sequence = (), **options) -> list:
     """Model instances of ``build(*args)``, a QuerySet of ``model``, through ``fetch``."""
     names = [field.attname for field in model._meta.concrete_fields]
-    rows = fetch(key, lambda *a: build(*a).values(*names), args, **options)
+    rows = fetch(lambda *a: build(*a).values(*names), args, **options)
     using = options.get("using") or router.db_for_read(model)
     return [model.from_db(using, names, [row[name] for name in names]) for row in rows]
 
 
 def count(
-    key: tuple | None,
     build: Callable[..., QuerySet],
     args: Sequence = (),
     *,
     using: str | None = None,
+    cache: bool = True,
 ) -> int:
     """``build(*args).count()``, compiled once per shape like ``fetch``; ``build`` returns the
     QuerySet to count with ``values("pk")`` applied."""
-    connection = connections[using or DEFAULT_DB_ALIAS]
-    kinds = tuple(kind_of(arg) for arg in args)
-    compiled = None
-    if key is not None and connection.vendor == "postgresql" and None not in kinds:
-        compiled = _shape(("count", *key), kinds, build, DEFAULT_DB_ALIAS)
+    compiled = _cached(build, args, DEFAULT_DB_ALIAS, cache)
     if compiled is EMPTY:
         return 0
-    if compiled is None or compiled is UNCACHEABLE:
+    if compiled is None:
         return build(*args).count()
     sql = f'SELECT COUNT(*) FROM ({compiled.sql}) "counted"'
     connection = connections[using or router.db_for_read(compiled.model)]

@@ -4,6 +4,7 @@ import itertools
 from contextlib import contextmanager
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
@@ -49,6 +50,19 @@ SNAPSHOT_VALUE = CustomerSnapshot(name="John Doe", email="john@example.com")
 PARCEL_VALUES = {"customer_snapshot": SNAPSHOT_VALUE, "shipping_address": ADDRESS_VALUE}
 
 _payment_ids = itertools.count(1)
+
+
+def log_of(obj):
+    """The transition log of one object (an order, a payment, a parcel, a request), newest
+    first."""
+    return TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
+    ).order_by("-created_at", "-id")
+
+
+def order_log(order):
+    """Every transition log entry of an order and of everything under it, newest first."""
+    return TransitionLog.objects.filter(order=order).order_by("-created_at", "-id")
 
 
 def next_payment_id() -> str:

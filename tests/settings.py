@@ -32,6 +32,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# Every statement served from shop.statements' cache is checked against a fresh compile: a cache
+# key that misses what a query depends on, or a Django whose internals changed, fails the test.
+SHOP_STATEMENTS_VERIFY = True
 
 # A test database name unique to this run, so two runs on one PostgreSQL never share (or drop)
 # each other's database. Subprocesses (pytest-xdist workers, servers a test starts) inherit the

@@ -86,78 +86,25 @@ def caller(request) -> Caller:
 
 
 # ---------------------------------------------------------------------------------------------
-# The rules
-
-# What a publishable key reads.
-CATALOG = frozenset({"products", "variants", "options"})
-
-# A customer's rows in each collection: the ORM path from the row to its customer.
-CUSTOMER_OWNED = {
-    "customers": "pk",
-    "carts": "customer",
-    "cart-items": "cart__customer",
-    "orders": "customer",
-    "order-items": "order__customer",
-    "transactions": "order__customer",
-    "fulfillments": "order__customer",
-    "fulfillment-items": "fulfillment__order__customer",
-    "returns": "order__customer",
-    "return-items": "return_request__order__customer",
-    "exchanges": "order__customer",
-    "exchange-items": "exchange__order__customer",
-}
-
-# What a customer may write, and the fields they may send for it.
-CART_LINE = frozenset({"product", "variant", "option", "quantity"})
-AFTER_SALES_REQUEST = frozenset({"order", "reason", "items", "note"})
-CUSTOMER_WRITES: dict[tuple[str, str], frozenset[str]] = {
-    ("carts", "add"): frozenset({"currency", "shippingAddress"}),
-    ("carts", "change"): frozenset({"currency", "shippingAddress"}),
-    ("carts", "delete"): frozenset(),
-    ("cart-items", "add"): CART_LINE | {"cart"},
-    ("cart-items", "change"): CART_LINE,
-    ("cart-items", "delete"): frozenset(),
-    ("returns", "add"): AFTER_SALES_REQUEST,
-    ("exchanges", "add"): AFTER_SALES_REQUEST,
-}
-
-# Staff: the permission of each transition group (the admin's buttons need the same ones).
-PAYMENTS = "orders.run_payment_transitions"
-FULFILMENT = "orders.run_fulfillment_transitions"
-RETURNS = "orders.run_return_transitions"
-# Writes that run a transition need the group's permission instead of the model's.
-TRANSITION_WRITES = {
-    "transactions": PAYMENTS,
-    "fulfillments": FULFILMENT,
-    "returns": RETURNS,
-    "exchanges": RETURNS,
-}
-# An order's PATCH {status}: the group of each target a client may ask for.
-ORDER_TARGETS = {
-    "paid": PAYMENTS,
-    "failed": PAYMENTS,
-    "pending": PAYMENTS,
-    "canceled": PAYMENTS,
-    "confirmed": FULFILMENT,
-}
-ORDER_STATUS_FIELDS = frozenset({"status", "reason"})
+# The rules. What is particular to a collection (whose rows a customer owns, what they may
+# write, which permission runs its transitions) is declared on the collection by its app.
 
 
 def _model_permission(collection: Collection, action: str) -> str:
-    if collection.slug == "timeline":  # an order's history: whoever sees the order
-        return "orders.view_order"
+    if action == "view" and collection.view_permission:
+        return collection.view_permission
     return f"{collection.app_label}.{action}_{collection.model_name}"
 
 
 def _staff_may(user, collection: Collection, action: str) -> bool:
     if action == "view":
         return user.has_perm(_model_permission(collection, action))
-    group = TRANSITION_WRITES.get(collection.slug)
+    group = collection.transition_permission
     if group is not None and action in ("add", "change"):
         return user.has_perm(group)
-    if collection.slug == "orders" and action == "change":
-        return user.has_perm("orders.change_order") or any(
-            user.has_perm(p) for p in set(ORDER_TARGETS.values())
+    if collection.status_permissions and action == "change":
+        return user.has_perm(_model_permission(collection, action)) or any(
+            user.has_perm(p) for p in set(collection.status_permissions.values())
         )
     return user.has_perm(_model_permission(collection, action))
 
@@ -166,17 +113,16 @@ def has_permission(request, collection: Collection, action: str) -> bool:
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
     who = caller(request)
-    slug = collection.slug
     if who.kind == SERVER:
         return True
     if who.kind == STAFF:
         return _staff_may(who.user, collection, action)
     if who.kind == CUSTOMER:
         if action == "view":
-            return slug in CATALOG or slug in CUSTOMER_OWNED
-        return (slug, action) in CUSTOMER_WRITES
+            return collection.public or collection.owner is not None
+        return action in collection.customer_writes
     if who.kind == STOREFRONT:
-        return action == "view" and slug in CATALOG
+        return action == "view" and collection.public
     return False
 
 
@@ -193,17 +139,16 @@ ALL, NONE, OWNER = "all", "none", "owner"
 def scope_rule(request, collection: Collection) -> tuple[str, str | None, int | None]:
     """``(rule, path, customer id)``: how ``scope`` narrows the collection for the caller."""
     who = caller(request)
-    slug = collection.slug
     if who.kind == SERVER:
         return ALL, None, None
     if who.kind == STAFF:
         if who.user.has_perm(_model_permission(collection, "view")):
             return ALL, None, None
         return NONE, None, None
-    if who.kind in (CUSTOMER, STOREFRONT) and slug in CATALOG:
+    if who.kind in (CUSTOMER, STOREFRONT) and collection.public:
         return ALL, None, None
-    if who.kind == CUSTOMER and slug in CUSTOMER_OWNED:
-        return OWNER, CUSTOMER_OWNED[slug], who.customer.pk
+    if who.kind == CUSTOMER and collection.owner is not None:
+        return OWNER, collection.owner, who.customer.pk
     return NONE, None, None
 
 
@@ -225,21 +170,22 @@ def writable_fields(request, collection: Collection, action: str) -> frozenset[s
     """The camelCase fields the caller may write (None: all the collection accepts)."""
     who = caller(request)
     if who.kind == CUSTOMER:
-        return CUSTOMER_WRITES.get((collection.slug, action), frozenset())
+        return collection.customer_writes.get(action, frozenset())
     if (
         who.kind == STAFF
-        and (collection.slug, action) == ("orders", "change")
-        and not who.user.has_perm("orders.change_order")
+        and action == "change"
+        and collection.status_permissions
+        and not who.user.has_perm(_model_permission(collection, action))
     ):
-        return ORDER_STATUS_FIELDS  # a transition group without the order's edit right
+        return collection.status_fields  # a transition group without the edit right
     return None
 
 
 def forced_values(request, collection: Collection, action: str) -> dict:
     """Values a write gets whatever the body says (checked like any value the caller sent)."""
     who = caller(request)
-    if who.kind == CUSTOMER and collection.slug == "carts" and action == "add":
-        return {"customer": who.customer.pk}
+    if who.kind == CUSTOMER and collection.owned_on_create and action == "add":
+        return {collection.owned_on_create: who.customer.pk}
     return {}
 
 
@@ -249,10 +195,10 @@ def check_transition(request, collection: Collection, status: str) -> None:
     if who.kind == SERVER:
         return
     if who.kind == STAFF:
-        if collection.slug == "orders":
-            needed = ORDER_TARGETS.get(status)
+        if collection.status_permissions:
+            needed = collection.status_permissions.get(status)
         else:
-            needed = TRANSITION_WRITES.get(collection.slug)
+            needed = collection.transition_permission
         if needed is None or who.user.has_perm(needed):
             return
     raise Forbidden()

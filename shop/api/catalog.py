@@ -20,11 +20,14 @@ from shop.api.collections import (
     timestamps,
 )
 from shop.api.errors import ValidationError
-from shop.api.writes import Body, ModelWriter, body_schema
+from shop.api.writes import Accept, Body, ModelWriter, Write
 from shop.errors import DomainError
 from shop.models import Cart, CartItem, Customer, Option, Product, Variant
 from shop.services import ensure_cart_open
 from shop.values import Address
+
+# What a customer may send for a line of their cart.
+CART_LINE = frozenset({"product", "variant", "option", "quantity"})
 
 customers = Collection(
     slug="customers",
@@ -32,6 +35,7 @@ customers = Collection(
     singular="Customer",
     plural="Customers",
     description="Shoppers. The password is write-only.",
+    owner="pk",
     fields=[
         Id(),
         Text("name"),
@@ -63,6 +67,7 @@ products = Collection(
     model=Product,
     singular="Product",
     plural="Products",
+    public=True,
     fields=[
         *_stocked([]),
         Integer("price", min_value=0, description="In the currency's minor unit."),
@@ -77,6 +82,7 @@ variants = Collection(
     model=Variant,
     singular="Variant",
     plural="Variants",
+    public=True,
     fields=[
         *_stocked([Relation("product", to="products")]),
         Integer("price", nullable=True, min_value=0, description="Empty: the product's price."),
@@ -90,6 +96,7 @@ options = Collection(
     model=Option,
     singular="Option",
     plural="Options",
+    public=True,
     fields=[
         *_stocked([Relation("variant", to="variants")]),
         Integer("price", nullable=True, min_value=0, description="Empty: the variant's price."),
@@ -103,6 +110,13 @@ carts = Collection(
     singular="Cart",
     plural="Carts",
     description="A basket; it checks out once (POST /api/checkout).",
+    owner="customer",
+    owned_on_create="customer",
+    customer_writes={
+        "add": frozenset({"currency", "shippingAddress"}),
+        "change": frozenset({"currency", "shippingAddress"}),
+        "delete": frozenset(),
+    },
     fields=[
         Id(),
         Relation("customer", to="customers", nullable=True),
@@ -130,6 +144,12 @@ cart_items = Collection(
     model=CartItem,
     singular="Cart item",
     plural="Cart items",
+    owner="cart__customer",
+    customer_writes={
+        "add": CART_LINE | {"cart"},
+        "change": CART_LINE,
+        "delete": frozenset(),
+    },
     fields=[
         Id(),
         Relation("cart", to="carts"),
@@ -169,7 +189,8 @@ ModelWriter(
 ModelWriter(variants, ["product", "title", "sku", "price", "stock"], required=["product", "title"])
 ModelWriter(options, ["variant", "title", "sku", "price", "stock"], required=["variant", "title"])
 ModelWriter(carts, [], guard=ensure_cart_open)  # deletes; creates and changes: below
-CART_FIELDS = ["customer", "currency", "shippingAddress"]
+CART_CREATE = Write(carts, "create", "customer", "currency", "shippingAddress")
+CART_UPDATE = Write(carts, "update", "customer", "currency", "shippingAddress")
 
 # The wire's shippingAddress members → ``Address`` (carts here, orders in ``orders.api``).
 ADDRESS_MEMBERS = {
@@ -212,7 +233,7 @@ def shipping_address(value: Any) -> Address | None:
 
 
 def create_cart(request, data) -> int:
-    body = Body(request, carts, data, accepts=CART_FIELDS, action="add")
+    body = Body(request, carts, data, accepts=CART_CREATE, action="add")
     values = {"customer": body.value("customer"), "currency": body.value("currency")}
     body.check()
     address = shipping_address(body.raw("shippingAddress"))
@@ -220,7 +241,7 @@ def create_cart(request, data) -> int:
 
 
 def update_cart(request, pk: int, data) -> None:
-    body = Body(request, carts, data, accepts=CART_FIELDS, action="change")
+    body = Body(request, carts, data, accepts=CART_UPDATE, action="change")
     values = {key: body.value(key) for key in ("customer", "currency") if key in body}
     body.check()
     address = shipping_address(body.raw("shippingAddress"))
@@ -230,11 +251,20 @@ def update_cart(request, pk: int, data) -> None:
 carts.create = create_cart
 carts.update = update_cart
 
-CART_ITEM_FIELDS = ["cart", "product", "variant", "option", "quantity"]
+CART_ITEM_CREATE = Write(
+    cart_items,
+    "create",
+    Accept("cart", required=True),
+    Accept("product", required=True),
+    "variant",
+    "option",
+    "quantity",
+)
+CART_ITEM_UPDATE = Write(cart_items, "update", "product", "variant", "option", "quantity")
 
 
 def create_cart_item(request, data) -> int:
-    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS, action="add")
+    body = Body(request, cart_items, data, accepts=CART_ITEM_CREATE, action="add")
     values = {
         "cart": body.value("cart", required=True),
         "product": body.value("product", required=True),
@@ -247,7 +277,7 @@ def create_cart_item(request, data) -> int:
 
 
 def update_cart_item(request, pk: int, data) -> None:
-    body = Body(request, cart_items, data, accepts=CART_ITEM_FIELDS[1:], action="change", pk=pk)
+    body = Body(request, cart_items, data, accepts=CART_ITEM_UPDATE, action="change", pk=pk)
     values = {key: body.value(key) for key in ("product", "quantity") if key in body}
     values.update({key: body.value(key) for key in ("variant", "option") if key in body})
     body.check()
@@ -262,19 +292,3 @@ cart_items.create = create_cart_item
 cart_items.update = update_cart_item
 cart_items.delete = delete_cart_item
 cart_items.deletable = True
-
-for _collection, _writable, _required in (
-    (customers, ["name", "email", "phone", "isActive", "language"], ["name", "email"]),
-    (products, ["title", "sku", "price", "stock", "isActive"], ["title"]),
-    (variants, ["product", "title", "sku", "price", "stock"], ["product", "title"]),
-    (options, ["variant", "title", "sku", "price", "stock"], ["variant", "title"]),
-    (carts, CART_FIELDS, []),
-    (cart_items, CART_ITEM_FIELDS, ["cart", "product"]),
-):
-    _extra = {"password": {"type": "string", "writeOnly": True}} if _collection is customers else {}
-    _collection.create_schema = body_schema(
-        _collection, _writable, required=_required, extra=_extra
-    )
-    _collection.update_schema = body_schema(
-        _collection, _writable[1:] if _collection is cart_items else _writable, extra=_extra
-    )

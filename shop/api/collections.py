@@ -94,6 +94,7 @@ class Field:
         nullable: bool = False,
         private: bool = False,
         description: str = "",
+        writes: tuple[str, ...] = (),
     ):
         self.name = name
         self.column = column or name
@@ -103,6 +104,8 @@ class Field:
         # Private: only staff and servers read, query or sort it (see shop.api.access).
         self.private = private
         self.description = description
+        # The writes that take it as it is (``Write``s by name: create, update, checkout…).
+        self.writes = writes
 
     # Reading: database value → JSON value.
     to_api: Callable[[Any], Any] | None = None
@@ -279,10 +282,18 @@ class Computed:
 class Group:
     """A nested object of scalar fields stored as columns on the row (``shippingAddress``)."""
 
-    def __init__(self, name: str, members: list[Field], *, description: str = ""):
+    def __init__(
+        self,
+        name: str,
+        members: list[Field],
+        *,
+        description: str = "",
+        writes: tuple[str, ...] = (),
+    ):
         self.name = name
         self.members = members
         self.description = description
+        self.writes = writes
 
     def schema(self) -> dict:
         schema = {
@@ -326,9 +337,18 @@ class Collection:
     update: Writer | None = None
     delete: Writer | None = None
     deletable: bool = False  # False: DELETE is refused with 403 (history is never deleted)
-    create_schema: dict | None = None
-    update_schema: dict | None = None
+    # What each write accepts (``shop.api.writes.Write`` by name: create, update).
+    writes: dict = field(default_factory=dict)
     routed: bool = True
+    # Who may do what (``shop.api.access`` reads these; each app declares its own).
+    public: bool = False  # a publishable key alone reads it (the catalog)
+    owner: str | None = None  # the ORM path from a row to its customer: a customer's own rows
+    customer_writes: dict[str, frozenset[str]] = field(default_factory=dict)  # action → fields
+    owned_on_create: str | None = None  # a customer's new row gets them in this relation
+    view_permission: str | None = None  # what staff need to read it (default: the model's)
+    transition_permission: str | None = None  # its writes run transitions: this, not the model's
+    status_permissions: dict[str, str] = field(default_factory=dict)  # PATCH {status}: by target
+    status_fields: frozenset[str] = frozenset()  # what a status permission alone may write
 
     def __post_init__(self):
         self.paths: dict[str, tuple[str, Field]] = {}
@@ -357,6 +377,12 @@ class Collection:
         self.private = frozenset(
             item.name for item in self.fields if getattr(item, "private", False)
         )
+
+    @property
+    def statement_key(self) -> str:
+        """How ``shop.statements`` tells collections apart in what a query closes over (one
+        declaration per slug, made once per process)."""
+        return self.slug
 
     def _read(self, field: Field) -> str:
         """The key a field's value has in ``values()`` rows (timestamps come formatted)."""
@@ -391,7 +417,21 @@ class Action:
     path: str
     collection: Collection
     run: Writer
-    schema: dict
+    write: Any  # shop.api.writes.Write: what it accepts
+
+
+@dataclass
+class Nested:
+    """``GET /api/<parent>/<id>/<name>``: the documents of ``collection`` that belong to one
+    document of ``parent`` (an order's timeline), listed like a collection. ``fk`` is the
+    ``where`` path from such a document to its parent."""
+
+    parent: str
+    name: str
+    collection: Collection
+    fk: str
+    description: str = ""
+    depth: int = 0  # the default depth
 
 
 # Kinds of entries in a collection's rendering plan.
@@ -412,16 +452,25 @@ class Registry:
         self._by_slug: dict[str, Collection] = {}
         self._by_model: dict[type[models.Model], Collection] = {}
         self._actions: dict[str, Action] = {}
+        self._nested: list[Nested] = []
         self._loaded = False
 
-    def action(self, path: str, collection: Collection, run: Writer, schema: dict) -> None:
+    def action(self, path: str, collection: Collection, run: Writer, write) -> None:
         """A server API endpoint, ``POST /api/<path>``, that creates a document of
-        ``collection`` (``run(request, data)`` returns its id)."""
-        self._actions[path] = Action(path, collection, run, schema)
+        ``collection`` (``run(request, data)`` returns its id) from a body ``write`` accepts."""
+        self._actions[path] = Action(path, collection, run, write)
 
     def actions(self) -> list[Action]:
         self.load()
         return list(self._actions.values())
+
+    def nest(self, nested: Nested) -> None:
+        """Serve ``nested`` under each document of its parent collection."""
+        self._nested.append(nested)
+
+    def nested(self) -> list[Nested]:
+        self.load()
+        return list(self._nested)
 
     def register(self, *collections: Collection) -> None:
         for collection in collections:
@@ -438,8 +487,7 @@ class Registry:
         self._loaded = True
         from django.utils.module_loading import autodiscover_modules
 
-        import shop.api.catalog
-        import shop.api.timeline  # noqa: F401
+        import shop.api.catalog  # noqa: F401
 
         autodiscover_modules("api")
 
@@ -487,6 +535,7 @@ __all__ = [
     "Id",
     "Integer",
     "Join",
+    "Nested",
     "Relation",
     "Text",
     "iso_timestamp",

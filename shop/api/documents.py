@@ -7,17 +7,18 @@ collection is fetched in one ``id IN (…)`` query, so the query count depends o
 collections involved, never on the row count. A join (an order's items, transactions…) is one
 query for all parents on the page, limited per parent with a window function.
 
-Each of these queries is built by the ORM once per shape and process and then run with the
-request's values (``shop.statements``): the caller's scope is part of the shape, the
-caller's own id and the ids and ``where`` values are the statement's parameters.
+Each of these queries is compiled by the ORM once per shape and process and then run with the
+request's values (``shop.statements``, which names a shape by the query itself): the caller's
+scope is part of the shape, the caller's own id and the ids and ``where`` values are the
+statement's parameters.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, F, IntegerField, Value, Window
+from django.db.models import Count, F, IntegerField, Q, Value, Window
 from django.db.models.functions import RowNumber
 
 from shop import statements
@@ -32,13 +33,10 @@ from shop.api.collections import (
     registry,
 )
 from shop.api.errors import NotFound
-from shop.api.pagination import fetch_page
 from shop.api.query import (
     JoinOptions,
-    ListParams,
     parse_depth,
     parse_joins,
-    parse_list_params,
     parse_populate,
     parse_select,
     parse_sort,
@@ -125,7 +123,7 @@ class DocumentBuilder:
                     queryset = target.model.objects.filter(pk__any_of=ids).order_by()
                     return target.values(scoped(queryset, rule, owner))
 
-                found = statements.fetch(("populate", slug, rule), build, [ids, *scope_args])
+                found = statements.fetch(build, [ids, *scope_args])
                 rows = {row["id"]: row for row in found}
                 for remaining, pk, holder, key in wanted:
                     row = rows.get(pk)
@@ -137,30 +135,31 @@ class DocumentBuilder:
         """The ORM query of a join's children: ``build(parent_ids, *owner, *where values)``."""
         fk_column = f"{join.fk}_id"
         owners = 1 if rule[0] == access.OWNER else 0
+        # Closed over: the shape of the query, never a where's values (unless it has no shape).
+        limit, page, count = options.limit, options.page, options.count
+        unshaped = options.where if where is None else None
 
         def build(parent_ids, *args):
             queryset = child.model.objects.filter(**{f"{join.fk}__any_of": parent_ids})
             queryset = scoped(queryset, rule, args[:owners])
             if where is None:
-                queryset = queryset.filter(options.where)
+                queryset = queryset.filter(unshaped)
             elif where[0]:
                 queryset = queryset.filter(statements.q_from_shape(where[0], args[owners:]))
             annotations = {}
-            if options.limit:
+            if limit:
                 annotations["join_rank"] = Window(
                     RowNumber(), partition_by=F(fk_column), order_by=_order_expressions(order_by)
                 )
-            if options.count:
+            if count:
                 annotations["join_total"] = Window(Count("pk"), partition_by=F(fk_column))
             if annotations:
                 queryset = queryset.annotate(**annotations)
-            if options.limit:
-                offset = (options.page - 1) * options.limit
-                queryset = queryset.filter(
-                    join_rank__gt=offset, join_rank__lte=offset + options.limit + 1
-                )
+            if limit:
+                offset = (page - 1) * limit
+                queryset = queryset.filter(join_rank__gt=offset, join_rank__lte=offset + limit + 1)
             ordered = queryset.order_by(fk_column, *order_by)
-            total = ["join_total"] if options.count else []
+            total = ["join_total"] if count else []
             if depth < 1:
                 return ordered.values("id", fk_column, *total)
             return ordered.values(*child.columns, *total, **child.expressions)
@@ -181,13 +180,9 @@ class DocumentBuilder:
             order_by = tuple(options.sort or parse_sort(child, join.sort))
             rule, scope_args = scope_of(self.request, child)
             where = statements.q_shape(options.where) if options.where is not None else ((), [])
-            key = None
-            if where is not None:
-                key = ("join", collection.slug, name, depth >= 1, rule, order_by, where[0])
-                key += (options.limit, options.page, options.count)
             build = self._join_query(child, join, options, depth, rule, order_by, where)
             args = [parent_ids, *scope_args, *(where[1] if where else ())]
-            rows = statements.fetch(key, build, args)
+            rows = statements.fetch(build, args, cache=where is not None)
             by_parent: dict[int, list[dict]] = defaultdict(list)
             for row in rows:
                 by_parent[row[fk_column]].append(row)
@@ -212,7 +207,7 @@ class DocumentBuilder:
         """At depth 0, every join as ``{docs: [ids], hasNextPage}`` (Payload's join field at
         depth 0), all joins of all parents in one query: a UNION ALL of each join's children,
         numbered per parent in the join's order and cut to its page."""
-        parts, key = [], ("join-ids", collection.slug)
+        parts, cache = [], True
         args: list = [[doc["id"] for doc in docs]]
         for index, (name, options) in enumerate(joins.items()):
             join = collection.joins_by_name[name]
@@ -220,11 +215,10 @@ class DocumentBuilder:
             order_by = tuple(options.sort or parse_sort(child, join.sort))
             rule, scope_args = scope_of(self.request, child)
             where = statements.q_shape(options.where) if options.where is not None else ((), [])
-            if where is None or key is None:
-                key = None
-            else:
-                key += (name, rule, order_by, where[0], options.limit, options.page, options.count)
+            cache = cache and where is not None
             args += [*scope_args, *(where[1] if where else ())]
+            # Closed over by the build: the where's shape, not its values (unless unshaped).
+            options = replace(options, where=options.where if where is None else None)
             parts.append((index, join, child, options, order_by, rule, len(scope_args), where))
 
         def build(parent_ids, *rest):
@@ -268,7 +262,7 @@ class DocumentBuilder:
             return first.union(*others, all=True) if others else first
 
         rows = sorted(
-            statements.fetch(key, build, args),
+            statements.fetch(build, args, cache=cache),
             key=lambda row: (row["join_key"], row["join_parent"], row["join_rank"]),
         )
         found: dict[tuple[int, int], list[dict]] = defaultdict(list)
@@ -305,51 +299,64 @@ def base_queryset(request, collection: Collection):
 
 
 def _matching(request, collection: Collection, where, order_by: list[str] | None):
-    """``(key, build, args)`` for the caller's rows of ``collection`` matching ``where``:
-    ``build(*args)`` is the QuerySet (ordered by ``order_by``, or not at all)."""
+    """``(cache, build, args)`` for the caller's rows of ``collection`` matching ``where``:
+    ``build(*args)`` is the QuerySet (ordered by ``order_by``, or not at all); ``cache`` is
+    False when the ``where`` holds values that cannot be the statement's arguments."""
     rule, scope_args = scope_of(request, collection)
     owners = len(scope_args)
     shape = statements.q_shape(where)
     order = tuple(order_by or ())
+    if shape is None:
+
+        def build(*args):
+            queryset = scoped(collection.model.objects.all(), rule, args[:owners])
+            return queryset.filter(where).order_by(*order)
+
+        return False, build, scope_args
+    # What the build closes over is the statement's shape only, never the where's values.
+    tree = shape[0]
 
     def build(*args):
         queryset = scoped(collection.model.objects.all(), rule, args[:owners])
-        queryset = queryset.filter(
-            where if shape is None else statements.q_from_shape(shape[0], args[owners:])
-        )
+        queryset = queryset.filter(statements.q_from_shape(tree, args[owners:]))
         return queryset.order_by(*order)
 
-    if shape is None:
-        return None, build, scope_args
-    return (collection.slug, rule, shape[0], order), build, [*scope_args, *shape[1]]
+    return True, build, [*scope_args, *shape[1]]
 
 
-def count_documents(request, collection: Collection, where) -> int:
-    """How many of the caller's rows match ``where``."""
-    key, build, args = _matching(request, collection, where, None)
-    return statements.count(key, lambda *a: build(*a).values("pk"), args)
+class Matching:
+    """The caller's rows of a collection as a list view reads them: ``filter`` and
+    ``order_by`` as on a QuerySet (what DRF's filter backend calls), then a slice of rows
+    (dicts with every column a document needs) or ``count()``, each one statement compiled
+    once per shape (``shop.statements``)."""
 
+    def __init__(self, request, collection: Collection, where: Q | None = None, order_by=()):
+        self.request = request
+        self.collection = collection
+        self.where = Q() if where is None else where
+        self.ordering = tuple(order_by)
 
-def list_documents(request, collection: Collection, params: dict) -> dict:
-    """``GET /api/<slug>``: the page of documents and Payload's envelope."""
-    public = not access.sees_private_fields(request)
-    options: ListParams = parse_list_params(
-        collection, params, public=public, seen=access.sees(request)
-    )
-    key, build, args = _matching(request, collection, options.where, options.order_by)
-    page_key = None if key is None else ("page", *key)
-    rows, envelope = fetch_page(
-        lambda limit, offset: statements.fetch(
-            page_key, lambda *a: collection.values(build(*a)), args, limit=limit, offset=offset
-        ),
-        lambda: statements.count(key, lambda *a: build(*a).order_by().values("pk"), args),
-        limit=options.limit,
-        page=options.page,
-    )
-    docs = DocumentBuilder(request, params).build(
-        collection, rows, depth=options.depth, joins=options.joins
-    )
-    return {"docs": docs, **envelope}
+    def filter(self, where: Q) -> Matching:
+        return Matching(self.request, self.collection, self.where & where, self.ordering)
+
+    def order_by(self, *terms: str) -> Matching:
+        return Matching(self.request, self.collection, self.where, terms)
+
+    def count(self) -> int:
+        cache, build, args = _matching(self.request, self.collection, self.where, None)
+        return statements.count(lambda *a: build(*a).values("pk"), args, cache=cache)
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        cache, build, args = _matching(self.request, self.collection, self.where, self.ordering)
+        start = window.start or 0
+        collection = self.collection  # closed over by the build (not the request's Matching)
+        return statements.fetch(
+            lambda *a: collection.values(build(*a)),
+            args,
+            limit=window.stop - start,
+            offset=start,
+            cache=cache,
+        )
 
 
 def parse_pk(value) -> int:
@@ -374,7 +381,7 @@ def get_document(
         queryset = collection.model.objects.filter(pk=pk).order_by()
         return collection.values(scoped(queryset, rule, owner))
 
-    rows = statements.fetch(("document", collection.slug, rule), build, [pk, *scope_args])
+    rows = statements.fetch(build, [pk, *scope_args])
     if not rows:
         raise NotFound()
     return DocumentBuilder(request, params).build(collection, rows, depth=depth, joins=joins)[0]

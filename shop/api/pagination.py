@@ -4,8 +4,33 @@ only when the page alone cannot tell it)."""
 
 import math
 
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
 from shop.api.errors import QueryError
-from shop.api.query import max_limit
+from shop.api.query import DEFAULT_LIMIT, boolean_param, integer_param, max_limit, request_params
+
+
+class PayloadPagination(BasePagination):
+    """DRF's pagination class for Payload's envelope: ``limit`` (default 10; 0, or
+    ``pagination=false`` without a limit, for every match up to the server maximum) and
+    ``page`` (from 1). The rows may be a QuerySet or anything that slices and counts like one."""
+
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        params = request_params(request)
+        pagination = boolean_param(params, "pagination", True)
+        limit = integer_param(params, "limit", default=DEFAULT_LIMIT if pagination else 0)
+        page = max(integer_param(params, "page", default=1), 1)
+        rows, self.envelope = fetch_page(
+            lambda limit, offset: list(queryset[offset : offset + limit]),
+            queryset.count,
+            limit=min(limit, max_limit()),
+            page=page,
+        )
+        return rows
+
+    def get_paginated_response(self, data) -> Response:
+        return Response({"docs": data, **self.envelope})
 
 
 def fetch_page(rows, count, *, limit: int, page: int):

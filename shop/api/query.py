@@ -5,34 +5,31 @@ The query string is read as the ``qs`` library Payload's clients encode with rea
 indices, depth 10, arrays up to 1000), in time linear in its length (see ``decode_query_string``).
 A ``where`` tree becomes one ``Q``:
 keys of an object and operators on one path are ANDed, ``and``/``or`` take arrays and nest.
-Every path must be declared queryable on the collection (a group member with a dot, or across
-a relation into the related collection's queryable paths); values are coerced to the field's
-type. Anything that cannot run is a 400 ``QueryError`` that names the path or the value.
+Every path must have filters in the collection's ``FilterSet`` (``shop.api.filters``: a group
+member with a dot, or across a relation into the related collection's), the operator must be one
+of them, and the filter cleans each value to the field's type. Anything that cannot run is a 400
+``QueryError`` that names the path or the value. ``WhereFilter`` is the DRF filter backend that
+applies ``where`` and ``sort`` to a view's rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import qs_codec
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from qs_codec.utils.decode_utils import DecodeUtils
+from rest_framework.filters import BaseFilterBackend
 
-from shop.api.collections import (
-    Choice,
-    CoercionError,
-    Collection,
-    Field,
-    Id,
-    Relation,
-    registry,
-    whole_number,
-)
+from shop.api import access
+from shop.api.collections import Collection, Field, Id, Relation, registry, whole_number
 from shop.api.errors import QueryError
+from shop.api.filters import PathFilter, path_filters
 
 MAX_PARAMETERS = 2000  # key=value pairs in one query string
 MAX_ARRAY = 1000  # elements of one array (qs's arrayLimit as Payload sets it)
@@ -235,7 +232,9 @@ def _place(root: _Node, key: str, segments: list, value: Any) -> None:
 
 
 def resolve_path(collection: Collection, path: str, *, for_sort: bool = False, public=False):
-    """``(orm_path, field)`` for a camelCase path, or None when it cannot be queried (sorted).
+    """``(orm_path, field, filters)`` for a camelCase path, or None when it cannot be queried
+    (sorted). ``filters`` are the path's filters in its collection's ``FilterSet``, by operator:
+    a path is queryable when it has some.
 
     ``public``: the caller may not see private fields, so they cannot be queried either."""
     if not isinstance(path, str) or not path:
@@ -243,19 +242,21 @@ def resolve_path(collection: Collection, path: str, *, for_sort: bool = False, p
     direct = collection.paths.get(path)
     if direct is not None:
         column, found = direct
-        allowed = found.sortable if for_sort else found.queryable
+        filters = path_filters(collection, path)
+        allowed = found.sortable if for_sort else filters is not None
         if public and found.private:
             return None
-        return (column, found) if allowed else None
+        return (column, found, filters) if allowed else None
     head, _, rest = path.partition(".")
     relation = collection.paths.get(head)
     if relation is None or not isinstance(relation[1], Relation) or not rest:
         return None
     column, found = relation
-    if not found.queryable or (for_sort and not found.sortable):
+    filters = path_filters(collection, head)
+    if filters is None or (for_sort and not found.sortable):
         return None
     if rest == "id":
-        return column, found
+        return column, found, filters
     if path.count(".") > MAX_RELATION_HOPS:
         return None
     target = registry.find(found.to)
@@ -264,7 +265,7 @@ def resolve_path(collection: Collection, path: str, *, for_sort: bool = False, p
     inner = resolve_path(target, rest, for_sort=for_sort, public=public)
     if inner is None:
         return None
-    return f"{column}__{inner[0]}", inner[1]
+    return f"{column}__{inner[0]}", inner[1], inner[2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,7 +368,7 @@ def _compile_node(
         if resolved is None:
             unknown.append(str(key))
             continue
-        orm_path, found = resolved
+        orm_path, found, filters = resolved
         if not isinstance(value, dict):
             raise QueryError(
                 f"where[{key}] needs an operator, e.g. where[{key}][equals]=…",
@@ -376,24 +377,23 @@ def _compile_node(
         if not value:
             raise QueryError(f"where[{key}] has no operator.", data=[{"path": key}])
         for operator, operand in value.items():
-            q &= condition(key, orm_path, found, operator, operand)
+            q &= condition(key, orm_path, found, operator, operand, filters)
     return q
 
 
-def _coerce(path: str, found: Field, operator: str, value: Any, *, choices: bool = True) -> Any:
+def _coerce(path: str, cleaner: PathFilter, operator: str, value: Any) -> Any:
+    """``value`` cleaned by the path's filter for ``operator``; a QueryError naming it if not."""
     try:
-        if choices and isinstance(found, Choice):
-            return found.coerce_choice(value)
-        return found.coerce(value)
-    except CoercionError as error:
+        return cleaner.clean(value)
+    except ValidationError as error:
         shown = value if isinstance(value, str | int | float | bool) or value is None else "…"
         raise QueryError(
-            f"Invalid value for {path} ({operator}): {shown!r}, {error}.",
+            f"Invalid value for {path} ({operator}): {shown!r}, {error.messages[0]}.",
             data=[{"path": path, "operator": operator, "value": shown}],
         ) from None
 
 
-def _values(path: str, found: Field, operator: str, value: Any, *, also: int = 0) -> list:
+def _values(path: str, cleaner: PathFilter, operator: str, value: Any, *, also: int = 0) -> list:
     """The values of an ``in``/``not_in`` (``also``: how many nulls it has besides)."""
     if isinstance(value, str):
         items = [] if value == "" else [part.strip() for part in value.split(",")]
@@ -413,7 +413,7 @@ def _values(path: str, found: Field, operator: str, value: Any, *, also: int = 0
             f"{operator} on {path} takes at most {MAX_IN_VALUES} values, not {len(items) + also}.",
             data=[{"path": path, "operator": operator, "limit": MAX_IN_VALUES}],
         )
-    return [_coerce(path, found, operator, item) for item in items]
+    return [_coerce(path, cleaner, operator, item) for item in items]
 
 
 def _is_null_value(found: Field, value: Any) -> bool:
@@ -430,8 +430,16 @@ def _blank(orm_path: str, found: Field) -> Q:
     return q
 
 
-def condition(path: str, orm_path: str, found: Field, operator: str, value: Any) -> Q:
-    """One ``path operator value`` as a Q (API.md, "where")."""
+def condition(
+    path: str,
+    orm_path: str,
+    found: Field,
+    operator: str,
+    value: Any,
+    filters: dict[str, PathFilter],
+) -> Q:
+    """One ``path operator value`` as a Q (API.md, "where"); ``filters`` are the path's
+    filters by operator (those it may use, each cleaning its values)."""
     if operator in UNSUPPORTED_OPERATORS:
         raise QueryError(
             f"The operator {operator} cannot be used on {path}: no field here is an array, "
@@ -446,7 +454,7 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
         )
     if operator == "like" and found.kind in ("integer", "id", "relation"):
         operator = "equals"  # as Payload's drizzle parseParams.ts does for numbers and ids
-    if operator not in found.operators:
+    if operator not in filters:
         raise QueryError(
             f"The operator {operator} cannot be used on {path} ({found.kind}).",
             data=[{"path": path, "operator": operator}],
@@ -470,7 +478,7 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
         if _is_null_value(found, value):
             is_null = Q(**{f"{orm_path}__isnull": True})
             return is_null if operator == "equals" else ~is_null
-        coerced = _coerce(path, found, operator, value)
+        coerced = _coerce(path, filters[operator], operator, value)
         match = Q(**{orm_path: coerced})
         if operator == "equals":
             return match
@@ -481,7 +489,7 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
         nulls = [v for v in (raw_items or []) if _is_null_value(found, v)]
         items = _values(
             path,
-            found,
+            filters[operator],
             operator,
             [v for v in raw_items if not _is_null_value(found, v)] if raw_items else value,
             also=len(nulls),
@@ -502,10 +510,10 @@ def condition(path: str, orm_path: str, found: Field, operator: str, value: Any)
             "less_than": "lt",
             "less_than_equal": "lte",
         }[operator]
-        return Q(**{f"{orm_path}__{lookup}": _coerce(path, found, operator, value)})
+        return Q(**{f"{orm_path}__{lookup}": _coerce(path, filters[operator], operator, value)})
 
     # like, not_like, contains: text only.
-    text = _coerce(path, found, operator, value, choices=False)
+    text = _coerce(path, filters[operator], operator, value)
     words = list(dict.fromkeys(text.split())) if operator == "like" else []
     if len(words) > MAX_LIKE_WORDS:
         raise QueryError(
@@ -568,6 +576,33 @@ def parse_sort(
     return order
 
 
+class WhereFilter(BaseFilterBackend):
+    """DRF's filter backend for Payload's ``where`` and ``sort``: the view's rows (a QuerySet,
+    or anything with ``filter`` and ``order_by`` like one) narrowed by the ``where`` and ordered
+    by the ``sort``, both read against the view's collection as the caller may query it."""
+
+    def filter_queryset(self, request, queryset, view):
+        collection = view.collection
+        params = request_params(request)
+        public = not access.sees_private_fields(request)
+        where = compile_where(
+            collection, params.get("where"), public=public, seen=access.sees(request)
+        )
+        return queryset.filter(where).order_by(
+            *parse_sort(collection, params.get("sort"), public=public)
+        )
+
+
+def request_params(request) -> dict:
+    """The request's query string as ``qs`` reads it (decoded once per request; callers that
+    change it take a copy)."""
+    found = getattr(request, "_payload_params", None)
+    if found is None:
+        found = decode_query_string(request.META.get("QUERY_STRING", ""))
+        request._payload_params = found
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # The rest of a list request
 
@@ -581,7 +616,7 @@ def _single(params: dict, name: str) -> Any:
     return value
 
 
-def _integer(params: dict, name: str, *, default: int, minimum: int = 0) -> int:
+def integer_param(params: dict, name: str, *, default: int, minimum: int = 0) -> int:
     value = _single(params, name)
     if value in (None, ""):
         return default
@@ -596,7 +631,7 @@ def _integer(params: dict, name: str, *, default: int, minimum: int = 0) -> int:
     return number
 
 
-def _boolean(params: dict, name: str, default: bool) -> bool:
+def boolean_param(params: dict, name: str, default: bool) -> bool:
     value = _single(params, name)
     if value in (None, ""):
         return default
@@ -609,7 +644,7 @@ def _boolean(params: dict, name: str, default: bool) -> bool:
 
 
 def parse_depth(params: dict) -> int:
-    return min(_integer(params, "depth", default=DEFAULT_DEPTH), MAX_DEPTH)
+    return min(integer_param(params, "depth", default=DEFAULT_DEPTH), MAX_DEPTH)
 
 
 @dataclass
@@ -620,17 +655,6 @@ class JoinOptions:
     where: Q | None = None
     count: bool = False
     explicit: bool = False  # the request named this join (it is included even at depth 0)
-
-
-@dataclass
-class ListParams:
-    where: Q
-    order_by: list[str]
-    limit: int  # 0: every match (up to the server maximum, else a 400), no count
-    page: int
-    pagination: bool
-    depth: int
-    joins: dict[str, JoinOptions] = field(default_factory=dict)
 
 
 def parse_joins(
@@ -653,39 +677,20 @@ def parse_joins(
             raise QueryError(f"joins[{join.name}] must be false or an object of options.")
         options = options or {}
         child = registry.get(join.to)
-        limit = _integer(options, "limit", default=join.limit if join.limit is not None else 0)
+        limit = integer_param(options, "limit", default=join.limit if join.limit is not None else 0)
         result[join.name] = JoinOptions(
             limit=min(limit, max_limit()) if limit else None,
-            page=max(_integer(options, "page", default=1), 1),
+            page=max(integer_param(options, "page", default=1), 1),
             sort=parse_sort(child, options.get("sort"), default=join.sort, public=public)
             if options.get("sort") or join.sort
             else None,
             where=compile_where(child, options.get("where"), public=public)
             if options.get("where")
             else None,
-            count=_boolean(options, "count", False),
+            count=boolean_param(options, "count", False),
             explicit=bool(options),
         )
     return result
-
-
-def parse_list_params(
-    collection: Collection, params: dict, *, public: bool = False, seen: Seen | None = None
-) -> ListParams:
-    pagination = _boolean(params, "pagination", True)
-    # pagination=false without a limit is every match, as limit=0 is (Payload's find).
-    limit = _integer(params, "limit", default=DEFAULT_LIMIT if pagination else 0)
-    depth = parse_depth(params)
-    return ListParams(
-        where=compile_where(collection, params.get("where"), public=public, seen=seen),
-        order_by=parse_sort(collection, params.get("sort"), public=public),
-        limit=min(limit, max_limit()),
-        page=max(_integer(params, "page", default=1), 1),
-        pagination=pagination,
-        depth=depth,
-        # At depth 0 too, as ids (Payload's join field at depth 0).
-        joins=parse_joins(collection, params, public=public),
-    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -212,32 +212,34 @@ class CollectionSchema(AutoSchema):
     def _slug(self) -> str:
         return getattr(self.view, "slug", None) or getattr(self.collection, "slug", "api")
 
+    @property
+    def nested(self):
+        return getattr(self.view, "nested", None)
+
     def get_tags(self):
-        if type(self.view).__name__ == "TimelineView":
-            return ["orders"]
+        if self.nested is not None:
+            return [self.nested.parent]
         return [self._slug()]
 
     def get_operation_id(self):
-        name = type(self.view).__name__
-        if name == "TimelineView":
-            return "orders_timeline"
+        if self.nested is not None:
+            return f"{self.nested.parent}_{self.nested.name}".replace("-", "_")
         if self._action == "server_action":
             return f"{self.view.action.path}_create"
         return f"{self._slug().replace('-', '_')}_{self._action}"
 
     def get_description(self):
         collection = self.collection
-        if type(self.view).__name__ == "TimelineView":
-            return "The order's transition log (its own and its children's), newest first."
+        if self.nested is not None:
+            return self.nested.description
         if self._action == "server_action":
-            return self.view.action.schema.get("description", "")
+            return self.view.action.write.description
         return collection.description if collection else ""
 
     def get_override_parameters(self):
         collection = self.collection
-        name = type(self.view).__name__
-        if name == "TimelineView":
-            return [_pk_parameter(), *list_parameters(registry.get("timeline"))[:5]]
+        if self.nested is not None:
+            return [_pk_parameter(), *list_parameters(self.nested.collection)[:5]]
         if collection is None:
             return []
         action = self._action
@@ -272,20 +274,21 @@ class CollectionSchema(AutoSchema):
         collection = self.collection
         action = self._action
         if action == "server_action":
-            return self.view.action.schema
+            return self.view.action.write.schema()
         if collection is None:
             return None
         if action == "create":
-            return collection.create_schema or {"type": "object"}
-        if action in ("partial_update", "bulk_update"):
-            return collection.update_schema or {"type": "object"}
-        return None
+            write = collection.writes.get("create")
+        elif action in ("partial_update", "bulk_update"):
+            write = collection.writes.get("update")
+        else:
+            return None
+        return write.schema() if write is not None else {"type": "object"}
 
     def get_response_serializers(self):
         collection = self.collection
-        name = type(self.view).__name__
-        if name == "TimelineView":
-            return {200: envelope(_ref(registry.get("timeline"))), **_errors(400, 403, 404)}
+        if self.nested is not None:
+            return {200: envelope(_ref(self.nested.collection)), **_errors(400, 403, 404)}
         if self._action == "server_action":
             return {201: _written(collection), **_errors(400, 403, 404, 409)}
         if collection is None:

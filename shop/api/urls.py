@@ -10,7 +10,7 @@ from shop.api.login import (
     CustomerMeView,
     CustomerRefreshView,
 )
-from shop.api.views import ActionView, NotFoundView, TimelineView, viewset_for
+from shop.api.views import ActionView, NestedView, NotFoundView, viewset_for
 
 LIST = {"get": "list", "post": "create", "patch": "bulk_update", "delete": "bulk_destroy"}
 DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
@@ -19,6 +19,10 @@ COUNT = {"get": "count"}
 
 def collection_urls() -> list:
     patterns = []
+    for nested in registry.nested():
+        view = NestedView.as_view(nested=nested)
+        name = f"{nested.parent}-{nested.name}"
+        patterns.append(path(f"{nested.parent}/<str:pk>/{nested.name}", view, name=name))
     for slug, collection in registry.routes():
         viewset = viewset_for(slug, collection)
         patterns += [
@@ -36,7 +40,6 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start script as its own request (no inline script: CSP).
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("orders/<str:pk>/timeline", TimelineView.as_view(), name="orders-timeline"),
     path("customers/login", CustomerLoginView.as_view(), name="customers-login"),
     path("customers/me", CustomerMeView.as_view(), name="customers-me"),
     path("customers/logout", CustomerLogoutView.as_view(), name="customers-logout"),

@@ -9,30 +9,31 @@ start on a deadlock or serialization failure.
 from __future__ import annotations
 
 from rest_framework import status as http
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.viewsets import ViewSet
+from rest_framework.viewsets import GenericViewSet
 
 from shop.api import access
-from shop.api.collections import Collection, registry, whole_number
+from shop.api.collections import Collection, Nested, registry, whole_number
 from shop.api.documents import (
+    DocumentBuilder,
+    Matching,
     base_queryset,
-    count_documents,
     get_document,
     get_documents,
-    list_documents,
     parse_pk,
     written_document,
 )
 from shop.api.errors import APIError, Forbidden, NotFound, ValidationError
-from shop.api.pagination import too_many
+from shop.api.pagination import PayloadPagination, too_many
 from shop.api.query import (
+    WhereFilter,
     compile_where,
-    decode_query_string,
     max_limit,
     parse_depth,
-    parse_sort,
-    parse_where_value,
+    parse_joins,
+    request_params,
 )
 from shop.api.renderers import JSONNegotiation
 from shop.db import service
@@ -40,7 +41,34 @@ from shop.errors import DomainError
 
 
 def query_params(request) -> dict:
-    return decode_query_string(request.META.get("QUERY_STRING", ""))
+    return request_params(request)
+
+
+class ListMixin:
+    """A list in Payload's shapes through DRF's extension points: the rows the caller sees
+    (``get_queryset``), ``where`` and ``sort`` by the filter backend, the page and its envelope
+    by the pagination class, then the documents at the requested depth with their joins."""
+
+    filter_backends = [WhereFilter]
+    pagination_class = PayloadPagination
+
+    def get_queryset(self) -> Matching:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator asks for a model
+            return self.collection.model.objects.none()
+        return Matching(self.request, self.collection)
+
+    def list(self, request):
+        access.check(request, self.collection, "view")
+        params = query_params(request)
+        depth = parse_depth(params)
+        public = not access.sees_private_fields(request)
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # At depth 0 too, as ids (Payload's join field at depth 0).
+        joins = parse_joins(self.collection, params, public=public)
+        docs = DocumentBuilder(request, params).build(
+            self.collection, rows, depth=depth, joins=joins
+        )
+        return self.get_paginated_response(docs)
 
 
 def body(request, collection: Collection) -> dict:
@@ -73,7 +101,7 @@ def offers(collection: Collection, action: str) -> bool:
     return writer == "delete" and not collection.deletable
 
 
-class CollectionViewSet(ViewSet):
+class CollectionViewSet(ListMixin, GenericViewSet):
     """``/api/<slug>``, ``/api/<slug>/count`` and ``/api/<slug>/<id>`` for one collection."""
 
     collection: Collection
@@ -89,11 +117,7 @@ class CollectionViewSet(ViewSet):
             if offers(self.collection, actions.get(method.lower(), ""))
         ]
 
-    # Reads
-
-    def list(self, request):
-        access.check(request, self.collection, "view")
-        return Response(list_documents(request, self.collection, query_params(request)))
+    # Reads (the list: ListMixin)
 
     def retrieve(self, request, pk=None):
         access.check(request, self.collection, "view")
@@ -101,12 +125,7 @@ class CollectionViewSet(ViewSet):
 
     def count(self, request):
         access.check(request, self.collection, "view")
-        params = query_params(request)
-        public = not access.sees_private_fields(request)
-        where = compile_where(
-            self.collection, params.get("where"), public=public, seen=access.sees(request)
-        )
-        return Response({"totalDocs": count_documents(request, self.collection, where)})
+        return Response({"totalDocs": self.filter_queryset(self.get_queryset()).count()})
 
     # Writes
 
@@ -164,17 +183,10 @@ class CollectionViewSet(ViewSet):
         if params.get("where") in (None, "", {}):
             # Payload's words (collections/operations/update.ts, delete.ts).
             raise APIError(f"Missing 'where' query of documents to {verb}.")
-        public = not access.sees_private_fields(request)
-        where = compile_where(
-            self.collection, params.get("where"), public=public, seen=access.sees(request)
-        )
         limit = whole_number(params.get("limit")) or 0
         every = limit <= 0  # no limit: every match, up to the maximum (else a 400, not a part)
         limit = min(limit, max_limit()) if not every else max_limit() + 1
-        queryset = base_queryset(request, self.collection).filter(where)
-        queryset = queryset.order_by(
-            *parse_sort(self.collection, params.get("sort"), public=public)
-        )
+        queryset = self.filter_queryset(base_queryset(request, self.collection))
         pks = list(queryset.values_list("pk", flat=True)[:limit])
         if every and len(pks) > max_limit():
             raise too_many()
@@ -245,25 +257,31 @@ class ActionView(APIView):
         return Response({"doc": doc, "message": message}, status=http.HTTP_201_CREATED)
 
 
-class TimelineView(APIView):
-    """``GET /api/orders/<id>/timeline``: the order's transition log, newest first."""
+class NestedView(ListMixin, GenericAPIView):
+    """``GET /api/<parent>/<id>/<name>``: the documents under one parent (an order's
+    timeline), listed like a collection; a parent the caller cannot see is a 404."""
 
+    nested: Nested = None
     content_negotiation_class = JSONNegotiation
 
-    def get(self, request, pk=None):
-        orders = registry.get("orders")
-        timeline = registry.get("timeline")
-        access.check(request, timeline, "view")
-        pk = parse_pk(pk)
-        if not base_queryset(request, orders).filter(pk=pk).exists():
+    @property
+    def collection(self) -> Collection:
+        return self.nested.collection
+
+    def get_queryset(self) -> Matching:
+        if getattr(self, "swagger_fake_view", False):
+            return super().get_queryset()
+        nested = self.nested
+        pk = parse_pk(self.kwargs.get("pk"))
+        if not base_queryset(self.request, registry.get(nested.parent)).filter(pk=pk).exists():
             raise NotFound()
+        under = compile_where(nested.collection, {nested.fk: {"equals": str(pk)}})
+        return super().get_queryset().filter(under)
+
+    def get(self, request, pk=None):
         params = query_params(request)
-        params.setdefault("depth", "0")
-        where = {"order": {"equals": str(pk)}}
-        if params.get("where"):
-            where = {"and": [where, parse_where_value(params["where"])]}
-        params["where"] = where
-        return Response(list_documents(request, timeline, params))
+        params.setdefault("depth", str(self.nested.depth))
+        return self.list(request)
 
 
 class NotFoundView(APIView):

@@ -8,6 +8,7 @@ they use ``Body`` to read and check what a client sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -24,6 +25,7 @@ from shop.api.collections import (
     Field,
     Group,
     Relation,
+    Text,
     registry,
 )
 from shop.api.errors import Forbidden, ValidationError
@@ -224,6 +226,14 @@ class ModelWriter:
         self.setters = setters or {}
         self.guard = guard
         self.constraints = constraints or {}
+        writes = [Accept(name, Text(name), write_only=True) for name in self.setters]
+        Write(
+            collection,
+            "create",
+            *[Accept(name, required=name in self.required) for name in fields],
+            *writes,
+        )
+        Write(collection, "update", *fields, *writes)
         collection.create = self.create
         collection.update = self.update
         collection.delete = self.delete
@@ -306,35 +316,142 @@ class ModelWriter:
             raise Conflict(f"The change conflicts with existing data: {error}".strip()) from None
 
 
-def body_schema(
-    collection: Collection,
-    names: Iterable[str],
-    *,
-    required: Iterable[str] = (),
-    extra: dict | None = None,
-    description: str = "",
-) -> dict:
-    """An OpenAPI object schema for a write body: declared fields plus raw extra properties;
-    other keys are allowed and ignored."""
-    properties: dict = {}
-    for name in names:
-        found = collection.field(name)
-        if found is None:
-            continue
-        if isinstance(found, Relation):
-            schema = {"type": "integer", "format": "int64", "description": f"{found.to} id"}
-            if found.nullable:
-                schema["nullable"] = True
-        else:
-            schema = found.schema()
-        properties[name] = schema
-    properties.update(extra or {})
-    # Payload ignores keys that are no field (a document sent back with its joins and computed
-    # values), and so does Body: the schema allows them.
-    schema = {"type": "object", "properties": properties, "additionalProperties": True}
-    required = [name for name in required if name in properties]
-    if required:
-        schema["required"] = required
-    if description:
-        schema["description"] = description
+# ---------------------------------------------------------------------------------------------
+# What a write accepts, declared once: Body reads by it, the OpenAPI body is made from it.
+
+
+@dataclass
+class Lines:
+    """A body key holding a list of objects (an order's lines, a parcel's items), each member
+    declared as a field."""
+
+    members: list[Field]
+    required: tuple[str, ...] = ()
+    min_items: int | None = None
+    description: str = ""
+
+    def schema(self) -> dict:
+        item = {"type": "object", "properties": {m.name: input_schema(m) for m in self.members}}
+        if self.required:
+            item["required"] = list(self.required)
+        schema = {"type": "array", "items": item}
+        if self.min_items is not None:
+            schema["minItems"] = self.min_items
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+@dataclass
+class Mapping:
+    """A body key holding an object of ids to whole numbers (``restock``: units per line)."""
+
+    values: Field
+    description: str = ""
+
+    def schema(self) -> dict:
+        schema = {"type": "object", "additionalProperties": input_schema(self.values)}
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+@dataclass
+class Accept:
+    """One key a write takes: the collection's field of that name, or ``field`` (a key that is
+    no field of the document: lines, a payment id, a reason). ``description``, ``enum`` and
+    ``required`` say what this write asks of it, beyond the field's own declaration."""
+
+    name: str
+    field: Field | Group | Lines | Mapping | None = None
+    required: bool = False
+    description: str = ""
+    enum: list | None = None
+    default: Any = None
+    write_only: bool = False
+    members_required: tuple[str, ...] = ()  # a group's members this write needs
+
+
+class Write:
+    """What one write (a create, an update, a server action such as checkout) accepts.
+
+    Its keys are the ``accepts`` given here plus every field of the collection that declares
+    this write in ``writes=(…)``: adding a field a create takes is one line in the collection's
+    declaration. ``Body`` reads a request by it (iterating a Write gives its keys), and its
+    OpenAPI body is ``schema()``."""
+
+    def __init__(
+        self, collection: Collection, name: str, *accepts: str | Accept, description: str = ""
+    ):
+        self.collection = collection
+        self.name = name
+        self.accepts = [a if isinstance(a, Accept) else Accept(a) for a in accepts]
+        self.description = description
+        if name in ("create", "update"):
+            collection.writes[name] = self
+
+    def _all(self) -> list[Accept]:
+        found = list(self.accepts)
+        named = {a.name for a in found}
+        for item in self.collection.fields:
+            if self.name in getattr(item, "writes", ()) and item.name not in named:
+                found.append(Accept(item.name))
+        return found
+
+    def __iter__(self):
+        return iter([a.name for a in self._all()])
+
+    def schema(self) -> dict:
+        properties: dict = {}
+        required = []
+        for accept in self._all():
+            found = accept.field or self.collection.field(accept.name)
+            if found is None:
+                found = next(i for i in self.collection.fields if i.name == accept.name)
+            schema = input_schema(found)
+            if accept.enum is not None:
+                schema["enum"] = list(accept.enum)
+            if accept.default is not None:
+                schema["default"] = accept.default
+            if accept.members_required:
+                schema["required"] = list(accept.members_required)
+            if accept.description:
+                schema["description"] = accept.description
+            if accept.write_only:
+                schema["writeOnly"] = True
+            properties[accept.name] = schema
+            if accept.required:
+                required.append(accept.name)
+        # Payload ignores keys that are no field (a document sent back with its joins and
+        # computed values), and so does Body: the schema allows them.
+        schema = {"type": "object", "properties": properties, "additionalProperties": True}
+        if required:
+            schema["required"] = required
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+def input_schema(found) -> dict:
+    """How a body writes a field: a relation as its id, a group as its members, the rest as
+    the document shows it."""
+    if isinstance(found, Relation):
+        schema = {"type": "integer", "format": "int64", "description": f"{found.to} id"}
+        if found.nullable:
+            schema["nullable"] = True
+        if found.description:
+            schema["description"] = found.description
+        return schema
+    if isinstance(found, Group):
+        schema = {
+            "type": "object",
+            "properties": {m.name: input_schema(m) for m in found.members},
+        }
+        if found.description:
+            schema["description"] = found.description
+        return schema
+    schema = found.schema()
+    minimum = getattr(found, "min_value", None)
+    if minimum is not None:
+        schema["minimum"] = minimum
     return schema

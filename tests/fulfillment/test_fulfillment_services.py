@@ -7,11 +7,17 @@ from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders import services as order_services
 from orders.api import unit_lines
 from orders.models import OrderStatus
-from orders.selectors import object_timeline
 from orders.values import ItemUnits
 from returns.selectors import item_quantities
 from shop.errors import DomainError, NotFound, TransitionError
-from tests.helpers import assert_consistent, leaves_db_unchanged, place_order, ship, status_of
+from tests.helpers import (
+    assert_consistent,
+    leaves_db_unchanged,
+    log_of,
+    place_order,
+    ship,
+    status_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +147,7 @@ def test_lost_parcel_fails_and_is_retried():
     ship(parcel, tracking_number="6402")
     services.deliver_fulfillment(fulfillment=parcel)
     assert status_of(order) == OrderStatus.DELIVERED
-    reasons = [log.reason for log in object_timeline(parcel)]
+    reasons = [log.reason for log in log_of(parcel)]
     assert "lost in transit" in reasons and "resend" in reasons
     assert_consistent(order)
 
@@ -193,7 +199,7 @@ def test_update_status_runs_the_service_for_each_status():
     services.update_status(fulfillment=parcel, status="packed", reason="ignored")
     assert status_of(parcel) == FS.PACKED
     services.update_status(fulfillment=parcel.pk, status="failed", reason="damaged")
-    assert object_timeline(parcel).first().reason == "damaged"
+    assert log_of(parcel).first().reason == "damaged"
     services.update_status(fulfillment=parcel, status="pending", reason="again")
     services.update_status(
         fulfillment=parcel, status="shipped", carrier="hanjin", tracking_number="77"

@@ -10,9 +10,8 @@ from django.utils import timezone
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment
 from orders.models import OrderStatus
-from orders.selectors import object_timeline
 from orders.values import ItemUnits
-from tests.helpers import deliver_everything, place_order, ship, status_of
+from tests.helpers import deliver_everything, log_of, place_order, ship, status_of
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def test_the_setting_decides_how_old_a_delivery_must_be(settings):
     assert "Confirmed 1 order(s) delivered more than 7 days ago." in confirm()
     assert status_of(old) == OrderStatus.CONFIRMED
     assert status_of(recent) == OrderStatus.DELIVERED
-    log = object_timeline(old).first()
+    log = log_of(old).first()
     assert (log.actor_kind, log.reason) == ("system", "delivered more than 7 days ago")
     settings.SHOP_AUTO_CONFIRM_DAYS = 5
     assert "Confirmed 1 order(s) delivered more than 5 days ago." in confirm()

@@ -8,7 +8,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import FulfillmentStatus
 from orders import services
 from orders.models import Order, OrderStatus, TransactionStatus
-from orders.selectors import object_timeline, order_money
+from orders.selectors import order_money
 from orders.values import CustomerSnapshot, ItemUnits, OrderDraft, OrderLine
 from shop.actors import Actor
 from shop.errors import Conflict, DomainError, NotFound, TransitionError
@@ -26,6 +26,7 @@ from tests.helpers import (
     assert_consistent,
     deliver_everything,
     leaves_db_unchanged,
+    log_of,
     place_order,
     ship,
     status_of,
@@ -94,7 +95,7 @@ def test_a_free_order_is_paid_at_once():
         draft=OrderDraft(lines=[OrderLine(product=product.pk)], **PARCEL_VALUES)
     ).order
     assert order.status == OrderStatus.PAID
-    assert object_timeline(order).get().reason == "nothing to pay"
+    assert log_of(order).get().reason == "nothing to pay"
 
 
 def test_customer_fills_the_snapshot_where_it_is_not_given():
@@ -217,7 +218,7 @@ def test_failed_payment_then_retry_then_pay():
     services.record_payment(order=order, payment_id="ok")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
-    moves = [(log.source, log.target) for log in object_timeline(order)]
+    moves = [(log.source, log.target) for log in log_of(order)]
     assert moves == [
         ("pending", "paid"),
         ("failed", "pending"),
@@ -235,7 +236,7 @@ def test_pay_order_records_a_manual_payment_by_staff(django_user_model):
     assert order.status == OrderStatus.PAID
     payment = order.transactions.get()
     assert payment.payment_method == "manual" and payment.amount == order.total_amount
-    log = object_timeline(order).get()
+    log = log_of(order).get()
     assert (log.actor_user, log.reason) == (staff, "bank transfer")
 
 
@@ -273,7 +274,7 @@ def test_cancel_voids_payments_releases_stock_and_calls_off_parcels(stage):
     assert product.stock == reserved + 2
     assert not order.transactions.filter(status=TransactionStatus.PAID).exists()
     assert all(f.status == FulfillmentStatus.FAILED for f in order.fulfillments.all())
-    assert object_timeline(order).first().reason == "changed mind"
+    assert log_of(order).first().reason == "changed mind"
     assert_consistent(order)
 
 
