@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from orders.values import CustomerSnapshot
+from orders.values import MAX_DELIVERY_NOTE, CustomerSnapshot
 from shop.actors import ActorKind
 from shop.fields import MillisecondDateTimeField
 from shop.models import Cart, Customer, Option, Product, TimeStampedModel, Variant
@@ -63,6 +63,10 @@ class Order(FSMModelMixin, TimeStampedModel):
     discount_amount = models.BigIntegerField(default=0)
     total_amount = models.BigIntegerField(default=0)
     staff_note = models.TextField(blank=True)
+    # The buyer's note for the courier or the warehouse ("leave it at the door").
+    delivery_note = models.CharField(
+        max_length=MAX_DELIVERY_NOTE, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
