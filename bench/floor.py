@@ -100,6 +100,7 @@ def _order(r: tuple) -> dict:
         "staffNote": r[18],
         "createdAt": iso(r[19]),
         "updatedAt": iso(r[20]),
+        "deliveryNote": r[21],
     }
 
 
@@ -260,7 +261,7 @@ COLLECTIONS: dict[str, Collection] = {
         "id, order_number, customer_id, cart_id, customer_name, customer_email, customer_phone, "
         "shipping_recipient_name, shipping_phone, shipping_postal_code, shipping_address1, "
         "shipping_address2, status, currency, subtotal_amount, shipping_amount, discount_amount, "
-        "total_amount, staff_note, created_at, updated_at",
+        "total_amount, staff_note, created_at, updated_at, delivery_note",
         _order,
         relations=(Relation("customer", "customers"), Relation("cart", "carts")),
         joins=(
