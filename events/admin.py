@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from events import services
+from events import services, tasks
 from events.models import (
     EVENT_TYPES,
     Delivery,
@@ -25,14 +25,13 @@ from events.models import (
     OutboxEvent,
     WebhookEndpoint,
 )
-from events.tasks import request_deliveries
 from shop.admin_utils import CappedPaginator, badge
 
 RESEND_PERM = "events.change_delivery"
 
 
 def _deliver_after_commit() -> None:
-    transaction.on_commit(lambda: request_deliveries(1), robust=True)
+    transaction.on_commit(lambda: tasks.request_deliveries(1), robust=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from events import tasks
 from events.models import OutboxEvent
-from events.tasks import request_relay
 from shop.api.access import SERVER, Caller
 from shop.api.collections import iso_timestamp, registry
 from shop.api.documents import Written, get_document, written_document
@@ -77,7 +77,7 @@ def _relay_after_commit() -> None:
         return
 
     def relay_committed_events():
-        request_relay()
+        tasks.request_relay()
 
     connection._outbox_relay = relay_committed_events
     # robust: a broker that cannot be reached never fails a change that has committed; the

@@ -212,6 +212,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
                     "shipping_postal_code",
                     "shipping_address1",
                     "shipping_address2",
+                    "delivery_note",
                 ]
             },
         ),

@@ -94,6 +94,12 @@ orders = Collection(
             description="A note for staff.",
             writes=("update",),
         ),
+        Text(
+            "deliveryNote",
+            "delivery_note",
+            description="The buyer's note for the delivery.",
+            writes=("create", "checkout"),
+        ),
         *timestamps(),
     ],
     joins=[
@@ -404,13 +410,16 @@ def order_draft(body: Body, *, lines: tuple[OrderLine, ...] = ()) -> OrderDraft:
         payment_id=_text(body, "paymentId"),
         payment_method=_text(body, "paymentMethod") or "",
         currency=_text(body, "currency"),
+        delivery_note=_text(body, "deliveryNote") or "",
     )
 
 
 def _checkout(request, body: Body, cart_id: int, customer_id: int | None) -> Written:
+    draft = order_draft(body)
+    body.check()  # a member that is not text: nothing is created
     try:
         result = order_services.checkout_cart(
-            cart=cart_id, draft=order_draft(body), actor=access.actor(request), customer=customer_id
+            cart=cart_id, draft=draft, actor=access.actor(request), customer=customer_id
         )
     except order_services.PaymentTaken as taken:
         data = {"id": taken.order.pk, "orderNumber": taken.order.order_number}
@@ -430,13 +439,14 @@ def create_order(request, data) -> Written:
     body.check()
     if lines is None:
         return _checkout(request, body, cart, customer)
+    draft = order_draft(body, lines=order_lines(lines))
+    body.check()  # a member that is not text: nothing is created
     result = order_services.create_order(
-        draft=order_draft(body, lines=order_lines(lines)),
+        draft=draft,
         actor=access.actor(request),
         customer=customer,
         cart=Cart.objects.get(pk=cart) if cart is not None else None,
     )
-    body.check()
     return _created(result)
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from orders.permissions import TRANSITION_GROUPS
-from orders.values import CustomerSnapshot
+from orders.values import MAX_DELIVERY_NOTE, CustomerSnapshot
 from shop.actors import ActorKind
 from shop.fields import MillisecondDateTimeField
 from shop.models import Cart, Customer, Option, Product, TimeStampedModel, Variant
@@ -88,6 +88,14 @@ class Order(FSMModelMixin, TimeStampedModel):
     discount_amount = models.BigIntegerField(default=0, verbose_name=_("discount"))
     total_amount = models.BigIntegerField(default=0, verbose_name=_("total"))
     staff_note = models.TextField(blank=True, verbose_name=_("staff note"))
+    # The buyer's note for the courier or the warehouse ("leave it at the door").
+    delivery_note = models.CharField(
+        max_length=MAX_DELIVERY_NOTE,
+        blank=True,
+        default="",
+        db_default="",
+        verbose_name=_("delivery note"),
+    )
 
     class Meta:
         verbose_name = _("order")

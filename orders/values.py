@@ -9,6 +9,9 @@ from typing import ClassVar
 
 from shop.values import Address, checked_text
 
+# The buyer's note for the delivery (orders.Order.delivery_note).
+MAX_DELIVERY_NOTE = 500
+
 
 @dataclass(frozen=True)
 class CustomerSnapshot:
@@ -56,7 +59,7 @@ class OrderLine:
 class OrderDraft:
     """Everything an order is created from but its customer account and cart: the lines (a
     checkout takes them from the cart), the buyer, the parcel's address, the totals to check,
-    a payment that pays it at once."""
+    a payment that pays it at once, and the buyer's note for the delivery."""
 
     lines: tuple[OrderLine, ...] = ()
     order_number: str | None = None
@@ -68,9 +71,12 @@ class OrderDraft:
     payment_id: str | None = None
     payment_method: str = ""
     currency: str | None = None
+    delivery_note: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "lines", tuple(self.lines))
+        note = checked_text(self.delivery_note, "deliveryNote", MAX_DELIVERY_NOTE)
+        object.__setattr__(self, "delivery_note", note)
         if self.customer_snapshot is None:
             object.__setattr__(self, "customer_snapshot", CustomerSnapshot())
 

@@ -298,6 +298,7 @@ def _create_order(
         shipping_amount=shipping_amount,
         discount_amount=discount_amount,
         total_amount=computed_total,
+        delivery_note=draft.delivery_note,
         **snapshot,
         **address.whole().columns(),
     )

@@ -105,6 +105,8 @@ def start_preparing(*, order: Order | int, actor: Actor = SYSTEM, reason: str = 
 
 def set_staff_note(*, order: Order | int, note: str, actor: Actor = SYSTEM) -> Order:
     """Replace the order's internal note (never shown to the buyer)."""
+    if not isinstance(note, str):
+        raise DomainError("The staff note must be text.", field="staffNote")
     return update_order_details(order=order, actor=actor, staff_note=note.strip())
 
 

@@ -7,7 +7,9 @@ from fulfillment import services as fulfillment_services
 from orders import services as order_services
 from orders.values import ItemUnits
 from shop import services as cart_services
+from shop.api.catalog import shipping_address
 from shop.errors import Conflict, DomainError
+from shop.values import Address
 from tests.api.shop_data import cart_with_options, delivered_order, paid_order
 from tests.factories import OptionFactory
 
@@ -16,11 +18,13 @@ pytestmark = pytest.mark.django_db
 
 def test_update_order_details_changes_only_the_given_address_keys():
     order = paid_order()
-    order_services.update_order_details(order=order, shipping_address={"address2": "12F"})
+    order_services.update_order_details(order=order, shipping_address=Address(address2="12F"))
     order.refresh_from_db(fields=["shipping_address1", "shipping_address2"])
     assert (order.shipping_address1, order.shipping_address2) == ("123 Main St", "12F")
-    with pytest.raises(DomainError, match="unknown fields"):
-        order_services.update_order_details(order=order, shipping_address={"city": "Seoul"})
+    with pytest.raises(DomainError, match="unknown fields"):  # as the API maps what it receives
+        order_services.update_order_details(
+            order=order, shipping_address=shipping_address({"city": "Seoul"})
+        )
 
 
 def test_the_address_is_locked_once_a_parcel_has_shipped():
@@ -30,7 +34,7 @@ def test_the_address_is_locked_once_a_parcel_has_shipped():
     )
     fulfillment_services.ship_fulfillment(fulfillment=parcel, tracking_number="1")
     with pytest.raises(DomainError, match="can no longer change"):
-        order_services.update_order_details(order=order, shipping_address={"postalCode": "1"})
+        order_services.update_order_details(order=order, shipping_address=Address(postal_code="1"))
     order_services.update_order_details(order=order, staff_note="still fine")
 
 

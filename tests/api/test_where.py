@@ -44,7 +44,7 @@ def orders():
     a = make_order(
         customer=john,
         price=10000,
-        address={"recipientName": "John Doe", "postalCode": "06123", "address2": "Apt 4B"},
+        address={"recipient_name": "John Doe", "postal_code": "06123", "address2": "Apt 4B"},
         title="Linen Shirt",
     )
     b = make_order(
@@ -52,7 +52,7 @@ def orders():
         price=15000,
         quantity=2,
         paid=False,
-        address={"recipientName": "Kim Minji", "postalCode": "04524"},
+        address={"recipient_name": "Kim Minji", "postal_code": "04524"},
         title="Ceramic Mug",
     )
     c = make_order(price=20000, paid=False, address={"postal_code": "06100"}, title="Canvas Tote")

@@ -28,9 +28,10 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import FulfillmentItem
 from orders import services as order_services
 from orders.models import Order, OrderItem, Transaction, TransactionStatus
-from orders.values import ItemUnits, OrderDraft, OrderLine
+from orders.values import OrderDraft, OrderLine
 from returns import services as return_services
 from returns.models import ReturnItem
+from returns.values import ReturnLine
 from shop import keys
 from tests.client.snippets import CURRENT, DOCUMENTS, PREVIOUS, Snippet, snippets
 from tests.factories import (
@@ -154,7 +155,7 @@ class Shop:
             fulfillment=self.parcel, carrier="cj", tracking_number="6401234567"
         )
         fulfillment_services.deliver_fulfillment(fulfillment=self.parcel)
-        units = [ItemUnits(order_item=self.line.pk, quantity=1)]
+        units = [ReturnLine(order_item=self.line.pk, quantity=1)]
         self.ret = return_services.request_return(
             order=self.delivered, reason="defective", items=units
         )
