@@ -171,6 +171,8 @@ def pay_order(
     ``reference`` what matches it (a bank transfer's payer name); the timeline records both.
     """
     order = lock_order(order)
+    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        raise refused(order, OrderStatus.PAID)
     due = order.total_amount - order_money(order).paid
     amount = None if amount is None else as_int(amount, "amount")
     if amount is not None and amount != due:
