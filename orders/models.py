@@ -298,7 +298,9 @@ class Transaction(FSMModelMixin, TimeStampedModel):
         max_length=200, null=True, blank=True, unique=True, verbose_name=_("payment reference")
     )
     # What staff read to match the money: a bank transfer's payer name, a receipt number.
-    reference = models.CharField(max_length=200, blank=True, verbose_name=_("reference"))
+    reference = models.CharField(
+        max_length=200, blank=True, default="", db_default="", verbose_name=_("reference")
+    )
 
     class Meta:
         verbose_name = _("payment or refund")
