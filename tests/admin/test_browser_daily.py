@@ -178,6 +178,7 @@ def test_warehouse_ships_from_the_unfulfilled_list(page, live_server, users, lan
     assert not Fulfillment.objects.filter(order=older).exists()
 
     # Two of the three units, chosen in the row's dialog.
+    page.goto(live_server.url + reverse("admin:fulfillment_unfulfilled"))
     row = page.locator(f'tr[data-order="{older.order_number}"]')
     row.get_by_text(words["choose_units"]).click()
     row.locator("input[type=number]").fill("2")
