@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from events.models import Job
 from fulfillment import imports
 from fulfillment import services as fulfillment_services
+from fulfillment.admin_daily import unfulfilled_view
 from fulfillment.admin_documents import pick_list_view
 from fulfillment.admin_forms import CreateFulfillmentForm, ShipForm
 from fulfillment.carriers import CARRIERS, names_of, normalize_tracking_number
@@ -238,6 +239,11 @@ class FulfillmentAdmin(TransitionAdminMixin, admin.ModelAdmin):
                     lambda request: pick_list_view(self.admin_site, request)
                 ),
                 name="fulfillment_pick_list",
+            ),
+            path(
+                "unfulfilled/",
+                self.admin_site.admin_view(lambda request: unfulfilled_view(self, request)),
+                name="fulfillment_unfulfilled",
             ),
             path(
                 "import/",

@@ -23,6 +23,13 @@ from django.utils.translation import gettext_lazy as _
 from orders import permissions
 from orders import services as order_services
 from orders.admin_documents import DocumentsMixin
+from orders.admin_payments import (
+    MarkPaidForm,
+    change_value_label,
+    describe_transactions,
+    mark_paid,
+    mark_paid_initial,
+)
 from orders.models import (
     Order,
     PaymentMethod,
@@ -106,7 +113,9 @@ def _order_actions() -> dict[str, TransitionAction]:
         "pay": TransitionAction(
             _("Mark paid"),
             PAYMENT_PERM,
-            lambda o, actor, data: order_services.pay_order(order=o, actor=actor),
+            mark_paid,
+            form=MarkPaidForm,
+            initial=mark_paid_initial,
             done=_("marked paid."),
         ),
         "fail": TransitionAction(
@@ -348,9 +357,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         for item in items:
             item.unit_price_display = money(item.unit_price, order.currency)
         transactions = list(order.transactions.order_by("created_at", "id"))
-        for txn in transactions:
-            txn.badge_html = badge(txn.status, txn.get_status_display())
-            txn.amount_display = money(txn.amount, order.currency)
+        describe_transactions(transactions, order.currency)
         timeline = list(
             TransitionLog.objects.filter(order=order)
             .select_related("content_type", "actor_user")
@@ -444,7 +451,13 @@ def _change_lines(entry: TransitionLog) -> list[dict]:
             label = model._meta.get_field(name).verbose_name
         except FieldDoesNotExist:  # a field since renamed: show the stored name
             label = name
-        lines.append({"label": label, "from": change.get("from"), "to": change.get("to")})
+        lines.append(
+            {
+                "label": label,
+                "from": change_value_label(name, change.get("from")),
+                "to": change_value_label(name, change.get("to")),
+            }
+        )
     return lines
 
 

@@ -302,6 +302,10 @@ class Transaction(FSMModelMixin, TimeStampedModel):
     payment_id = models.CharField(
         max_length=200, null=True, blank=True, unique=True, verbose_name=_("payment reference")
     )
+    # What staff read to match the money: a bank transfer's payer name, a receipt number.
+    reference = models.CharField(
+        max_length=200, blank=True, default="", db_default="", verbose_name=_("reference")
+    )
 
     class Meta:
         verbose_name = _("payment or refund")

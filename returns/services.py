@@ -16,7 +16,7 @@ from django_fsm import can_proceed
 
 from events.outbox import record_event
 from fulfillment.services import create_replacement_fulfillment
-from orders.models import Order, OrderStatus, Transaction, TransactionKind
+from orders.models import Order, OrderStatus, Transaction, TransactionKind, TransactionStatus
 from orders.selectors import order_money
 from orders.services import item_stock_unit, lock_order, sync_order_after_requests
 from orders.transitions import refused, run_transition
@@ -295,8 +295,21 @@ def complete_return(
                 data={"refundable": refundable},
             )
     if request.refund_amount:
+        # The refund goes back the way the money came: the method of the order's payment.
+        method = (
+            Transaction.objects.filter(
+                order=order, kind=TransactionKind.PAYMENT, status=TransactionStatus.PAID
+            )
+            .order_by("-created_at", "-id")
+            .values_list("payment_method", flat=True)
+            .first()
+        )
         refund = Transaction.objects.create(
-            order=order, kind=TransactionKind.REFUND, amount=request.refund_amount
+            order=order,
+            kind=TransactionKind.REFUND,
+            amount=request.refund_amount,
+            payment_method=method or "",
+            reference=f"Return {request.pk}",
         )
         run_transition(
             refund, "mark_paid", actor=actor, order_id=order.pk, reason=f"return {request.pk}"

@@ -331,6 +331,7 @@ class TransitionAdminMixin:
             "opts": self.opts,
             "original": obj,
             "form": form,
+            "intro": getattr(form, "intro", ""),
             "action": action,
             "back": back,
             "has_view_permission": True,

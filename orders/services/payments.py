@@ -22,16 +22,32 @@ def record_paid(
     method: str,
     reason: str = "",
     logs: list | None = None,
+    reference: str = "",
 ) -> Transaction:
-    """A paid payment: inserted in the state its ``mark_paid`` transition leaves it in."""
+    """A paid payment: inserted in the state its ``mark_paid`` transition leaves it in. The
+    timeline entry records the method and reference it was paid with."""
     txn = Transaction(
         order=order,
         kind=TransactionKind.PAYMENT,
         amount=amount,
         payment_id=payment_id or None,
         payment_method=method or "",
+        reference=reference,
     )
-    run_transition(txn, "mark_paid", actor=actor, order_id=order.pk, reason=reason, logs=logs)
+    changes = {
+        name: {"from": "", "to": value}
+        for name, value in (("payment_method", txn.payment_method), ("reference", reference))
+        if value
+    }
+    run_transition(
+        txn,
+        "mark_paid",
+        actor=actor,
+        order_id=order.pk,
+        reason=reason,
+        logs=logs,
+        changes=changes or None,
+    )
     return txn
 
 
@@ -59,6 +75,7 @@ def record_payment(
     payment_id: str | None = None,
     payment_method: str = "",
     reason: str = "",
+    reference: str = "",
 ) -> Transaction:
     """A payment came in. Once payments cover the total, the order is paid.
 
@@ -67,6 +84,7 @@ def record_payment(
     order = lock_order(order)
     payment_id = clean_payment_id(payment_id)
     payment_method = as_text(payment_method, "paymentMethod", 40)
+    reference = as_text(reference, "reference", 200)
     if payment_id:
         existing = Transaction.objects.filter(payment_id=payment_id).first()
         if existing is not None:
@@ -89,6 +107,7 @@ def record_payment(
         payment_id=payment_id,
         method=payment_method,
         reason=reason,
+        reference=reference,
     )
     if money.paid + amount >= order.total_amount:
         run_transition(order, "pay", actor=actor, order_id=order.pk, reason=reason)
@@ -136,9 +155,39 @@ def retry_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") 
 
 
 @service
-def pay_order(*, order: Order | int, actor: Actor = SYSTEM, reason: str = "") -> Order:
-    """Staff marks an order paid (a payment taken outside the shop: bank transfer, cash)."""
+def pay_order(
+    *,
+    order: Order | int,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    amount: int | None = None,
+    method: str = "manual",
+    reference: str = "",
+) -> Order:
+    """Staff marks an order paid (a payment taken outside the shop: bank transfer, cash).
+
+    ``amount`` (all that is due when ``None``) must be exactly what is due: staff marks the
+    order paid, not a part of it. ``method`` names how it was paid (``PaymentMethod``) and
+    ``reference`` what matches it (a bank transfer's payer name); the timeline records both.
+    """
     order = lock_order(order)
-    record_payment(order=order, actor=actor, payment_method="manual", reason=reason)
+    if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+        raise refused(order, OrderStatus.PAID)
+    due = order.total_amount - order_money(order).paid
+    amount = None if amount is None else as_int(amount, "amount")
+    if amount is not None and amount != due:
+        raise DomainError(
+            f"Order {order.order_number} has {due:,} {order.currency} due, not {amount:,}.",
+            field="amount",
+            data={"due": due},
+        )
+    record_payment(
+        order=order,
+        actor=actor,
+        amount=amount,
+        payment_method=method or "manual",
+        reason=reason,
+        reference=reference,
+    )
     order.refresh_from_db()
     return order
