@@ -70,7 +70,7 @@ PRODUCT_APP = "shop.wsgi:application"
 DEFAULT_WORKERS = 4
 PHASES = ("reads", "admin", "checkout", "import")
 # The staff's list of paid and preparing orders to fulfil (reported missing while absent).
-UNFULFILLED_LIST = "/admin/orders/order/unfulfilled/"
+UNFULFILLED_LIST = "/admin/fulfillment/fulfillment/unfulfilled/"
 
 
 # ---------------------------------------------------------------------------------------------
