@@ -439,7 +439,11 @@ def ship_new_fulfillments(
         for order, *_rest in done:
             if order.status != before[order.pk]:
                 order.updated_at = stamp
-        Order.objects.bulk_update(moved, ["status", "updated_at"])
+        by_status: dict[str, list[int]] = {}
+        for order in moved:
+            by_status.setdefault(order.status, []).append(order.pk)
+        for status, pks in by_status.items():  # one UPDATE per status the orders end in
+            Order.objects.filter(pk__in=pks).update(status=status, updated_at=stamp)
     write_logs(logs)
     record_events(
         ("fulfillment.shipped", parcel, [order], {"items": items_of.get(parcel.pk, [])})
