@@ -110,7 +110,12 @@ def written(orders) -> dict:
         )
     for log in TransitionLog.objects.filter(order__in=orders.values()).order_by("pk"):
         kind = log.content_type.model
-        subject = role_of[log.object_id] if kind == "order" else parcel_role[log.object_id]
+        if kind == "order":
+            subject = role_of[log.object_id]
+        elif kind == "fulfillment":
+            subject = parcel_role[log.object_id]
+        else:  # the payment's entries: named by their order
+            subject = f"{kind} of {role_of[log.order_id]}"
         result["logs"].append(
             (subject, log.transition, log.source, log.target, log.reason, log.changes)
         )
