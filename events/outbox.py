@@ -39,6 +39,30 @@ def record_event(
     rows its relations point to, ``joins``: every join's children) so the document is rendered
     from them, as the API answers a write, instead of being read back.
     """
+    events = _outbox_rows(types, obj, related=related, joins=joins)
+    if events:
+        OutboxEvent.objects.bulk_create(events)
+        _relay_after_commit()
+    return events
+
+
+def record_events(
+    entries: Iterable[tuple[str, models.Model, Iterable[models.Model | None], dict | None]],
+) -> list[OutboxEvent]:
+    """``record_event`` for many changes at once (``(types, obj, related, joins)`` each): the
+    rows go in with one INSERT, in the order given."""
+    events = [
+        event
+        for types, obj, related, joins in entries
+        for event in _outbox_rows(types, obj, related=related, joins=joins)
+    ]
+    if events:
+        OutboxEvent.objects.bulk_create(events)
+        _relay_after_commit()
+    return events
+
+
+def _outbox_rows(types, obj, *, related, joins) -> list[OutboxEvent]:
     types = [types] if isinstance(types, str) else [t for t in types if t]
     if not types or not settings.SHOP_EVENTS:
         return []
@@ -62,8 +86,6 @@ def record_event(
         }
         event.payload = orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS).decode()
         events.append(event)
-    OutboxEvent.objects.bulk_create(events)
-    _relay_after_commit()
     return events
 
 

@@ -7,9 +7,11 @@ Three steps, each usable without the admin:
   parcel and ship it, ship a parcel that waits (pending or packed), skip a row already applied,
   or refuse it with the reason. It reads everything it needs in a handful of queries, whatever
   the number of rows;
-- ``apply(planned, actor=…)`` runs the good rows through the fulfilment services, one service
-  call per row, each row atomic on its own: a row the services refuse (the order changed since
-  the dry run) is rolled back and reported, and the others still apply. Commits are batched.
+- ``apply(planned, actor=…)`` runs the good rows through the fulfilment services, each row
+  atomic on its own: a row the services refuse (the order changed since the dry run) is rolled
+  back and reported, and the others still apply. Commits are batched, and the new parcels of a
+  batch go to the services together (``ship_new_fulfillments``), which write what one call per
+  row would in one statement per table.
 
 A row without a SKU ships the order's oldest waiting parcel, or else a new parcel with all its
 remaining units. A row with a SKU ships that many units of that line (all its remaining units
@@ -328,20 +330,61 @@ def _not_fulfillable(order: Order) -> str:
 
 
 def apply(
-    planned: list[PlannedRow], *, actor: Actor = SYSTEM, batch_size: int = BATCH_SIZE
+    planned: list[PlannedRow],
+    *,
+    actor: Actor = SYSTEM,
+    batch_size: int = BATCH_SIZE,
+    batched: bool = True,
 ) -> Report:
     """Run every good row through the services.
 
-    Each row is atomic on its own (one service call, a savepoint): a row the services refuse
-    is rolled back alone and reported. Rows are committed in batches, so a big file does not
-    pay for one commit, and one disk flush, per row.
+    Each row is atomic on its own: a row the services refuse is rolled back alone and reported,
+    and the others apply. Rows are committed in batches, so a big file does not pay for one
+    commit, and one disk flush, per row. Within a batch, consecutive rows that make new parcels
+    go to the services together (``services.ship_new_fulfillments``: one lock of all their
+    orders, one INSERT per table), which write what one call per row would; ``batched=False``
+    makes one service call per row (a savepoint each).
     """
     results = []
     for start in range(0, len(planned), batch_size):
         with transaction.atomic():
-            for entry in planned[start : start + batch_size]:
-                results.append(_apply_entry(entry, actor))
+            results += _apply_batch(planned[start : start + batch_size], actor, batched)
     return Report(results)
+
+
+def _apply_batch(entries: list[PlannedRow], actor: Actor, batched: bool) -> list[AppliedRow]:
+    results: list[AppliedRow] = []
+    run: list[PlannedRow] = []  # consecutive NEW rows, applied together
+    for entry in [*entries, None]:
+        if batched and entry is not None and entry.action == Action.NEW:
+            run.append(entry)
+            continue
+        if run:
+            results += _apply_new(run, actor)
+            run = []
+        if entry is not None:
+            results.append(_apply_entry(entry, actor))
+    return results
+
+
+def _apply_new(run: list[PlannedRow], actor: Actor) -> list[AppliedRow]:
+    """New parcels of consecutive rows in one service call; a refused row is reported alone."""
+    shipments = [
+        services.NewShipment(
+            order=entry.order_id,
+            carrier=entry.row.carrier,
+            tracking_number=entry.row.tracking_number,
+            items=tuple(entry.items),
+        )
+        for entry in run
+    ]
+    outcome = services.ship_new_fulfillments(shipments=shipments, actor=actor)
+    return [
+        AppliedRow(entry.row, Action.ERROR, result.message)
+        if isinstance(result, DomainError)
+        else AppliedRow(entry.row, entry.action, entry.message, result.pk)
+        for entry, result in zip(run, outcome, strict=True)
+    ]
 
 
 def _apply_entry(entry: PlannedRow, actor: Actor) -> AppliedRow:

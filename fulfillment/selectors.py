@@ -62,3 +62,22 @@ def replacements_out(order) -> bool:
         .exclude(status=FulfillmentStatus.DELIVERED)
         .exists()
     )
+
+
+def parcel_units_of_orders(order_ids) -> dict[int, dict[int, ItemQuantities]]:
+    """``parcel_units`` of many orders in one query: per order id, per order item id."""
+    rows = (
+        OrderItem.objects.filter(order_id__in=list(order_ids))
+        .order_by()
+        .annotate(**parcel_annotations())
+        .values("pk", "order_id", "quantity", "allocated", "shipped", "delivered")
+    )
+    found: dict[int, dict[int, ItemQuantities]] = {pk: {} for pk in order_ids}
+    for row in rows:
+        found[row["order_id"]][row["pk"]] = ItemQuantities(
+            ordered=row["quantity"],
+            allocated=row["allocated"],
+            shipped=row["shipped"],
+            delivered=row["delivered"],
+        )
+    return found

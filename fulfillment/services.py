@@ -10,8 +10,9 @@ are stored in one spelling (``fulfillment.carriers.normalize_tracking_number``),
 them.
 """
 
+import copy
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,10 +21,10 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from events.outbox import record_event
+from events.outbox import record_event, record_events
 from fulfillment.carriers import normalize_tracking_number
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
-from fulfillment.selectors import parcel_units
+from fulfillment.selectors import parcel_units, parcel_units_of_orders
 from orders.models import Order, OrderItem, OrderStatus
 from orders.services import confirm_order, lock_order, sync_order_after_shipping
 from orders.transitions import record_change, refused, run_transition, save_status, write_logs
@@ -373,6 +374,114 @@ def ship_new_fulfillment(
     write_logs(logs)
     record_event("fulfillment.shipped", parcel, related=[order], joins={"items": parcel_items})
     return parcel
+
+
+@dataclass(frozen=True)
+class NewShipment:
+    """A parcel to create and hand to a carrier at once: ``ship_new_fulfillment``'s arguments."""
+
+    order: int
+    carrier: str
+    tracking_number: str
+    items: tuple[ItemUnits, ...] = ()
+
+
+@service
+def ship_new_fulfillments(
+    *, shipments: Sequence[NewShipment], actor: Actor = SYSTEM
+) -> list[Fulfillment | DomainError]:
+    """``ship_new_fulfillment`` for many parcels, of many orders, in one transaction.
+
+    Writes what the one-by-one calls would, in the same order (parcels, their items, order
+    moves, log entries, outbox events), in a handful of statements whatever the number of
+    parcels: every order is locked at once (``SELECT … FOR UPDATE``, in id order, the one lock
+    order a batch can take beside services locking one order), their units are read in one
+    query, and the rows go in with one INSERT per table. Each shipment is checked as the single
+    call checks it, against the orders as the earlier shipments of the batch left them; a refused
+    one writes nothing and its error takes its place in the answer (one ``Fulfillment`` or
+    ``DomainError`` per shipment, in order).
+    """
+    order_ids = sorted({s.order for s in shipments if isinstance(s.order, int)})
+    locked = Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")
+    orders = {order.pk: order for order in locked}
+    before = {pk: order.status for pk, order in orders.items()}
+    units = parcel_units_of_orders(orders)
+    outcome: list[Fulfillment | DomainError] = []
+    done = []  # (the order as this shipment left it, parcel, units, its log's place, logs)
+    shipped_at = timezone.now()
+    for shipment in shipments:
+        try:
+            done.append(_plan_shipment(shipment, orders, units, actor, shipped_at))
+        except DomainError as error:
+            outcome.append(error)
+        else:
+            outcome.append(done[-1][1])
+    if not done:
+        return outcome
+    Fulfillment.objects.bulk_create([parcel for _o, parcel, *_rest in done])
+    items = FulfillmentItem.objects.bulk_create(
+        FulfillmentItem(fulfillment=parcel, order_item_id=pk, quantity=qty)
+        for _o, parcel, wanted, *_rest in done
+        for pk, qty in wanted.items()
+    )
+    items_of: dict[int, list] = {}
+    for item in items:
+        items_of.setdefault(item.fulfillment_id, []).append(item)
+    logs = []
+    for _o, parcel, _w, parcel_log_at, row_logs in done:
+        row_logs[parcel_log_at].object_id = parcel.pk
+        logs += row_logs
+    moved = [order for pk, order in orders.items() if order.status != before[pk]]
+    if moved:
+        stamp = timezone.now()
+        for order in moved:
+            order.updated_at = stamp
+        for order, *_rest in done:
+            if order.status != before[order.pk]:
+                order.updated_at = stamp
+        by_status: dict[str, list[int]] = {}
+        for order in moved:
+            by_status.setdefault(order.status, []).append(order.pk)
+        for status, pks in by_status.items():  # one UPDATE per status the orders end in
+            Order.objects.filter(pk__in=pks).update(status=status, updated_at=stamp)
+    write_logs(logs)
+    record_events(
+        ("fulfillment.shipped", parcel, [order], {"items": items_of.get(parcel.pk, [])})
+        for order, parcel, *_rest in done
+    )
+    return outcome
+
+
+def _plan_shipment(shipment, orders, units, actor, shipped_at):
+    """One shipment of ``ship_new_fulfillments``, checked and moved in memory."""
+    order = orders.get(shipment.order)
+    if order is None:
+        raise NotFound(f"Order {shipment.order} does not exist.", field="order")
+    tracking_number = _as_tracking_number(shipment.tracking_number)
+    if not tracking_number:
+        raise DomainError("A parcel needs a tracking number to ship.", field="trackingNumber")
+    _check_fulfillable(order)
+    quantities = units[order.pk]
+    wanted = _wanted_units(order, shipment.items, quantities)
+    carrier = as_text(shipment.carrier, "carrier", CARRIER_MAX)
+    logs: list = []
+    moves = {"actor": actor, "order_id": order.pk, "logs": logs}
+    if order.status == OrderStatus.PAID:
+        run_transition(order, "start_preparing", save=False, **moves)
+    parcel = Fulfillment(order=order, shipped_at=shipped_at)
+    changes = _tracking_changes(parcel, carrier, tracking_number)
+    for name, change in changes.items():
+        setattr(parcel, name, change["to"])
+    parcel_log_at = len(logs)
+    run_transition(parcel, "ship", changes=changes, save=False, **moves)
+    units[order.pk] = {
+        pk: replace(q, allocated=q.allocated + sent, shipped=q.shipped + sent)
+        for pk, q in quantities.items()
+        for sent in [wanted.get(pk, 0)]
+    }
+    sync_order_after_shipping(order, actor=actor, quantities=units[order.pk], logs=logs, save=False)
+    # The parcel's event shows the order as this shipment left it, as the single call's does.
+    return copy.copy(order), parcel, wanted, parcel_log_at, logs
 
 
 def call_off_parcels(order: Order, *, actor: Actor) -> list[tuple[str, Fulfillment]]:

@@ -193,3 +193,46 @@ def test_cancel_and_fulfil_racing_leave_a_consistent_order():
     assert product.stock == 5
     assert Fulfillment.objects.count() == done["fulfil"]
     assert not Fulfillment.objects.exclude(status="failed").exists()
+
+
+def test_orders_canceled_while_a_tracking_import_runs_keep_their_bookkeeping():
+    """The import locks a batch's orders before it reads their units: an order canceled
+    meanwhile is either canceled before the batch (its row refused, nothing shipped) or shipped
+    before the cancel (the cancel refused), never both, and every row is written once."""
+    from fulfillment import imports
+    from tests.helpers import assert_consistent
+
+    orders = [place_order(quantities=(1, 2)) for _ in range(60)]
+    text = "\n".join(f"{o.order_number},cj,RACE{o.pk}" for o in orders)
+    planned = imports.plan(imports.parse(text))
+    targets = orders[::3]
+
+    def work(i):
+        if i == 0:
+            return imports.apply(planned, batch_size=10)
+        canceled = []
+        for order in targets[i - 1 :: 2]:
+            try:
+                order_services.cancel_order(order=order.pk)
+            except DomainError:
+                continue
+            canceled.append(order.pk)
+        return canceled
+
+    results = race(3, work)
+    assert all(kind == "ok" for kind, _ in results), results
+    report = results[0][1]
+    canceled = set(results[1][1]) | set(results[2][1])
+    assert canceled, "no cancel won: the race did not happen"
+    refused = {entry.row.order_number for entry in report.rows if entry.action == "error"}
+    assert refused == {o.order_number for o in orders if o.pk in canceled}
+    for order, entry in zip(orders, report.rows, strict=True):
+        assert_consistent(order)
+        parcels = Fulfillment.objects.filter(order=order)
+        if order.pk in canceled:
+            assert order.status == OrderStatus.CANCELED and not parcels.exists()
+            assert entry.fulfillment_id is None
+        else:
+            assert order.status == OrderStatus.SHIPPED
+            assert list(parcels.values_list("pk", flat=True)) == [entry.fulfillment_id]
+            assert TransitionLog.objects.filter(order=order, transition="ship").count() == 2
