@@ -12,6 +12,7 @@ from rest_framework import status as http
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.viewsets import GenericViewSet
 
 from shop.api import access
@@ -44,6 +45,15 @@ def query_params(request) -> dict:
     return request_params(request)
 
 
+class CollectionMetadata(SimpleMetadata):
+    """OPTIONS names the view, what it renders and parses, as DRF's own; the writes each
+    collection accepts are documented in the OpenAPI schema (``/api/schema``), not here (there
+    is no serializer to describe them)."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
 class ListMixin:
     """A list in Payload's shapes through DRF's extension points: the rows the caller sees
     (``get_queryset``), ``where`` and ``sort`` by the filter backend, the page and its envelope
@@ -51,6 +61,7 @@ class ListMixin:
 
     filter_backends = [WhereFilter]
     pagination_class = PayloadPagination
+    metadata_class = CollectionMetadata
 
     def get_queryset(self) -> Matching:
         if getattr(self, "swagger_fake_view", False):  # the schema generator asks for a model

@@ -134,3 +134,13 @@ def test_one_declaration_drives_what_a_write_reads_and_its_openapi_body(api, cli
     assert answer.json["errors"][0]["data"]["errors"][0]["path"] == "subtotalAmount"
     order.refresh_from_db()
     assert order.staff_note == "fragile" and order.subtotal_amount != 1
+
+
+def test_options_on_every_collection_names_the_view_and_no_serializer(http_client):
+    """OPTIONS on a list answers DRF's metadata (name, renders, parses); the writes are in the
+    OpenAPI schema. A generic view without a serializer once made it a 500."""
+    for slug in ("orders", "carts", "cart-items", "products", "returns", "transactions"):
+        response = http_client.options(f"/api/{slug}")
+        assert response.status_code == 200, (slug, response.content[:200])
+        body = response.json()
+        assert body["renders"] == ["application/json"] and "actions" not in body
