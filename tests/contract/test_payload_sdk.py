@@ -18,9 +18,10 @@ from django.db.models import Q
 
 from orders import services as order_services
 from orders.models import Order, OrderItem, OrderStatus
-from orders.values import OrderDraft, OrderLine
+from orders.values import CustomerSnapshot, OrderDraft, OrderLine
 from shop import keys
 from shop.models import Product
+from shop.values import Address
 from tests.factories import CustomerFactory, ProductFactory
 
 HERE = Path(__file__).resolve().parent
@@ -56,14 +57,14 @@ def run_sdk(node: str, plan: dict) -> list[dict]:
     return json.loads(done.stdout)
 
 
-def address(postal_code: str) -> dict:
-    return {
-        "recipientName": "Recipient",
-        "phone": "010-1111-2222",
-        "postalCode": postal_code,
-        "address1": "1 Main St",
-        "address2": "",
-    }
+def address(postal_code: str) -> Address:
+    return Address(
+        recipient_name="Recipient",
+        phone="010-1111-2222",
+        postal_code=postal_code,
+        address1="1 Main St",
+        address2="",
+    )
 
 
 def place(product, quantity, postal_code, *, customer=None, email=None, paid=True) -> Order:
@@ -71,7 +72,7 @@ def place(product, quantity, postal_code, *, customer=None, email=None, paid=Tru
         customer=customer,
         draft=OrderDraft(
             lines=[OrderLine(product=product.pk, quantity=quantity, unit_price=product.price)],
-            customer_snapshot={"name": "Guest", "email": email} if email else None,
+            customer_snapshot=CustomerSnapshot(name="Guest", email=email) if email else None,
             shipping_address=address(postal_code),
             payment_id=f"pay_{postal_code}_{quantity}" if paid else None,
         ),
