@@ -66,7 +66,7 @@ def work_queues(request) -> dict:
             "to_fulfil",
             _("Paid, not yet in fulfilment"),
             paid.count(),
-            reverse("admin:fulfillment_unfulfilled"),  # fulfil with tracking from the list
+            _list_url(Order, status__exact=OrderStatus.PAID),
             "orders.view_order",
             detail=str(_("%(count)s older than 24 h") % {"count": paid_old}),
             urgent=paid_old > 0,

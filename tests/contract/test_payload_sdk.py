@@ -120,7 +120,13 @@ def test_payloads_sdk_against_a_live_server(live_server, transactional_db):
         "orderProducts": [{"product": {"$ref": [6, "id"]}, "quantity": 2, "unitPrice": 27000}],
         "totalAmount": 54000,
         "customerSnapshot": {"name": "Sam", "email": "sam@example.com", "phone": ""},
-        "shippingAddress": address("06000"),
+        "shippingAddress": {
+            "recipientName": "Recipient",
+            "phone": "010-1111-2222",
+            "postalCode": "06000",
+            "address1": "1 Main St",
+            "address2": "",
+        },
     }
     customer_a = {"login": 11}
     steps = [
