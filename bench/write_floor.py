@@ -21,7 +21,8 @@ same rows and the same answer:
   asked for, as ``events.outbox`` asks.
 
 The answer is the API's: ``201 {"doc": <the order at depth 1>, "message": "Order successfully
-created."}``, rendered from what was written. It is benchmark-only: ``application`` wraps the
+created."}``, rendered from what was written, each document by its collection's declaration
+(``bench.floor.declared``). It is benchmark-only: ``application`` wraps the
 product's WSGI application (``shop.wsgi``) and serves this one path beside it, so the bench starts
 one gunicorn that answers both; the product's URLs never include it. Statements go through
 Django's own database connection (its psycopg connection, server-side binding, prepared once per
@@ -37,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -161,10 +163,10 @@ def _write_statement(paid: bool, logs: bool, events: int, remember: bool) -> str
             "g AS (INSERT INTO orders_transitionlog (order_id, content_type_id, object_id, "
             "transition, source, target, actor_kind, actor_user_id, actor_label, reason, "
             "changes, created_at) SELECT o.id, g.type, g.object, g.transition, 'pending', "
-            "'paid', 'api_key', NULL, %(actor)s, g.reason, '{}'::jsonb, %(now)s "
+            "'paid', 'api_key', NULL, %(actor)s, g.reason, g.changes::jsonb, %(now)s "
             "FROM o, unnest(%(log_types)s::int[], %(log_objects)s::bigint[], "
-            "%(log_transitions)s::text[], %(log_reasons)s::text[]) WITH ORDINALITY "
-            "AS g(type, object, transition, reason, n) ORDER BY g.n)",
+            "%(log_transitions)s::text[], %(log_reasons)s::text[], %(log_changes)s::text[]) "
+            "WITH ORDINALITY AS g(type, object, transition, reason, changes, n) ORDER BY g.n)",
         ]
     if events:
         parts.append(
@@ -501,19 +503,19 @@ def _checkout(cur, request, wanted, caller, actor, events, currency) -> Answer:
             "name": c_name,
             "email": c_email,
             "phone": c_phone,
-            "isActive": c_active,
+            "is_active": c_active,
             "language": c_language,
-            "createdAt": iso(c_created),
-            "updatedAt": iso(c_updated),
+            "created_at": c_created,
+            "updated_at": c_updated,
         },
         cart={
             "id": wanted["cart"],
-            "customer": customer_id,
+            "customer_id": customer_id,
             "currency": cart_currency,
-            "checkedOutAt": iso(now),
-            "shippingAddress": _address(address),
-            "createdAt": iso(cart_created),
-            "updatedAt": iso(cart_updated),
+            "checked_out_at": now,
+            **dict(zip(ADDRESS_COLUMNS, address, strict=True)),
+            "created_at": cart_created,
+            "updated_at": cart_updated,
         },
         items=items,
         payment=(txn_id, total, wanted["method"], payment_id) if payment_id else None,
@@ -521,11 +523,13 @@ def _checkout(cur, request, wanted, caller, actor, events, currency) -> Answer:
     answer = orjson.dumps({"doc": doc, "message": "Order successfully created."})
     logs = []
     if payment_id:
-        logs.append((txn_type, txn_id, "mark_paid", ""))
+        # As orders.services.payments.record_paid logs it: the method it was paid with (a
+        # checkout takes no reference).
+        paid_with = {"payment_method": {"from": "", "to": wanted["method"]}}
+        logs.append((txn_type, txn_id, "mark_paid", "", paid_with if wanted["method"] else {}))
     if paid:
-        logs.append(
-            (order_type, order_id, "pay", "paid at creation" if payment_id else "nothing to pay")
-        )
+        reason = "paid at creation" if payment_id else "nothing to pay"
+        logs.append((order_type, order_id, "pay", reason, {}))
     types = ["order.created", "order.paid"] if paid else ["order.created"]
     if not events:
         types = []
@@ -568,6 +572,7 @@ def _checkout(cur, request, wanted, caller, actor, events, currency) -> Answer:
         "log_objects": [g[1] for g in logs],
         "log_transitions": [g[2] for g in logs],
         "log_reasons": [g[3] for g in logs],
+        "log_changes": [orjson.dumps(g[4]).decode() for g in logs],
         "event_ids": event_ids,
         "event_types": types,
         "payloads": payloads,
@@ -586,15 +591,55 @@ def _checkout(cur, request, wanted, caller, actor, events, currency) -> Answer:
     return Answer(201, answer)
 
 
-def _address(address) -> dict:
-    a_name, a_phone, a_postal, a1, a2 = address
-    return {
-        "recipientName": a_name,
-        "phone": a_phone,
-        "postalCode": a_postal,
-        "address1": a1,
-        "address2": a2,
-    }
+ADDRESS_COLUMNS = (
+    "shipping_recipient_name",
+    "shipping_phone",
+    "shipping_postal_code",
+    "shipping_address1",
+    "shipping_address2",
+)  # in the order the cart's address columns are read
+
+_renderers: dict[str, Callable[[dict], dict]] = {}
+
+
+def _renderer(slug: str) -> Callable[[dict], dict]:
+    """How a row (``{column: value}``) of a collection becomes its depth-0 document, as the read
+    floor renders it from the product's declaration (``bench.floor.declared``): a field added to
+    a collection is in the answer with no edit here. A column the floor does not write takes the
+    database default it is inserted with."""
+    if slug not in _renderers:
+        from django.db.models import NOT_PROVIDED, Value
+
+        from bench.floor import declared
+
+        collection = declared(slug)
+        fields = {f.column: f for f in _model(slug)._meta.concrete_fields}
+        columns = collection.columns.split(", ")
+        defaults = {}
+        for column in columns:
+            default = fields[column].db_default
+            if default is not NOT_PROVIDED:
+                defaults[column] = default.value if isinstance(default, Value) else default
+
+        def render(row: dict, columns=columns, defaults=defaults, draw=collection.render) -> dict:
+            return draw(
+                tuple(
+                    _utc(row[column]) if column in row else defaults[column] for column in columns
+                )
+            )
+
+        _renderers[slug] = render
+    return _renderers[slug]
+
+
+def _model(slug: str):
+    from shop.api.collections import registry
+
+    return registry.get(slug).model
+
+
+def _utc(value):
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 def _document(
@@ -614,67 +659,76 @@ def _document(
     payment,
 ) -> dict:
     """The new order as the API renders it for a server at depth 1 (its own rows populated, its
-    joins as ``{docs, hasNextPage}``; a new order has no parcel, return or exchange)."""
-    stamp = iso(now)
+    joins as ``{docs, hasNextPage}``; a new order has no parcel, return or exchange), each
+    document rendered from its collection's declaration."""
     transactions = []
     if payment is not None:
         txn_id, amount, method, payment_id = payment
         transactions.append(
-            {
-                "id": txn_id,
-                "order": order_id,
-                "kind": "payment",
-                "status": "paid",
-                "amount": amount,
-                "totalAmount": amount,
-                "paymentMethod": method,
-                "method": method,
-                "paymentId": payment_id,
-                "createdAt": stamp,
-                "updatedAt": stamp,
-            }
+            _renderer("transactions")(
+                {
+                    "id": txn_id,
+                    "order_id": order_id,
+                    "kind": "payment",
+                    "status": "paid",
+                    "amount": amount,
+                    "payment_method": method,
+                    "payment_id": payment_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         )
-    return {
-        "id": order_id,
-        "orderNumber": number,
-        "customer": customer,
-        "cart": cart,
-        "customerSnapshot": snapshot,
-        "shippingAddress": _address(address),
-        "status": status,
-        "currency": currency,
-        "subtotalAmount": subtotal,
-        "shippingAmount": 0,
-        "discountAmount": 0,
-        "totalAmount": total,
-        "staffNote": "",
-        "createdAt": stamp,
-        "updatedAt": stamp,
-        "items": {
-            "docs": [
+    doc = _renderer("orders")(
+        {
+            "id": order_id,
+            "order_number": number,
+            "customer_id": customer and customer["id"],
+            "cart_id": cart["id"],
+            "customer_name": snapshot["name"],
+            "customer_email": snapshot["email"],
+            "customer_phone": snapshot["phone"],
+            **dict(zip(ADDRESS_COLUMNS, address, strict=True)),
+            "status": status,
+            "currency": currency,
+            "subtotal_amount": subtotal,
+            "shipping_amount": 0,
+            "discount_amount": 0,
+            "total_amount": total,
+            "staff_note": "",
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    doc["customer"] = customer and _renderer("customers")(customer)
+    doc["cart"] = _renderer("carts")(cart)
+    render_item = _renderer("order-items")
+    doc["items"] = {
+        "docs": [
+            render_item(
                 {
                     "id": item_id,
-                    "order": order_id,
-                    "product": product,
-                    "variant": variant,
-                    "option": option,
+                    "order_id": order_id,
+                    "product_id": product,
+                    "variant_id": variant,
+                    "option_id": option,
                     "title": title,
                     "sku": sku,
-                    "unitPrice": price,
+                    "unit_price": price,
                     "quantity": quantity,
-                    "totalPrice": price * quantity,
-                    "createdAt": stamp,
-                    "updatedAt": stamp,
+                    "total_price": price * quantity,
+                    "created_at": now,
+                    "updated_at": now,
                 }
-                for item_id, product, variant, option, title, sku, price, quantity in items
-            ],
-            "hasNextPage": False,
-        },
-        "transactions": {"docs": transactions, "hasNextPage": False},
-        "fulfillments": {"docs": [], "hasNextPage": False},
-        "returns": {"docs": [], "hasNextPage": False},
-        "exchanges": {"docs": [], "hasNextPage": False},
+            )
+            for item_id, product, variant, option, title, sku, price, quantity in items
+        ],
+        "hasNextPage": False,
     }
+    doc["transactions"] = {"docs": transactions, "hasNextPage": False}
+    for join in ("fulfillments", "returns", "exchanges"):
+        doc[join] = {"docs": [], "hasNextPage": False}
+    return doc
 
 
 # ---------------------------------------------------------------------------------------------
