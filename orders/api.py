@@ -65,20 +65,20 @@ orders = Collection(
         Group(
             "customerSnapshot",
             [
-                Text("name", "customer_name"),
-                Text("email", "customer_email"),
-                Text("phone", "customer_phone"),
+                Text("name", "customer_name", nullable=True),
+                Text("email", "customer_email", nullable=True),
+                Text("phone", "customer_phone", nullable=True),
             ],
             description="The customer as they were at order time.",
         ),
         Group(
             "shippingAddress",
             [
-                Text("recipientName", "shipping_recipient_name"),
-                Text("phone", "shipping_phone"),
-                Text("postalCode", "shipping_postal_code"),
-                Text("address1", "shipping_address1"),
-                Text("address2", "shipping_address2"),
+                Text("recipientName", "shipping_recipient_name", nullable=True),
+                Text("phone", "shipping_phone", nullable=True),
+                Text("postalCode", "shipping_postal_code", nullable=True),
+                Text("address1", "shipping_address1", nullable=True),
+                Text("address2", "shipping_address2", nullable=True),
             ],
         ),
         Choice("status", choices=OrderStatus.choices),

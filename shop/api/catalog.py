@@ -125,11 +125,11 @@ carts = Collection(
         Group(
             "shippingAddress",
             [
-                Text("recipientName", "shipping_recipient_name"),
-                Text("phone", "shipping_phone"),
-                Text("postalCode", "shipping_postal_code"),
-                Text("address1", "shipping_address1"),
-                Text("address2", "shipping_address2"),
+                Text("recipientName", "shipping_recipient_name", nullable=True),
+                Text("phone", "shipping_phone", nullable=True),
+                Text("postalCode", "shipping_postal_code", nullable=True),
+                Text("address1", "shipping_address1", nullable=True),
+                Text("address2", "shipping_address2", nullable=True),
             ],
             description="Filled in as the buyer goes (only the members sent change); checkout "
             "takes it when its body has none.",
