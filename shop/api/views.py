@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from rest_framework import status as http
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.metadata import SimpleMetadata
 from rest_framework.viewsets import GenericViewSet
 
 from shop.api import access
