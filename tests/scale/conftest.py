@@ -15,6 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
+from pytest_django.plugin import blocking_manager_key
 
 from bench import cluster
 
@@ -22,6 +25,27 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # What a user's server process would not inherit from pytest's environment.
 NOT_INHERITED = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "DEBUG", "DEMO"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own, which sets up the test's fixtures
+def pytest_runtest_setup(item):
+    """Empty the database before a test that restores its first contents (``serialized_rollback``).
+
+    Django restores them at set-up by saving each row under its first id. A transactional test
+    without ``serialized_rollback`` that ran before on this worker ends with a flush whose
+    post_migrate signal creates the content types again under new ids; saving the first ones
+    would then break their unique (app_label, model). Emptied first, every table gets back its
+    first rows with their first ids, whatever test ran before, and the long-lived servers these
+    tests start keep reading the ids they cached.
+    """
+    marker = item.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("serialized_rollback"):
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not hasattr(connection, "_test_serialized_contents"):
+        return  # the test database is not set up yet: it holds its first contents
+    with item.config.stash[blocking_manager_key].unblock():
+        call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
 
 
 def require(*, postgres: bool = False, haproxy: bool = False, redis: bool = False) -> None:

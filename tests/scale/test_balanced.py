@@ -34,8 +34,9 @@ from tests.reliability.test_api_races import (  # noqa: F401 (collected here, th
 )
 from tests.scale.conftest import ROOT, AppServers, require, server_environment
 
-# After each test the database is emptied and its first contents (content types, roles) loaded
-# again as they were: the servers, long-lived processes, keep the content types' ids they read.
+# Before each test the database is emptied (tests/scale/conftest.py) and its first contents
+# (content types, roles) loaded again as they were, whatever test ran before on this worker: the
+# servers, long-lived processes, keep the content types' ids they read.
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
