@@ -309,7 +309,7 @@ def _text(body: Body, key: str) -> str | None:
     value = body.raw(key)
     if value is None:
         return None
-    if not isinstance(value, str | int):
+    if not isinstance(value, str):
         body.error(key, "Must be text.")
         return None
     return str(value)

@@ -144,3 +144,17 @@ def test_options_on_every_collection_names_the_view_and_no_serializer(http_clien
         assert response.status_code == 200, (slug, response.content[:200])
         body = response.json()
         assert body["renders"] == ["application/json"] and "actions" not in body
+
+
+def test_a_number_where_the_schema_says_text_is_refused_and_nothing_is_written(http_client):
+    from shop.models import Cart
+
+    before = Cart.objects.count()
+    response = http_client.post(
+        "/api/carts",
+        {"shippingAddress": {"postalCode": 6123}},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "shippingAddress.postalCode must be text" in response.content.decode()
+    assert Cart.objects.count() == before
