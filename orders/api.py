@@ -69,6 +69,7 @@ orders = Collection(
                 Text("email", "customer_email", nullable=True),
                 Text("phone", "customer_phone", nullable=True),
             ],
+            nullable=True,
             description="The customer as they were at order time.",
         ),
         Group(
@@ -80,6 +81,7 @@ orders = Collection(
                 Text("address1", "shipping_address1", nullable=True),
                 Text("address2", "shipping_address2", nullable=True),
             ],
+            nullable=True,
         ),
         Choice("status", choices=OrderStatus.choices),
         Text("currency"),

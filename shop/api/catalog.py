@@ -131,6 +131,7 @@ carts = Collection(
                 Text("address1", "shipping_address1", nullable=True),
                 Text("address2", "shipping_address2", nullable=True),
             ],
+            nullable=True,
             description="Filled in as the buyer goes (only the members sent change); checkout "
             "takes it when its body has none.",
         ),

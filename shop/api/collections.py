@@ -289,17 +289,21 @@ class Group:
         *,
         description: str = "",
         writes: tuple[str, ...] = (),
+        nullable: bool = False,
     ):
         self.name = name
         self.members = members
         self.description = description
         self.writes = writes
+        self.nullable = nullable  # a write may send null: not given
 
     def schema(self) -> dict:
         schema = {
             "type": "object",
             "properties": {m.name: m.schema() for m in self.members},
         }
+        if self.nullable:
+            schema["nullable"] = True
         if self.description:
             schema["description"] = self.description
         return schema

@@ -447,6 +447,8 @@ def input_schema(found) -> dict:
             "type": "object",
             "properties": {m.name: input_schema(m) for m in found.members},
         }
+        if found.nullable:
+            schema["nullable"] = True
         if found.description:
             schema["description"] = found.description
         return schema
