@@ -46,3 +46,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _flush_without_the_statement_timeout(request):
+    """A transactional test ends by emptying every table (TRUNCATE), which may wait for the locks
+    a live server's last requests still hold: on a loaded machine that wait passed the
+    connection's statement timeout, the tables kept their rows and the next test saw them. The
+    flush runs after this fixture's teardown (it depends on the database fixture), with no
+    timeout; the test itself ran with it."""
+    if "transactional_db" not in request.fixturenames or connection.vendor != "postgresql":
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from django.db import connections
+
+    for each in connections.all(initialized_only=True):
+        if each.vendor == "postgresql" and each.connection is not None:
+            with each.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
