@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from orders.models import Transaction, TransactionKind, TransactionStatus
 from shop.admin_utils import money
 from shop.db import statement_timeout
 
@@ -96,8 +97,6 @@ def invoice_number(order) -> str:
 def payment_states(orders) -> dict:
     """Order id → what came in and went out (paid payments, paid and pending refunds), for the
     orders on a document, in one query."""
-    from orders.models import Transaction, TransactionKind, TransactionStatus
-
     paid, refund = TransactionStatus.PAID, TransactionKind.REFUND
     rows = (
         Transaction.objects.filter(order__in=[order.pk for order in orders])

@@ -83,3 +83,53 @@ def test_the_check_finds_camel_case_keys():
     """The scan is not blind: each way a wire key creeps in is caught."""
     source = 'a = {"orderItem": 1}\nb = raw["unitPrice"]\nc = raw.get("postalCode")\nd = {"ok": 1}'
     assert camel_case_keys(source) == ["1: orderItem", "2: unitPrice", "3: postalCode"]
+
+
+# ---------------------------------------------------------------------------------------------
+# No import hides inside a function to dodge a cycle: the apps import each other at the top, in
+# the one direction lint-imports checks. Two places import late by Django's rule, not to dodge a
+# cycle: an AppConfig's ``ready`` (models and services load after the app registry) and the
+# database router (loaded with the settings, before any app).
+
+PACKAGES = ("orders", "fulfillment", "returns", "events", "shop", "staff")
+LATE_BY_RULE = {("shop/db_routing.py", "callers_of")}
+
+
+def late_imports(source: str, path: str) -> list[str]:
+    """``path:line function imports module`` for each import of a project module in a body."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if function.name == "ready" and path.endswith("apps.py"):
+            continue
+        if (path, function.name) in LATE_BY_RULE:
+            continue
+        for node in ast.walk(function):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found += [
+                f"{path}:{node.lineno} {function.name} imports {name}"
+                for name in names
+                if name.split(".")[0] in PACKAGES
+            ]
+    return found
+
+
+def test_no_project_module_is_imported_inside_a_function():
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in relative or "/management/" in relative:
+                continue
+            found += late_imports(path.read_text(), relative)
+    assert found == []
+
+
+def test_the_late_import_check_finds_one():
+    source = "def f():\n    from orders.models import Order\n    import json\n"
+    assert late_imports(source, "x.py") == ["x.py:2 f imports orders.models"]

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import models
 from django.db.models import CharField, Func
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.module_loading import autodiscover_modules
 
 
 class CoercionError(ValueError):
@@ -485,14 +486,11 @@ class Registry:
             self._by_model.setdefault(collection.model, collection)
 
     def load(self) -> None:
-        """Import every app's ``api`` module (and the catalog's) once."""
+        """Import every app's ``api`` module once (the catalog's own collections register when
+        the shop app is ready, ``ShopConfig.ready``)."""
         if self._loaded:
             return
         self._loaded = True
-        from django.utils.module_loading import autodiscover_modules
-
-        import shop.api.catalog  # noqa: F401
-
         autodiscover_modules("api")
 
     def get(self, slug: str) -> Collection:

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter
 
 from shop.api.collections import Collection, Group, Join, Relation, registry, schema_name
 from shop.api.query import DEFAULT_DEPTH, DEFAULT_LIMIT, MAX_DEPTH, OPERATORS
+from shop.api.views import offers
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -193,8 +194,6 @@ class CollectionSchema(AutoSchema):
 
     def is_excluded(self) -> bool:
         """Leave out the methods a collection does not offer (they answer 405)."""
-        from shop.api.views import offers
-
         collection = self.collection
         if collection is None or self._action == "server_action":
             return False

@@ -28,6 +28,7 @@ from shop.api.collections import (
     Text,
     registry,
 )
+from shop.api.documents import get_document
 from shop.api.errors import Forbidden, ValidationError
 from shop.errors import Conflict
 
@@ -106,8 +107,6 @@ class Body:
         if self.pk is None:
             return False
         if self._current is None:
-            from shop.api.documents import get_document
-
             self._current = get_document(
                 self.request, self.collection, self.pk, {"joins": "false"}, depth=0
             )
