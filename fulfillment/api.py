@@ -1,13 +1,10 @@
 """REST collections of the fulfillment app: fulfillments (parcels) and their items."""
 
-from django.db import transaction
-
 from fulfillment import services
 from fulfillment.carriers import find_carrier, tracking_link
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders import permissions
 from orders.api import unit_lines
-from orders.transitions import refused
 from orders.values import ItemUnits
 from shop.api import access
 from shop.api.collections import (
@@ -158,41 +155,15 @@ def update_fulfillment(request, pk: int, data) -> None:
     note = body.value("note")
     reason = body.value("reason", Text("reason"))
     body.check()
-    actor = access.actor(request)
-    with transaction.atomic():
-        # Decide under the locks (order, then parcel): of two equal moves sent at once, the
-        # second sees the first's result and is refused, never run twice.
-        _order, parcel = services.lock_fulfillment(pk)
-        # What the body changes (a document sent back as read repeats the rest unchanged).
-        edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
-        changed = {k: v for k, v in edits.items() if v is not None and v != getattr(parcel, k)}
-        if status is not None and status == parcel.status:
-            if not changed:
-                raise refused(parcel, status)  # the same move again, nothing else to change
-            status = None  # the document sent back with corrections: an edit, not a move
-        moving = status is not None
-        shipping = moving and status == FulfillmentStatus.SHIPPED
-        details = {key: changed.get(key) for key in ("carrier", "tracking_number")}
-        if shipping:
-            details = {}
-        if "note" in changed or any(v is not None for v in details.values()):
-            # A correction alone takes the reason; with a move, the reason is the move's.
-            services.update_tracking(
-                fulfillment=pk,
-                actor=actor,
-                note=changed.get("note"),
-                **details,
-                **({"reason": reason} if reason and not moving else {}),
-            )
-        if moving:
-            services.update_status(
-                fulfillment=pk,
-                status=status,
-                actor=actor,
-                carrier=carrier,
-                tracking_number=tracking_number,
-                **({"reason": reason} if reason else {}),
-            )
+    services.change_fulfillment(
+        fulfillment=pk,
+        actor=access.actor(request),
+        status=status,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        note=note,
+        reason=reason or "",
+    )
 
 
 fulfillments.create = create_fulfillment

@@ -254,10 +254,17 @@ _STATUS_SERVICES = {
 
 
 def update_status(
-    *, fulfillment: Fulfillment | int, status: str, actor: Actor = SYSTEM, **fields: Any
+    *,
+    fulfillment: Fulfillment | int,
+    status: str,
+    actor: Actor = SYSTEM,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+    reason: str | None = None,
 ) -> Fulfillment:
     """Move a parcel to ``status`` through the service for that move (PATCH {status} and the
-    admin's buttons come this way). ``fields`` the move does not use are ignored."""
+    admin's buttons come this way). What the move does not use is ignored: ``carrier`` and
+    ``tracking_number`` go with shipping, ``reason`` with failing and retrying."""
     if status not in _STATUS_SERVICES:
         pk = fulfillment.pk if isinstance(fulfillment, Fulfillment) else fulfillment
         parcel = Fulfillment.objects.filter(pk=pk_or_none(pk, "fulfillment")).first()
@@ -265,8 +272,61 @@ def update_status(
             raise NotFound(f"Fulfillment {pk} does not exist.", field="fulfillment")
         raise refused(parcel, status)
     move, accepted = _STATUS_SERVICES[status]
-    kwargs = {name: fields[name] for name in accepted if fields.get(name) is not None}
+    given = {"carrier": carrier, "tracking_number": tracking_number, "reason": reason}
+    kwargs = {name: given[name] for name in accepted if given[name] is not None}
     return move(fulfillment=fulfillment, actor=actor, **kwargs)
+
+
+@service
+def change_fulfillment(
+    *,
+    fulfillment: Fulfillment | int,
+    actor: Actor = SYSTEM,
+    status: str | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+    note: str | None = None,
+    reason: str = "",
+) -> Fulfillment:
+    """A parcel changed as a whole (PATCH of its document): a move to ``status``, corrections of
+    its tracking details or note, or both. ``None`` leaves a detail as it is.
+
+    Decided under the locks (order, then parcel): of two equal moves sent at once, the second
+    sees the first's result and is refused, never run twice. The status it already has is no
+    move when something else changes (a document sent back with corrections), and refused when
+    nothing does. Shipping takes ``carrier`` and ``tracking_number`` with it; a correction alone
+    takes ``reason`` (with a move, the reason is the move's).
+    """
+    _order, parcel = lock_fulfillment(fulfillment)
+    edits = {"carrier": carrier, "tracking_number": tracking_number, "note": note}
+    changed = {k: v for k, v in edits.items() if v is not None and v != getattr(parcel, k)}
+    if status is not None and status == parcel.status:
+        if not changed:
+            raise refused(parcel, status)
+        status = None
+    moving = status is not None
+    details = {key: changed.get(key) for key in ("carrier", "tracking_number")}
+    if moving and status == FulfillmentStatus.SHIPPED:
+        details = {}
+    if "note" in changed or any(v is not None for v in details.values()):
+        update_tracking(
+            fulfillment=parcel.pk,
+            actor=actor,
+            note=changed.get("note"),
+            **details,
+            reason="" if moving else reason,
+        )
+    if moving:
+        update_status(
+            fulfillment=parcel.pk,
+            status=status,
+            actor=actor,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            reason=reason or None,
+        )
+    parcel.refresh_from_db()
+    return parcel
 
 
 @service

@@ -10,7 +10,7 @@ from orders.transitions import refused, run_transition
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import Conflict, DomainError
-from shop.values import as_amount, as_int, as_text
+from shop.values import MAX_AMOUNT, as_text
 
 
 def record_paid(
@@ -71,7 +71,7 @@ def record_payment(
     *,
     order: Order | int,
     actor: Actor = SYSTEM,
-    amount: Any = None,
+    amount: int | None = None,
     payment_id: str | None = None,
     payment_method: str = "",
     reason: str = "",
@@ -95,7 +95,7 @@ def record_payment(
         raise refused(order, OrderStatus.PAID)
     money = order_money(order)
     due = order.total_amount - money.paid
-    amount = due if amount in (None, "") else as_int(amount, "amount")
+    amount = due if amount is None else amount
     if not 1 <= amount <= due:
         raise DomainError(f"A payment must be between 1 and {due}, not {amount}.", field="amount")
     if order.status == OrderStatus.FAILED:
@@ -123,7 +123,7 @@ def fail_payment(
     reason: str = "",
     payment_id: str | None = None,
     payment_method: str = "",
-    amount: Any = None,
+    amount: int | None = None,
 ) -> Transaction:
     """A payment attempt failed: a failed transaction is recorded and the order fails."""
     order = lock_order(order)
@@ -133,7 +133,12 @@ def fail_payment(
     payment_method = as_text(payment_method, "paymentMethod", 40)
     if payment_id and Transaction.objects.filter(payment_id=payment_id).exists():
         raise Conflict(f"Payment {payment_id} is already recorded.", field="paymentId")
-    amount = order.total_amount if amount in (None, "") else as_amount(amount, "amount")
+    amount = order.total_amount if amount is None else amount
+    if not 0 <= amount <= MAX_AMOUNT:
+        raise DomainError(
+            f"A failed payment's amount must be between 0 and {MAX_AMOUNT:,}, not {amount:,}.",
+            field="amount",
+        )
     txn = Transaction.objects.create(
         order=order,
         kind=TransactionKind.PAYMENT,
@@ -174,7 +179,6 @@ def pay_order(
     if order.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
         raise refused(order, OrderStatus.PAID)
     due = order.total_amount - order_money(order).paid
-    amount = None if amount is None else as_int(amount, "amount")
     if amount is not None and amount != due:
         raise DomainError(
             f"Order {order.order_number} has {due:,} {order.currency} due, not {amount:,}.",

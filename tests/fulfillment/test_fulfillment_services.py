@@ -265,3 +265,24 @@ def test_a_parcel_note_must_be_text():
     order = place_order()
     with leaves_db_unchanged(DomainError, match="note must be text"):
         services.create_fulfillment(order=order, note=["fragile"])
+
+
+def test_change_fulfillment_moves_corrects_or_refuses_the_same_move_again():
+    order = place_order(quantities=(1,))
+    parcel = services.create_fulfillment(order=order)
+    services.change_fulfillment(
+        fulfillment=parcel.pk, status="shipped", carrier="cj", tracking_number="1-2"
+    )
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number) == (FS.SHIPPED, "12")
+    # The same move again with nothing else: refused, nothing written.
+    with leaves_db_unchanged(TransitionError):
+        services.change_fulfillment(fulfillment=parcel.pk, status="shipped", tracking_number="12")
+    # The document sent back with a corrected number: a correction with its reason, no move.
+    services.change_fulfillment(
+        fulfillment=parcel.pk, status="shipped", tracking_number="99", reason="typo"
+    )
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number) == (FS.SHIPPED, "99")
+    correction = log_of(parcel).first()
+    assert (correction.transition, correction.reason) == (services.CORRECT_TRACKING, "typo")

@@ -187,7 +187,7 @@ def test_partial_payments_pay_the_order_once_they_cover_the_total():
     first = services.record_payment(order=order, amount=10000, payment_id="p1")
     assert status_of(order) == OrderStatus.PENDING
     assert services.record_payment(order=order.pk, payment_id="p1") == first
-    services.record_payment(order=order, amount="20000", payment_id="p2", payment_method="card")
+    services.record_payment(order=order, amount=20000, payment_id="p2", payment_method="card")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert order_money(order).paid == 30000
