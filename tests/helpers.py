@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
@@ -139,11 +140,27 @@ SNAPSHOT_MODELS = (
 )
 
 
-def db_snapshot() -> dict[str, list[dict]]:
-    """Every row of every domain table, every column."""
-    return {
-        model._meta.label: list(model.objects.order_by("pk").values()) for model in SNAPSHOT_MODELS
-    }
+def db_snapshot() -> dict[str, object]:
+    """Every row of every domain table, every column, to compare with a later snapshot.
+
+    On PostgreSQL each table is one digest of its rows in key order (``md5`` of each row as
+    text), all tables in one statement: the property test takes two snapshots a step, and one
+    round trip instead of one a table made it several times faster. Elsewhere, the rows."""
+    if connection.vendor != "postgresql":
+        return {
+            model._meta.label: list(model.objects.order_by("pk").values())
+            for model in SNAPSHOT_MODELS
+        }
+    quote = connection.ops.quote_name
+    digests = ", ".join(
+        f"(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.{quote(model._meta.pk.column)}),"
+        f" '')) FROM {quote(model._meta.db_table)} t)"
+        for model in SNAPSHOT_MODELS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {digests}")
+        row = cursor.fetchone()
+    return dict(zip((model._meta.label for model in SNAPSHOT_MODELS), row, strict=True))
 
 
 @contextmanager
