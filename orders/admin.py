@@ -15,6 +15,8 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
@@ -174,7 +176,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         "status_badge",
         "total",
         "payment_state",
-        "created_at",
+        "created",
     ]
     list_display_links = ["order_number"]
     list_filter = [
@@ -290,6 +292,16 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("total"), ordering="total_amount")
     def total(self, obj):
         return format_html('<span class="num">{}</span>', money(obj.total_amount, obj.currency))
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj):
+        # The date over the time: a column a third as wide as the admin's one-line datetime.
+        when = timezone.localtime(obj.created_at)
+        return format_html(
+            '<span class="nowrap">{}</span><br><span class="quiet">{}</span>',
+            date_format(when, "DATE_FORMAT"),
+            time_format(when, "TIME_FORMAT"),
+        )
 
     @admin.display(description=_("payment"))
     def payment_state(self, obj):
