@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -281,8 +282,14 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("customer"), ordering="customer_name")
     def customer_display(self, obj):
+        # A long email may break before its "@" rather than widen the column past the screen.
+        local, at, domain = obj.customer_email.partition("@")
         return format_html(
-            '{}<br><span class="quiet">{}</span>', obj.customer_name or "—", obj.customer_email
+            '{}<br><span class="quiet">{}{}{}</span>',
+            obj.customer_name or "—",
+            local,
+            mark_safe("<wbr>@") if at else "",
+            domain,
         )
 
     @admin.display(description=_("status"), ordering="status")
