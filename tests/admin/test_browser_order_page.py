@@ -119,8 +119,13 @@ def test_the_warehouse_reads_a_paid_order_in_two_columns_with_its_actions_on_top
         expect(page.locator(f"#order-main {part}")).to_be_visible()
     for part in ("#order-customer", "#order-contact", "#order-address", "#order-staff-note"):
         expect(page.locator(f"#order-side {part}")).to_be_visible()
-    # Nothing wider than the page.
+    # Nothing wider than the page, and every column of the items and payments on screen.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    scrolled = page.evaluate(
+        """() => [...document.querySelectorAll('#order-main .table-scroll')]
+            .filter(t => t.scrollWidth > t.clientWidth).map(t => t.parentElement.id)"""
+    )
+    assert scrolled == []
 
     # The actions the state allows, above the items.
     actions = page.locator("#transition-buttons")
