@@ -383,6 +383,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
             line.source_badge = _state_badge(line.entry, line.entry.source)
             line.target_badge = _state_badge(line.entry, line.entry.target)
         page = {
+            "title": gettext("Order"),  # not "Change order": staff read it more than they edit it
             "order_items": items,
             "transactions": transactions,
             "timeline": timeline,

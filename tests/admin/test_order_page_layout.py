@@ -37,6 +37,7 @@ def test_the_side_column_holds_the_customer_contact_address_and_notes(as_role):
     assert '<p class="quiet" id="customer-order-count">2 orders</p>' in side
     assert "Leave at the door" in side
     assert 'name="staff_note"' in side
+    assert "<h1>Order</h1>" in html  # read more than edited: not "Change order"
     for section in ('id="order-items"', 'id="order-payments"', 'id="order-timeline"'):
         assert section in main
         assert section not in side
