@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.contrib import admin
-from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +28,6 @@ from orders import services as order_services
 from orders.admin_documents import DocumentsMixin
 from orders.admin_payments import (
     MarkPaidForm,
-    change_value_label,
     describe_transactions,
     mark_paid,
     mark_paid_initial,
@@ -35,10 +37,9 @@ from orders.models import (
     PaymentMethod,
     Transaction,
     TransactionKind,
-    TransitionLog,
     payment_method_label,
 )
-from orders.selectors import order_money
+from orders.selectors import order_money, order_timeline
 from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
@@ -68,6 +69,9 @@ class OrderScreenPart:
     # Order ids an exact search term names through the app's own index (a tracking number).
     exact_search: Callable[[str], Iterable[int]] | None = None
     actions: list[Callable] = field(default_factory=list)
+    # A template included in the order page's main column (above the timeline), rendered with
+    # the page's context (what ``context`` added among it).
+    section: str | None = None
 
 
 ORDER_SCREEN_PARTS: list[OrderScreenPart] = []
@@ -173,7 +177,7 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         "status_badge",
         "total",
         "payment_state",
-        "created_at",
+        "created",
     ]
     list_display_links = ["order_number"]
     list_filter = [
@@ -278,8 +282,14 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("customer"), ordering="customer_name")
     def customer_display(self, obj):
+        # A long email may break before its "@" rather than widen the column past the screen.
+        local, at, domain = obj.customer_email.partition("@")
         return format_html(
-            '{}<br><span class="quiet">{}</span>', obj.customer_name or "—", obj.customer_email
+            '{}<br><span class="quiet">{}{}{}</span>',
+            obj.customer_name or "—",
+            local,
+            mark_safe("<wbr>@") if at else "",
+            domain,
         )
 
     @admin.display(description=_("status"), ordering="status")
@@ -289,6 +299,16 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("total"), ordering="total_amount")
     def total(self, obj):
         return format_html('<span class="num">{}</span>', money(obj.total_amount, obj.currency))
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj):
+        # The date over the time: a column a third as wide as the admin's one-line datetime.
+        when = timezone.localtime(obj.created_at)
+        return format_html(
+            '<span class="nowrap">{}</span><br><span class="quiet">{}</span>',
+            date_format(when, "DATE_FORMAT"),
+            time_format(when, "TIME_FORMAT"),
+        )
 
     @admin.display(description=_("payment"))
     def payment_state(self, obj):
@@ -358,28 +378,38 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
             item.unit_price_display = money(item.unit_price, order.currency)
         transactions = list(order.transactions.order_by("created_at", "id"))
         describe_transactions(transactions, order.currency)
-        timeline = list(
-            TransitionLog.objects.filter(order=order)
-            .select_related("content_type", "actor_user")
-            .order_by("created_at", "id")
-        )
-        for entry in timeline:
-            entry.subject_label = _subject_label(entry)
-            entry.source_badge = _state_badge(entry, entry.source)
-            entry.target_badge = _state_badge(entry, entry.target)
-            entry.change_lines = _change_lines(entry)
+        timeline = order_timeline(order)
+        for line in timeline:
+            line.source_badge = _state_badge(line.entry, line.entry.source)
+            line.target_badge = _state_badge(line.entry, line.entry.target)
         page = {
+            "title": gettext("Order"),  # not "Change order": staff read it more than they edit it
             "order_items": items,
             "transactions": transactions,
             "timeline": timeline,
             "extra_buttons": [],
+            "sections": [],
             "currency": order.currency,
+            "status_badge_html": self.status_badge(order),
+            "amounts_html": self.amounts(order),
+            "total_display": money(order.total_amount, order.currency),
+            "paid_so_far_display": self.paid_so_far(order),
+            "customer_link_html": self.customer_link(order),
+            "contact_rows": _field_rows(order, CONTACT_FIELDS),
+            "address_rows": _field_rows(order, ADDRESS_FIELDS),
+            "customer_order_count": (
+                Order.objects.filter(customer_id=order.customer_id).count()
+                if order.customer_id
+                else None
+            ),
         }
         for part in ORDER_SCREEN_PARTS:
             if part.context is not None:
                 page.update(part.context(request, order, page, self))
             if part.buttons is not None:
                 page["extra_buttons"] += part.buttons(request, order)
+            if part.section:
+                page["sections"].append(part.section)
         return page
 
     # -- pages of their own -------------------------------------------------------------------
@@ -435,33 +465,26 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(FULFILLMENT_PERM)
 
 
-def _subject_label(entry: TransitionLog) -> str:
-    model = entry.content_type.model_class()
-    if model is Order:
-        return gettext("order")
-    return f"{model._meta.verbose_name} {entry.object_id}"
+CONTACT_FIELDS = ["customer_name", "customer_email", "customer_phone"]
+ADDRESS_FIELDS = [
+    "shipping_recipient_name",
+    "shipping_phone",
+    "shipping_postal_code",
+    "shipping_address1",
+    "shipping_address2",
+    "delivery_note",
+]
 
 
-def _change_lines(entry: TransitionLog) -> list[dict]:
-    """``{label, from, to}`` for each detail the entry set or corrected (a tracking number)."""
-    model = entry.content_type.model_class()
-    lines = []
-    for name, change in (entry.changes or {}).items():
-        try:
-            label = model._meta.get_field(name).verbose_name
-        except FieldDoesNotExist:  # a field since renamed: show the stored name
-            label = name
-        lines.append(
-            {
-                "label": label,
-                "from": change_value_label(name, change.get("from")),
-                "to": change_value_label(name, change.get("to")),
-            }
-        )
-    return lines
+def _field_rows(order: Order, names: list[str]) -> list[tuple[str, str, str]]:
+    """``(name, label, value)`` for the side column, labelled as the fields are named."""
+    return [
+        (name, capfirst(Order._meta.get_field(name).verbose_name), getattr(order, name))
+        for name in names
+    ]
 
 
-def _state_badge(entry: TransitionLog, value: str):
+def _state_badge(entry, value: str):
     model = entry.content_type.model_class()
     try:
         choices = dict(model._meta.get_field("status").choices)

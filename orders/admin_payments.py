@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from orders import services as order_services
-from orders.models import PaymentMethod, TransactionKind, payment_method_label
+from orders.models import PaymentMethod, TransactionKind
 from orders.models import TransactionStatus as T
 from orders.selectors import order_money
 from shop.admin_utils import badge, money
@@ -91,10 +91,3 @@ def describe_transactions(transactions, currency: str) -> None:
         else:
             txn.badge_html = badge(txn.status, txn.get_status_display())
         txn.reference_display = txn.reference or txn.payment_id or ""
-
-
-def change_value_label(field_name: str, value):
-    """A timeline detail in words (a payment method by name)."""
-    if field_name == "payment_method" and value:
-        return payment_method_label(value)
-    return value

@@ -114,9 +114,12 @@ def shoot(base: str, customer_id: str, order_id: str, sku: str, shipped_tracking
         page.goto(f"{base}/admin/orders/order/")
         page.screenshot(path=HERE / "order-list.png", full_page=True)
 
+        # The order page at the width staff work at: its two columns side by side.
+        page.set_viewport_size({"width": 1366, "height": 768})
         page.goto(f"{base}/admin/orders/order/{order_id}/change/")
         page.wait_for_selector("#order-timeline")
-        page.screenshot(path=HERE / "order-detail.png", full_page=True)
+        page.screenshot(path=HERE / "order.png", full_page=True)
+        page.set_viewport_size({"width": 1600, "height": 900})
 
         page.goto(f"{base}/admin/fulfillment/fulfillment/import/")
         page.fill(
@@ -137,7 +140,7 @@ def shoot(base: str, customer_id: str, order_id: str, sku: str, shipped_tracking
         page.wait_for_selector("#import-preview")
         page.screenshot(path=HERE / "import-preview.png", full_page=True)
         browser.close()
-    for name in ("home", "customer", "order-list", "order-detail", "import-preview"):
+    for name in ("home", "customer", "order-list", "order", "import-preview"):
         print(HERE / f"{name}.png")
 
 
