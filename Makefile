@@ -46,14 +46,15 @@ beat: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} DEBUG=$${DEBUG:-1} $(UV) run celery -A shop beat -l info
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally), with
-## the property, fuzz, load and import tests at their quick sizes (docs/testing.md).
+## the property, fuzz, load and import tests at their quick sizes (docs/testing.md). The
+## benchmarks' end-to-end runs are `make bench-smoke` (CI runs both).
 test: install
-	$(UV) run pytest -n auto $(PYTEST_ARGS)
+	$(UV) run pytest -n auto -m "not bench" $(PYTEST_ARGS)
 
 ## The same suite with the long sizes: more hypothesis examples and steps, the longer load test,
 ## the 10,000-row import (docs/testing.md; expect several times as long as `make test`).
 test-long: install
-	HYPOTHESIS_PROFILE=long $(UV) run pytest -n auto $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=long $(UV) run pytest -n auto -m "not bench" $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .
@@ -70,6 +71,7 @@ format: install
 bench: install
 	$(UV) run python -m bench.run --orders 1000000 --generate $(BENCH_ARGS)
 
-## The benchmark's smoke, as CI runs it: 1,000 orders in a throw-away database, end to end.
+## The benchmarks' smoke, as CI runs it: each benchmark (reads and checkout against the floor,
+## events, scaling out) end to end on tiny data in throw-away databases.
 bench-smoke: install
-	$(UV) run pytest -q tests/bench
+	$(UV) run pytest -n auto -m bench $(PYTEST_ARGS)

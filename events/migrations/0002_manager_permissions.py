@@ -15,28 +15,30 @@ MANAGER = [
 
 
 def grant(apps, schema_editor):
+    db = schema_editor.connection.alias  # the database being migrated
     # Permissions are normally created after migrate; on a fresh database they must exist now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
+        create_permissions(app_config, apps=apps, verbosity=0, using=db)
         app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    manager, _ = Group.objects.get_or_create(name="Manager")
+    manager, _ = Group.objects.using(db).get_or_create(name="Manager")
     manager.permissions.add(
         *[
-            Permission.objects.get(content_type__app_label=app, codename=codename)
+            Permission.objects.using(db).get(content_type__app_label=app, codename=codename)
             for app, codename in MANAGER
         ]
     )
 
 
 def revoke(apps, schema_editor):
+    db = schema_editor.connection.alias  # the database being migrated
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for group in Group.objects.filter(name="Manager"):
+    for group in Group.objects.using(db).filter(name="Manager"):
         group.permissions.remove(
-            *Permission.objects.filter(
+            *Permission.objects.using(db).filter(
                 content_type__app_label="events", codename__in=[c for _a, c in MANAGER]
             )
         )

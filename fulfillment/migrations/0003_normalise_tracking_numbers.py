@@ -19,10 +19,11 @@ def normalise(value: str) -> str:
 
 
 def normalise_tracking_numbers(apps, schema_editor):
+    db = schema_editor.connection.alias  # the database being migrated
     Fulfillment = apps.get_model("fulfillment", "Fulfillment")
     # Only a number with something besides digits and capitals can change.
     candidates = (
-        Fulfillment.objects.filter(tracking_number__regex=r"[^0-9A-Z]")
+        Fulfillment.objects.using(db).filter(tracking_number__regex=r"[^0-9A-Z]")
         .order_by("pk")
         .only("pk", "tracking_number")
     )
@@ -33,10 +34,10 @@ def normalise_tracking_numbers(apps, schema_editor):
             parcel.tracking_number = number
             changed.append(parcel)
         if len(changed) >= BATCH:
-            Fulfillment.objects.bulk_update(changed, ["tracking_number"])
+            Fulfillment.objects.using(db).bulk_update(changed, ["tracking_number"])
             changed = []
     if changed:
-        Fulfillment.objects.bulk_update(changed, ["tracking_number"])
+        Fulfillment.objects.using(db).bulk_update(changed, ["tracking_number"])
 
 
 class Migration(migrations.Migration):

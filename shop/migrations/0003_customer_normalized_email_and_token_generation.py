@@ -17,9 +17,10 @@ def normalize_email(value):
 
 
 def fill_normalized_emails(apps, schema_editor):
+    db = schema_editor.connection.alias  # the database being migrated
     Customer = apps.get_model("shop", "Customer")
     groups = {}
-    for pk, email in Customer.objects.order_by("pk").values_list("pk", "email").iterator():
+    for pk, email in Customer.objects.using(db).order_by("pk").values_list("pk", "email").iterator():
         groups.setdefault(normalize_email(email), []).append((pk, email))
     shared = {key: rows for key, rows in groups.items() if len(rows) > 1}
     if shared:
@@ -35,7 +36,7 @@ def fill_normalized_emails(apps, schema_editor):
     changed = []
     for key, [(pk, _email)] in groups.items():
         changed.append(Customer(pk=pk, normalized_email=key))
-    Customer.objects.bulk_update(changed, ["normalized_email"], batch_size=1000)
+    Customer.objects.using(db).bulk_update(changed, ["normalized_email"], batch_size=1000)
 
 
 class Migration(migrations.Migration):

@@ -17,7 +17,7 @@ from django.db import connection
 from bench import flat, floor
 from bench.generate import append_orders, database_url, drop_database, generate
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.bench]
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 1000

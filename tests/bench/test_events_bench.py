@@ -13,7 +13,7 @@ from django.db import connection
 from bench.generate import drop_database, generate
 from tests.bench.test_bench_smoke import ROOT, server_url
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.bench]
 
 
 def test_the_events_benchmark_measures_both_sides_and_delivers_everything(tmp_path):

@@ -14,7 +14,7 @@ from bench.generate import drop_database, generate
 from tests.bench.test_bench_smoke import server_url
 from tests.scale.conftest import REDIS_URL, ROOT, require
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.bench]
 
 
 def test_events_are_delivered_again_by_each_number_of_worker_processes(tmp_path):
