@@ -15,7 +15,7 @@ from returns import services as return_services
 from returns.admin_forms import RefundForm, RequestReturnForm
 from returns.models import Exchange, ExchangeItem, Return, ReturnItem
 from returns.selectors import item_quantities
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
@@ -47,9 +47,9 @@ def receive_form(request):
     return units_form(lines)
 
 
-def _restock(data: dict) -> dict[str, int]:
-    """``{"qty_<order item id>": n}`` from the receive form → the service's restock map."""
-    return {key.removeprefix("qty_"): value or 0 for key, value in data.items()}
+def _restock(data: dict) -> Restock:
+    """``{"qty_<order item id>": n}`` from the receive form → the units back on the shelf."""
+    return Restock({int(key.removeprefix("qty_")): value or 0 for key, value in data.items()})
 
 
 def _request_actions(kind: str) -> dict[str, TransitionAction]:

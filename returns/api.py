@@ -1,10 +1,7 @@
 """REST collections of the returns app: returns, exchanges and their items."""
 
-from django.db import transaction
-
 from orders import permissions
 from orders.api import unit_lines
-from orders.transitions import refused
 from returns import services
 from returns.models import (
     Exchange,
@@ -15,7 +12,7 @@ from returns.models import (
     ReturnItem,
     ReturnReason,
 )
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop.api import access
 from shop.api.collections import (
     Choice,
@@ -201,8 +198,8 @@ def _create(collection, service):
     return create
 
 
-def _update(collection, model, moves: dict):
-    """PATCH {status}: approved / rejected / processing / completed, each through its service."""
+def _update(collection, model):
+    """PATCH {status}: approved / rejected / processing / completed, through ``move_request``."""
 
     def update(request, pk: int, data) -> None:
         body = Body(
@@ -214,7 +211,6 @@ def _update(collection, model, moves: dict):
             pk=pk,
         )
         status = body.value("status")
-        rejection = body.value("rejectionReason")
         for key, needs in (
             ("rejectionReason", RequestStatus.REJECTED),
             ("restock", RequestStatus.PROCESSING),
@@ -222,47 +218,24 @@ def _update(collection, model, moves: dict):
         ):
             if key in body and status != needs:
                 body.error(key, f"{key} is given with status {needs}.")
+        restock, refund = body.raw("restock"), body.raw("refundAmount")
         body.check()
         if status is None:
             return
-        actor = access.actor(request)
-        with transaction.atomic():
-            # The order's lock first, then the request's (the services' order): a move sent
-            # twice at once runs once and the second is refused.
-            _order, current = services._lock_request(model, pk)
-            if status not in moves or status == current.status:
-                raise refused(current, status)
-            service, arguments = moves[status]
-            kwargs = {name: value for name, value in arguments(body, rejection).items()}
-            service(request=pk, actor=actor, **kwargs)
+        services.move_request(
+            kind=model,
+            request=pk,
+            move=status,
+            actor=access.actor(request),
+            reason=body.value("rejectionReason") or "",
+            restock=None if restock in (None, "") else Restock(restock),
+            refund_amount=None if refund in (None, "") else refund,
+        )
 
     return update
 
 
-def _common_moves(approve, reject, receive):
-    return {
-        RequestStatus.APPROVED: (approve, lambda body, rejection: {}),
-        RequestStatus.REJECTED: (reject, lambda body, rejection: {"reason": rejection or ""}),
-        RequestStatus.PROCESSING: (
-            receive,
-            lambda body, rejection: {"restock": body.raw("restock")},
-        ),
-    }
-
-
-RETURN_MOVES = {
-    **_common_moves(services.approve_return, services.reject_return, services.receive_return),
-    RequestStatus.COMPLETED: (
-        services.complete_return,
-        lambda body, rejection: {"refund_amount": body.raw("refundAmount")},
-    ),
-}
-EXCHANGE_MOVES = {
-    **_common_moves(services.approve_exchange, services.reject_exchange, services.receive_exchange),
-    RequestStatus.COMPLETED: (services.complete_exchange, lambda body, rejection: {}),
-}
-
 returns.create = _create(returns, services.request_return)
-returns.update = _update(returns, Return, RETURN_MOVES)
+returns.update = _update(returns, Return)
 exchanges.create = _create(exchanges, services.request_exchange)
-exchanges.update = _update(exchanges, Exchange, EXCHANGE_MOVES)
+exchanges.update = _update(exchanges, Exchange)

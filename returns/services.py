@@ -31,14 +31,14 @@ from returns.models import (
     ReturnReason,
 )
 from returns.selectors import after_sales, item_quantities
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
 from shop.errors import DomainError, NotFound
 from shop.models import Option, Variant
 from shop.services import check_unit
-from shop.values import MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
+from shop.values import MAX_NOTE, as_amount, as_quantity, as_text, pk_or_none
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -129,21 +129,18 @@ def _open_request(
     return order, reason, _claimed_units(order, items)
 
 
-def _set_restock(request: RequestMachine, restock: Any) -> None:
-    """Per line, how many received units go back on the shelf (default: all of them).
-
-    ``restock`` maps an order item id (or, failing that, the request line's own id) to a count.
-    """
-    if restock in (None, ""):
-        restock = {}
-    if not isinstance(restock, dict):
-        raise DomainError("restock must map order items to quantities.", field="restock")
+def _set_restock(request: RequestMachine, restock: Restock | None) -> None:
+    """Per line, how many received units go back on the shelf (default: all of them)."""
+    if restock is None:
+        restock = Restock()
+    if not isinstance(restock, Restock):
+        raise TypeError("restock is a returns.values.Restock")
     lines = list(request.items.all())
-    by_order_item = {str(line.order_item_id): line for line in lines}
-    by_line = {str(line.pk): line for line in lines}
+    by_order_item = {line.order_item_id: line for line in lines}
+    by_line = {line.pk: line for line in lines}
     chosen: dict[int, int] = {}
-    for key, value in restock.items():
-        line = by_order_item.get(str(key)) or by_line.get(str(key))
+    for key, quantity in restock.units.items():
+        line = by_order_item.get(key) or by_line.get(key)
         if line is None:
             raise DomainError(
                 f"Order item {key} is not part of {_label(request)}.", field="restock"
@@ -152,8 +149,7 @@ def _set_restock(request: RequestMachine, restock: Any) -> None:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} is given twice.", field="restock"
             )
-        quantity = as_int(value, "restock")
-        if not 0 <= quantity <= line.quantity:
+        if quantity > line.quantity:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} must be 0 to {line.quantity}, "
                 f"not {quantity}.",
@@ -209,7 +205,7 @@ def _reject(model: type, request: Any, *, actor: Actor, reason: str) -> RequestM
     return request
 
 
-def _receive(model: type, request: Any, *, actor: Actor, restock: Any) -> RequestMachine:
+def _receive(model: type, request: Any, *, actor: Actor, restock: Restock | None) -> RequestMachine:
     """The parcel is back: check the move first, then record per line what can be sold again."""
     order, request = _lock_request(model, request)
     if not can_proceed(request.start_processing):
@@ -265,7 +261,7 @@ def reject_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str =
 
 @service
 def receive_return(
-    *, request: Return | int, actor: Actor = SYSTEM, restock: dict | None = None
+    *, request: Return | int, actor: Actor = SYSTEM, restock: Restock | None = None
 ) -> Return:
     """The parcel is back: record per line how many units are fit to sell again."""
     return _receive(Return, request, actor=actor, restock=restock)
@@ -409,7 +405,7 @@ def reject_exchange(
 
 @service
 def receive_exchange(
-    *, request: Exchange | int, actor: Actor = SYSTEM, restock: dict | None = None
+    *, request: Exchange | int, actor: Actor = SYSTEM, restock: Restock | None = None
 ) -> Exchange:
     """The parcel is back: record per line how many units are fit to sell again."""
     return _receive(Exchange, request, actor=actor, restock=restock)
@@ -444,3 +440,67 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
     follow_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
     record_event("exchange.completed", request)
     return request
+
+
+# ---------------------------------------------------------------------------------------------
+# A request moved to a named state (the API's ``PATCH {status}``)
+
+
+def _moves(model: type) -> dict:
+    if model is Return:
+        return {
+            RequestStatus.APPROVED: approve_return,
+            RequestStatus.REJECTED: reject_return,
+            RequestStatus.PROCESSING: receive_return,
+            RequestStatus.COMPLETED: complete_return,
+        }
+    return {
+        RequestStatus.APPROVED: approve_exchange,
+        RequestStatus.REJECTED: reject_exchange,
+        RequestStatus.PROCESSING: receive_exchange,
+        RequestStatus.COMPLETED: complete_exchange,
+    }
+
+
+@service
+def move_request(
+    *,
+    kind: type[Return] | type[Exchange],
+    request: RequestMachine | int,
+    move: str,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    restock: Restock | None = None,
+    refund_amount: int | None = None,
+) -> RequestMachine:
+    """Move a return or an exchange (``kind``) to the state ``move`` names, through the service
+    of that move: approved, rejected (with ``reason``), processing (with ``restock``), completed
+    (a return with ``refund_amount``, all that is refundable when ``None``).
+
+    The order's lock first, then the request's: a move sent twice at once runs once, and a
+    move the request's state does not allow (or to the state it is in) is refused with a
+    ``TransitionError`` naming its state, nothing changed.
+    """
+    if kind not in (Return, Exchange):
+        raise TypeError("kind is Return or Exchange")
+    _order, current = _lock_request(kind, request)
+    moves = _moves(kind)
+    if move not in moves or move == current.status:
+        raise refused(current, move)
+    for given, label, needs in (
+        (reason, "A reason for rejection", RequestStatus.REJECTED),
+        (restock, "Restock", RequestStatus.PROCESSING),
+        (refund_amount, "A refund amount", RequestStatus.COMPLETED),
+    ):
+        if given not in (None, "") and move != needs:
+            raise DomainError(f"{label} goes with a move to {needs}, not {move}.", field="status")
+    if refund_amount is not None and kind is not Return:
+        raise DomainError("An exchange refunds no amount of its own.", field="refundAmount")
+    arguments: dict[str, Any] = {}
+    if move == RequestStatus.REJECTED:
+        arguments["reason"] = reason
+    elif move == RequestStatus.PROCESSING:
+        arguments["restock"] = restock
+    elif move == RequestStatus.COMPLETED and kind is Return:
+        arguments["refund_amount"] = refund_amount
+    return moves[move](request=current, actor=actor, **arguments)
