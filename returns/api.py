@@ -18,6 +18,7 @@ from shop.api.collections import (
     Choice,
     Collection,
     DateTime,
+    Group,
     Id,
     Integer,
     Join,
@@ -94,6 +95,22 @@ exchanges = Collection(
         Relation("order", to="orders"),
         Choice("reason", choices=ExchangeReason.choices),
         *_request_fields(),
+        Integer(
+            "differenceDue",
+            "difference_due",
+            description="The replacement's catalog price less what the buyer paid for the units "
+            "sent back, set when the exchange is requested: above 0 the buyer owes it (the "
+            "replacement waits for differencePayment), below 0 it is refunded to them when the "
+            "exchange completes; 0 when the prices are the same.",
+        ),
+        Relation(
+            "differenceTransaction",
+            "difference_transaction",
+            to="transactions",
+            nullable=True,
+            description="The payment that settled a positive differenceDue, or the refund of a "
+            "negative one.",
+        ),
         *timestamps(),
     ],
     joins=[Join("items", "exchange-items", fk="exchange", limit=None, sort="id")],
@@ -136,6 +153,13 @@ _LINE = [
     Relation("orderItem", to="order-items"),
     Integer("quantity", min_value=1, description="Default 1."),
 ]
+# What the buyer paid an exchange's price difference with.
+DIFFERENCE_PAYMENT = [
+    Integer("amount", description="Default: all of differenceDue (it must be exactly that)."),
+    Text("paymentMethod", description="How it was paid (card, bank_transfer, …)."),
+    Text("paymentId", description="The payment provider's id, unique."),
+    Text("reference", description="What matches the money (a payer name)."),
+]
 # Per collection: what its create and its update accept.
 _WRITES: dict[str, tuple[Write, Write]] = {}
 for _collection, _line in (
@@ -171,7 +195,16 @@ for _collection, _line in (
             *(
                 [Accept("refundAmount", Integer("refundAmount", min_value=0))]
                 if _collection is returns
-                else []
+                else [
+                    Accept(
+                        "differencePayment",
+                        Group("differencePayment", DIFFERENCE_PAYMENT),
+                        write_only=True,
+                        description="The buyer paid the differenceDue of an approved exchange: "
+                        "the payment is recorded for the order, and the replacement may be sent. "
+                        "Runs before a status given with it.",
+                    )
+                ]
             ),
         ),
     )
@@ -211,6 +244,7 @@ def _update(collection, model):
             pk=pk,
         )
         status = body.value("status")
+        payment = _difference_payment(body)
         for key, needs in (
             ("rejectionReason", RequestStatus.REJECTED),
             ("restock", RequestStatus.PROCESSING),
@@ -220,6 +254,8 @@ def _update(collection, model):
                 body.error(key, f"{key} is given with status {needs}.")
         restock, refund = body.raw("restock"), body.raw("refundAmount")
         body.check()
+        if payment is not None:
+            services.pay_exchange_difference(request=pk, actor=access.actor(request), **payment)
         if status is None:
             return
         services.move_request(
@@ -233,6 +269,32 @@ def _update(collection, model):
         )
 
     return update
+
+
+def _difference_payment(body) -> dict | None:
+    """``differencePayment`` from the wire → ``pay_exchange_difference``'s arguments."""
+    if "differencePayment" not in body:
+        return None
+    raw = body.raw("differencePayment")
+    if not isinstance(raw, dict):
+        body.error("differencePayment", "An object: {paymentMethod, paymentId, reference}.")
+        return None
+    known = {field.name for field in DIFFERENCE_PAYMENT}
+    for key in raw:
+        if key not in known:
+            body.error(f"differencePayment.{key}", "This field cannot be written here.")
+    payment = {}
+    arguments = {"paymentMethod": "method", "paymentId": "payment_id"}
+    for field in DIFFERENCE_PAYMENT:
+        name = arguments.get(field.name, field.name)
+        value = raw.get(field.name)
+        if value is None:
+            continue
+        if field.name != "amount" and not isinstance(value, str):
+            body.error(f"differencePayment.{field.name}", "This field must be text.")
+        else:
+            payment[name] = value  # the amount is checked by the service, against what is due
+    return payment
 
 
 returns.create = _create(returns, services.request_return)

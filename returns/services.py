@@ -19,7 +19,8 @@ from fulfillment.services import create_replacement_fulfillment
 from orders.models import Order, OrderStatus, Transaction, TransactionKind, TransactionStatus
 from orders.selectors import order_money
 from orders.services import item_stock_unit, lock_order, sync_order_after_requests
-from orders.transitions import refused, run_transition
+from orders.services.payments import record_balance_payment
+from orders.transitions import record_change, refused, run_transition
 from returns.models import (
     Exchange,
     ExchangeItem,
@@ -35,10 +36,10 @@ from returns.values import Restock, ReturnLine
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
-from shop.errors import DomainError, NotFound
+from shop.errors import Conflict, DomainError, NotFound
 from shop.models import Option, Variant
 from shop.services import check_unit
-from shop.values import MAX_NOTE, as_amount, as_quantity, as_text, pk_or_none
+from shop.values import MAX_AMOUNT, MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -177,6 +178,28 @@ def _units_back(lines: list) -> list:
     ]
 
 
+def _refund(order: Order, amount: int, *, actor: Actor, reference: str, reason: str):
+    """Refund ``amount`` to the buyer, the way the money came (the method of the order's latest
+    payment); the refund is recorded paid. The caller checked it against what is refundable."""
+    method = (
+        Transaction.objects.filter(
+            order=order, kind=TransactionKind.PAYMENT, status=TransactionStatus.PAID
+        )
+        .order_by("-created_at", "-id")
+        .values_list("payment_method", flat=True)
+        .first()
+    )
+    refund = Transaction.objects.create(
+        order=order,
+        kind=TransactionKind.REFUND,
+        amount=amount,
+        payment_method=method or "",
+        reference=reference,
+    )
+    run_transition(refund, "mark_paid", actor=actor, order_id=order.pk, reason=reason)
+    return refund
+
+
 # ---------------------------------------------------------------------------------------------
 # Steps shared by returns and exchanges
 
@@ -291,26 +314,13 @@ def complete_return(
                 data={"refundable": refundable},
             )
     if request.refund_amount:
-        # The refund goes back the way the money came: the method of the order's payment.
-        method = (
-            Transaction.objects.filter(
-                order=order, kind=TransactionKind.PAYMENT, status=TransactionStatus.PAID
-            )
-            .order_by("-created_at", "-id")
-            .values_list("payment_method", flat=True)
-            .first()
-        )
-        refund = Transaction.objects.create(
-            order=order,
-            kind=TransactionKind.REFUND,
-            amount=request.refund_amount,
-            payment_method=method or "",
+        request.refund_transaction = _refund(
+            order,
+            request.refund_amount,
+            actor=actor,
             reference=f"Return {request.pk}",
+            reason=f"return {request.pk}",
         )
-        run_transition(
-            refund, "mark_paid", actor=actor, order_id=order.pk, reason=f"return {request.pk}"
-        )
-        request.refund_transaction = refund
     request.completed_at = timezone.now()
     run_transition(
         request,
@@ -341,8 +351,14 @@ def request_exchange(
     """The buyer asks to swap delivered units for others (``replacementVariant``/``Option``)."""
     order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
     replacements = _replacements(order, items)
+    difference = sum(replacements[pk][2] * qty for pk, qty in wanted.items())
+    if abs(difference) > MAX_AMOUNT:
+        raise DomainError("The price difference is too large.", field="items")
     exchange = Exchange.objects.create(
-        order=order, reason=reason, note=as_text(note, "note", MAX_NOTE)
+        order=order,
+        reason=reason,
+        note=as_text(note, "note", MAX_NOTE),
+        difference_due=difference,
     )
     ExchangeItem.objects.bulk_create(
         ExchangeItem(
@@ -354,13 +370,48 @@ def request_exchange(
         )
         for pk, qty in wanted.items()
     )
+    if difference:
+        record_change(
+            exchange,
+            "price_difference",
+            actor=actor,
+            order_id=order.pk,
+            changes={"difference_due": {"from": "0", "to": str(difference)}},
+            reason=difference_words(exchange, order.currency),
+        )
     follow_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
     record_event("exchange.requested", exchange)
     return exchange
 
 
+def difference_words(exchange: Exchange, currency: str) -> str:
+    """What the exchange's price difference asks for, in words (the timeline's)."""
+    due = exchange.difference_due
+    if due > 0:
+        return (
+            f"The buyer owes {due:,} {currency} for the price difference of exchange {exchange.pk}."
+        )
+    if due < 0:
+        return (
+            f"A refund of {-due:,} {currency} is owed to the buyer for the price difference of "
+            f"exchange {exchange.pk}."
+        )
+    return f"Exchange {exchange.pk} costs the same as what it replaces."
+
+
+def _catalog_price(product: Any, variant: Variant | None, option: Option | None) -> int:
+    """A unit's price as an order takes it from the catalog: the option's, else the
+    variant's, else the product's (``orders.services.checkout.Line.catalog_price``)."""
+    for item in (option, variant, product):
+        if item is not None and item.price is not None:
+            return item.price
+    return 0
+
+
 def _replacements(order: Order, items: Sequence[ReturnLine]) -> dict[int, tuple]:
-    """Per order item, the (variant, option) sent instead: the same ones unless named."""
+    """Per order item, the (variant, option) sent instead (the same ones unless named) and the
+    price difference per unit: the replacement's catalog price less the line's unit price, 0
+    when the same unit is sent again (whatever the catalog's price is now)."""
     lines = {line.pk: line for line in order.items.select_related("product", "variant", "option")}
     found: dict[int, tuple] = {}
     for asked in items:
@@ -385,8 +436,64 @@ def _replacements(order: Order, items: Sequence[ReturnLine]) -> dict[int, tuple]
             option = line.option
         if line.product is not None:  # the replacement's stock is taken where it is held
             check_unit(line.product, variant, option, prefix="replacement")
-        found[line.pk] = (variant, option)
+        same = (variant, option) == (line.variant, line.option)
+        difference = 0
+        if line.product is not None and not same:
+            difference = _catalog_price(line.product, variant, option) - line.unit_price
+        found[line.pk] = (variant, option, difference)
     return found
+
+
+@service
+def pay_exchange_difference(
+    *,
+    request: Exchange | int,
+    actor: Actor = SYSTEM,
+    amount: int | None = None,
+    method: str = "manual",
+    reference: str = "",
+    payment_id: str | None = None,
+) -> Exchange:
+    """The buyer paid what they owe for an exchange into a dearer unit: the payment is recorded
+    for the order (``orders.services.payments.record_balance_payment``) and settles the
+    exchange, whose replacement may then be sent. Paid once the exchange is approved and
+    before it completes; ``amount`` (the whole difference when ``None``) must be exactly it."""
+    order, request = _lock_request(Exchange, request)
+    due = request.difference_due
+    if due <= 0:
+        raise DomainError(
+            f"Exchange {request.pk} leaves the buyer nothing to pay.", field="differenceDue"
+        )
+    if request.difference_transaction_id is not None:
+        raise Conflict(
+            f"The price difference of exchange {request.pk} is already paid "
+            f"(transaction {request.difference_transaction_id}).",
+            field="differenceDue",
+        )
+    if request.status not in (RequestStatus.APPROVED, RequestStatus.PROCESSING):
+        raise DomainError(
+            f"Exchange {request.pk} is {request.status}: the price difference is paid once the "
+            "exchange is approved and before it completes.",
+            field="status",
+        )
+    if amount is not None and as_int(amount, "amount") != due:
+        raise DomainError(
+            f"Exchange {request.pk} has {due:,} {order.currency} due, not {amount}.",
+            field="amount",
+            data={"due": due},
+        )
+    request.difference_transaction = record_balance_payment(
+        order=order,
+        amount=due,
+        actor=actor,
+        method=method,
+        reference=reference or f"Exchange {request.pk}",
+        payment_id=payment_id,
+        reason=f"The buyer paid the price difference of exchange {request.pk}: "
+        f"{due:,} {order.currency}.",
+    )
+    request.save(update_fields=["difference_transaction", "updated_at"])
+    return request
 
 
 @service
@@ -413,11 +520,41 @@ def receive_exchange(
 
 @service
 def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exchange:
-    """Restock what came back, reserve the replacement units and create their parcel."""
+    """Restock what came back, reserve the replacement units and create their parcel.
+
+    A price difference is settled here: one the buyer owes must have been paid
+    (``pay_exchange_difference``), else nothing is sent; one owed to the buyer is refunded
+    (never more than is left to refund), as a return refunds when it completes.
+    """
     order, request = _lock_request(Exchange, request)
+    if not can_proceed(request.complete):
+        raise refused(request, RequestStatus.COMPLETED)
+    due = request.difference_due
+    if due > 0 and request.difference_transaction_id is None:
+        raise DomainError(
+            f"The buyer owes {due:,} {order.currency} for the price difference of exchange "
+            f"{request.pk}: record their payment before the replacement is sent.",
+            field="differenceDue",
+            data={"differenceDue": due},
+        )
+    if due < 0 and request.difference_transaction_id is None:
+        owed = min(-due, order_money(order).refundable)
+        if owed:
+            request.difference_transaction = _refund(
+                order,
+                owed,
+                actor=actor,
+                reference=f"Exchange {request.pk}",
+                reason=f"Refund of the price difference of exchange {request.pk}: "
+                f"{owed:,} {order.currency}.",
+            )
     request.completed_at = timezone.now()
     run_transition(
-        request, "complete", actor=actor, order_id=order.pk, update_fields=["completed_at"]
+        request,
+        "complete",
+        actor=actor,
+        order_id=order.pk,
+        update_fields=["completed_at", "difference_transaction"],
     )
     lines = _restock_lines(request)
     replacements = [
