@@ -343,6 +343,7 @@ def _order_page_requests(request, order, page, order_admin) -> dict:
     for request_ in exchanges:
         request_.buttons = registry[Exchange].transition_buttons(request, request_, here)
         request_.badge_html = badge(request_.status, request_.get_status_display())
+        request_.difference_display = difference_in_words(request_, order.currency)
     return {"returns": returns, "exchanges": exchanges}
 
 

@@ -1,5 +1,7 @@
 """REST collections of the returns app: returns, exchanges and their items."""
 
+from django.db import transaction
+
 from orders import permissions
 from orders.api import unit_lines
 from returns import services
@@ -254,19 +256,21 @@ def _update(collection, model):
                 body.error(key, f"{key} is given with status {needs}.")
         restock, refund = body.raw("restock"), body.raw("refundAmount")
         body.check()
-        if payment is not None:
-            services.pay_exchange_difference(request=pk, actor=access.actor(request), **payment)
-        if status is None:
-            return
-        services.move_request(
-            kind=model,
-            request=pk,
-            move=status,
-            actor=access.actor(request),
-            reason=body.value("rejectionReason") or "",
-            restock=None if restock in (None, "") else Restock(restock),
-            refund_amount=None if refund in (None, "") else refund,
-        )
+        actor = access.actor(request)
+        # The payment and the move it allows are one change: a refused move keeps no payment.
+        with transaction.atomic():
+            if payment is not None:
+                services.pay_exchange_difference(request=pk, actor=actor, **payment)
+            if status is not None:
+                services.move_request(
+                    kind=model,
+                    request=pk,
+                    move=status,
+                    actor=actor,
+                    reason=body.value("rejectionReason") or "",
+                    restock=None if restock in (None, "") else Restock(restock),
+                    refund_amount=None if refund in (None, "") else refund,
+                )
 
     return update
 

@@ -117,3 +117,17 @@ def test_the_schema_declares_the_difference(client):
     exchange = schema["components"]["schemas"]["Exchange"]["properties"]
     assert {"differenceDue", "differenceTransaction"} <= set(exchange)
     assert "differencePayment" in json.dumps(schema)
+
+
+def test_a_payment_sent_with_a_move_that_is_refused_is_not_kept(api):
+    order = delivered_order()
+    unit_price = order.items.order_by("id").first().unit_price
+    _line, doc = file_exchange(api, order, price=unit_price + 1000)
+    api.from_("exchanges").update({"status": "approved"}, doc["id"])
+    before = Transaction.objects.count()
+    answer = api.from_("exchanges").update(
+        {"differencePayment": {"paymentMethod": "card"}, "status": "completed"}, doc["id"]
+    )
+    assert answer.status == 409, answer.json  # approved → completed skips receiving the units
+    assert Transaction.objects.count() == before
+    assert Exchange.objects.get(pk=doc["id"]).difference_transaction is None
