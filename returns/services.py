@@ -535,7 +535,7 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
             f"The buyer owes {due:,} {order.currency} for the price difference of exchange "
             f"{request.pk}: record their payment before the replacement is sent.",
             field="differenceDue",
-            data={"differenceDue": due},
+            data={"due": due},
         )
     if due < 0 and request.difference_transaction_id is None:
         owed = min(-due, order_money(order).refundable)

@@ -58,7 +58,7 @@ def test_a_dearer_option_is_owed_paid_through_the_api_then_sent(api):
     assert refused.status == 400, refused.json
     error = refused.json["errors"][0]
     assert "The buyer owes 4,000 KRW" in error["message"]
-    assert error["data"]["differenceDue"] == 4000
+    assert error["data"]["due"] == 4000
     assert (Transaction.objects.count(), TransitionLog.objects.count()) == before
     assert not Fulfillment.objects.filter(exchange_id=doc["id"]).exists()
 
