@@ -407,7 +407,7 @@ def request_return_view(order_admin, request, object_id):
     )
 
 
-def _replacement_choices(items) -> dict[int, list[tuple[str, str]]]:
+def _replacement_choices(items, currency: str) -> dict[int, list[tuple[str, str]]]:
     """Per order line, what can be sent instead: the same unit, or another variant or option
     of its product, each with its catalog price (two queries for any number of lines)."""
     product_ids = {item.product_id for item in items if item.product_id}
@@ -421,7 +421,9 @@ def _replacement_choices(items) -> dict[int, list[tuple[str, str]]]:
         options.setdefault(option.variant_id, []).append(option)
     choices: dict[int, list[tuple[str, str]]] = {}
     for item in items:
-        found = [("", gettext("The same (%(price)s)") % {"price": money(item.unit_price)})]
+        found = [
+            ("", gettext("The same (%(price)s)") % {"price": money(item.unit_price, currency)})
+        ]
         for variant in variants:
             if variant.product_id != item.product_id:
                 continue
@@ -433,11 +435,11 @@ def _replacement_choices(items) -> dict[int, list[tuple[str, str]]]:
                 found.append(
                     (
                         f"o:{variant.pk},{option.pk}",
-                        f"{variant.title} / {option.title} · {money(option_price)}",
+                        f"{variant.title} / {option.title} · {money(option_price, currency)}",
                     )
                 )
             if variant.pk not in options and variant.pk != item.variant_id:
-                found.append((f"v:{variant.pk}", f"{variant.title} · {money(price)}"))
+                found.append((f"v:{variant.pk}", f"{variant.title} · {money(price, currency)}"))
         choices[item.pk] = found
     return choices
 
@@ -450,7 +452,7 @@ def request_exchange_view(order_admin, request, object_id):
     order = order_admin.order_or_404(request, object_id)
     quantities = item_quantities(order)
     items = list(order.items.all())
-    replacements = _replacement_choices(items)
+    replacements = _replacement_choices(items, order.currency)
     lines = [
         {
             "id": item.pk,
