@@ -12,10 +12,15 @@ from orders import permissions
 from orders.admin import OrderScreenPart, register_order_screen_part
 from orders.admin_forms import units_form
 from returns import services as return_services
-from returns.admin_forms import RefundForm, RequestReturnForm
-from returns.models import Exchange, ExchangeItem, Return, ReturnItem
+from returns.admin_forms import (
+    DifferencePaymentForm,
+    RefundForm,
+    RequestExchangeForm,
+    RequestReturnForm,
+)
+from returns.models import Exchange, ExchangeItem, RequestStatus, Return, ReturnItem
 from returns.selectors import item_quantities
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop.actors import Actor
 from shop.admin_utils import (
     CappedPaginator,
@@ -28,6 +33,7 @@ from shop.admin_utils import (
     money,
 )
 from shop.errors import DomainError
+from shop.models import Option, Variant
 
 RETURN_PERM = permissions.RETURNS.name
 
@@ -47,9 +53,9 @@ def receive_form(request):
     return units_form(lines)
 
 
-def _restock(data: dict) -> dict[str, int]:
-    """``{"qty_<order item id>": n}`` from the receive form → the service's restock map."""
-    return {key.removeprefix("qty_"): value or 0 for key, value in data.items()}
+def _restock(data: dict) -> Restock:
+    """``{"qty_<order item id>": n}`` from the receive form → the units back on the shelf."""
+    return Restock({int(key.removeprefix("qty_")): value or 0 for key, value in data.items()})
 
 
 def _request_actions(kind: str) -> dict[str, TransitionAction]:
@@ -202,6 +208,28 @@ class ReturnAdmin(RequestAdmin):
         return money(obj.refund_amount, obj.order.currency)
 
 
+def difference_in_words(exchange: Exchange, currency: str) -> str:
+    """An exchange's price difference as staff read it."""
+    due = exchange.difference_due
+    if due > 0:
+        return gettext("The buyer owes %(amount)s.") % {"amount": money(due, currency)}
+    if due < 0:
+        return gettext("A refund of %(amount)s is owed to the buyer.") % {
+            "amount": money(-due, currency)
+        }
+    return gettext("The same price: nothing to settle.")
+
+
+def _pay_difference(exchange, actor, data):
+    return return_services.pay_exchange_difference(
+        request=exchange,
+        actor=actor,
+        amount=data["amount"],
+        method=data["method"],
+        reference=data["reference"],
+    )
+
+
 @admin.register(Exchange)
 class ExchangeAdmin(RequestAdmin):
     inlines = [ExchangeItemInline]
@@ -210,6 +238,7 @@ class ExchangeAdmin(RequestAdmin):
         "status_badge",
         "reason",
         "note",
+        "price_difference",
         "replacement_parcels",
         "rejection_reason",
         "received_at",
@@ -217,7 +246,53 @@ class ExchangeAdmin(RequestAdmin):
         "created_at",
     ]
     readonly_fields = fields
-    transition_actions = _request_actions("exchange")
+    transition_actions = {
+        **_request_actions("exchange"),
+        "pay_difference": TransitionAction(
+            _("Record the buyer's payment"),
+            RETURN_PERM,
+            _pay_difference,
+            form=DifferencePaymentForm,
+            initial=lambda e: {"amount": e.difference_due, "method": "bank_transfer"},
+            done=_("the price difference is paid: the replacement can be sent."),
+        ),
+    }
+
+    def available_transitions(self, obj) -> list[str]:
+        """The machine's moves, and paying the price difference while the buyer owes it."""
+        names = super().available_transitions(obj)
+        if (
+            obj.difference_due > 0
+            and obj.difference_transaction_id is None
+            and obj.status in (RequestStatus.APPROVED, RequestStatus.PROCESSING)
+        ):
+            names.insert(0, "pay_difference")
+        return names
+
+    @admin.display(description=_("price difference"))
+    def price_difference(self, obj):
+        words = difference_in_words(obj, obj.order.currency)
+        settled = obj.difference_transaction
+        if obj.difference_due > 0:
+            state = (
+                gettext("Paid (%(method)s).") % {"method": settled.payment_method_label}
+                if settled is not None
+                else gettext("Waiting for the buyer's payment: the replacement is not sent before.")
+            )
+        elif obj.difference_due < 0:
+            state = (
+                gettext("Refunded.")
+                if settled is not None
+                else gettext("Refunded when the exchange completes.")
+            )
+        else:
+            return format_html('<span data-difference="0">{}</span>', words)
+        return format_html(
+            '<span data-difference="{}"><strong>{}</strong> {}</span>',
+            obj.difference_due,
+            words,
+            state,
+        )
 
     @admin.display(description=_("replacement fulfilments"))
     def replacement_parcels(self, obj):
@@ -268,13 +343,22 @@ def _order_page_requests(request, order, page, order_admin) -> dict:
     for request_ in exchanges:
         request_.buttons = registry[Exchange].transition_buttons(request, request_, here)
         request_.badge_html = badge(request_.status, request_.get_status_display())
+        request_.difference_display = difference_in_words(request_, order.currency)
     return {"returns": returns, "exchanges": exchanges}
 
 
 def _order_page_buttons(request, order) -> list[tuple[str, str]]:
     if order.status in return_services.RETURNABLE and request.user.has_perm(RETURN_PERM):
-        url = reverse("admin:orders_order_request_return", args=[order.pk])
-        return [(gettext("Request return"), url)]
+        return [
+            (
+                gettext("Request return"),
+                reverse("admin:orders_order_request_return", args=[order.pk]),
+            ),
+            (
+                gettext("Request exchange"),
+                reverse("admin:orders_order_request_exchange", args=[order.pk]),
+            ),
+        ]
     return []
 
 
@@ -323,10 +407,109 @@ def request_return_view(order_admin, request, object_id):
     )
 
 
+def _replacement_choices(items, currency: str) -> dict[int, list[tuple[str, str]]]:
+    """Per order line, what can be sent instead: the same unit, or another variant or option
+    of its product, each with its catalog price (two queries for any number of lines)."""
+    product_ids = {item.product_id for item in items if item.product_id}
+    variants = list(
+        Variant.objects.filter(product_id__in=product_ids)
+        .select_related("product")
+        .order_by("product_id", "pk")
+    )
+    options: dict[int, list[Option]] = {}
+    for option in Option.objects.filter(variant__in=variants).order_by("pk"):
+        options.setdefault(option.variant_id, []).append(option)
+    choices: dict[int, list[tuple[str, str]]] = {}
+    for item in items:
+        found = [
+            ("", gettext("The same (%(price)s)") % {"price": money(item.unit_price, currency)})
+        ]
+        for variant in variants:
+            if variant.product_id != item.product_id:
+                continue
+            price = variant.price if variant.price is not None else variant.product.price
+            for option in options.get(variant.pk, []):
+                if (variant.pk, option.pk) == (item.variant_id, item.option_id):
+                    continue
+                option_price = option.price if option.price is not None else price
+                found.append(
+                    (
+                        f"o:{variant.pk},{option.pk}",
+                        f"{variant.title} / {option.title} · {money(option_price, currency)}",
+                    )
+                )
+            if variant.pk not in options and variant.pk != item.variant_id:
+                found.append((f"v:{variant.pk}", f"{variant.title} · {money(price, currency)}"))
+        choices[item.pk] = found
+    return choices
+
+
+def request_exchange_view(order_admin, request, object_id):
+    """Customer service files an exchange on the buyer's behalf: the units coming back, what is
+    sent instead and why; the price difference is worked out by the service."""
+    if not request.user.has_perm(RETURN_PERM):
+        raise PermissionDenied
+    order = order_admin.order_or_404(request, object_id)
+    quantities = item_quantities(order)
+    items = list(order.items.all())
+    replacements = _replacement_choices(items, order.currency)
+    lines = [
+        {
+            "id": item.pk,
+            "title": item.title,
+            "label": f"{item.title} ({item.sku})" if item.sku else item.title,
+            "initial": 0,
+            "help": gettext("%(claimable)s delivered unit(s) can be exchanged")
+            % {"claimable": quantities[item.pk].claimable},
+            "replacements": replacements[item.pk],
+        }
+        for item in items
+    ]
+    form = RequestExchangeForm(request.POST or None, lines=lines)
+    if request.method == "POST" and form.is_valid():
+        try:
+            filed = return_services.request_exchange(
+                order=order,
+                actor=Actor.staff(request.user),
+                reason=form.cleaned_data["reason"],
+                items=[
+                    ReturnLine(pk, quantity, *form.replacement(pk))
+                    for pk, quantity in form.units().items()
+                ],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as error:
+            form.add_error(None, error_message(error))
+        else:
+            order_admin.message_user(
+                request,
+                gettext("Exchange %(id)s requested.") % {"id": filed.pk}
+                + " "
+                + difference_in_words(filed, order.currency),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:returns_exchange_change", args=[filed.pk]))
+    return order_admin.units_page(
+        request,
+        order,
+        form,
+        gettext("Request exchange"),
+        gettext(
+            "Filed for the buyer: choose the units coming back, what is sent instead and why. "
+            "A replacement of another price settles the difference: the buyer pays what they "
+            "owe before it is sent, or is refunded what they are owed when it completes."
+        ),
+        gettext("Units"),
+    )
+
+
 register_order_screen_part(
     OrderScreenPart(
         context=_order_page_requests,
         buttons=_order_page_buttons,
-        pages=[("request-return/", request_return_view, "orders_order_request_return")],
+        pages=[
+            ("request-return/", request_return_view, "orders_order_request_return"),
+            ("request-exchange/", request_exchange_view, "orders_order_request_exchange"),
+        ],
     )
 )

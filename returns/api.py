@@ -4,7 +4,6 @@ from django.db import transaction
 
 from orders import permissions
 from orders.api import unit_lines
-from orders.transitions import refused
 from returns import services
 from returns.models import (
     Exchange,
@@ -15,12 +14,13 @@ from returns.models import (
     ReturnItem,
     ReturnReason,
 )
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop.api import access
 from shop.api.collections import (
     Choice,
     Collection,
     DateTime,
+    Group,
     Id,
     Integer,
     Join,
@@ -97,6 +97,22 @@ exchanges = Collection(
         Relation("order", to="orders"),
         Choice("reason", choices=ExchangeReason.choices),
         *_request_fields(),
+        Integer(
+            "differenceDue",
+            "difference_due",
+            description="The replacement's catalog price less what the buyer paid for the units "
+            "sent back, set when the exchange is requested: above 0 the buyer owes it (the "
+            "replacement waits for differencePayment), below 0 it is refunded to them when the "
+            "exchange completes; 0 when the prices are the same.",
+        ),
+        Relation(
+            "differenceTransaction",
+            "difference_transaction",
+            to="transactions",
+            nullable=True,
+            description="The payment that settled a positive differenceDue, or the refund of a "
+            "negative one.",
+        ),
         *timestamps(),
     ],
     joins=[Join("items", "exchange-items", fk="exchange", limit=None, sort="id")],
@@ -139,6 +155,13 @@ _LINE = [
     Relation("orderItem", to="order-items"),
     Integer("quantity", min_value=1, description="Default 1."),
 ]
+# What the buyer paid an exchange's price difference with.
+DIFFERENCE_PAYMENT = [
+    Integer("amount", description="Default: all of differenceDue (it must be exactly that)."),
+    Text("paymentMethod", description="How it was paid (card, bank_transfer, …)."),
+    Text("paymentId", description="The payment provider's id, unique."),
+    Text("reference", description="What matches the money (a payer name)."),
+]
 # Per collection: what its create and its update accept.
 _WRITES: dict[str, tuple[Write, Write]] = {}
 for _collection, _line in (
@@ -174,7 +197,16 @@ for _collection, _line in (
             *(
                 [Accept("refundAmount", Integer("refundAmount", min_value=0))]
                 if _collection is returns
-                else []
+                else [
+                    Accept(
+                        "differencePayment",
+                        Group("differencePayment", DIFFERENCE_PAYMENT),
+                        write_only=True,
+                        description="The buyer paid the differenceDue of an approved exchange: "
+                        "the payment is recorded for the order, and the replacement may be sent. "
+                        "Runs before a status given with it.",
+                    )
+                ]
             ),
         ),
     )
@@ -201,8 +233,8 @@ def _create(collection, service):
     return create
 
 
-def _update(collection, model, moves: dict):
-    """PATCH {status}: approved / rejected / processing / completed, each through its service."""
+def _update(collection, model):
+    """PATCH {status}: approved / rejected / processing / completed, through ``move_request``."""
 
     def update(request, pk: int, data) -> None:
         body = Body(
@@ -214,7 +246,7 @@ def _update(collection, model, moves: dict):
             pk=pk,
         )
         status = body.value("status")
-        rejection = body.value("rejectionReason")
+        payment = _difference_payment(body)
         for key, needs in (
             ("rejectionReason", RequestStatus.REJECTED),
             ("restock", RequestStatus.PROCESSING),
@@ -222,47 +254,54 @@ def _update(collection, model, moves: dict):
         ):
             if key in body and status != needs:
                 body.error(key, f"{key} is given with status {needs}.")
+        restock, refund = body.raw("restock"), body.raw("refundAmount")
         body.check()
-        if status is None:
-            return
         actor = access.actor(request)
+        # The payment and the move it allows are one change: a refused move keeps no payment.
         with transaction.atomic():
-            # The order's lock first, then the request's (the services' order): a move sent
-            # twice at once runs once and the second is refused.
-            _order, current = services._lock_request(model, pk)
-            if status not in moves or status == current.status:
-                raise refused(current, status)
-            service, arguments = moves[status]
-            kwargs = {name: value for name, value in arguments(body, rejection).items()}
-            service(request=pk, actor=actor, **kwargs)
+            if payment is not None:
+                services.pay_exchange_difference(request=pk, actor=actor, **payment)
+            if status is not None:
+                services.move_request(
+                    kind=model,
+                    request=pk,
+                    move=status,
+                    actor=actor,
+                    reason=body.value("rejectionReason") or "",
+                    restock=None if restock in (None, "") else Restock(restock),
+                    refund_amount=None if refund in (None, "") else refund,
+                )
 
     return update
 
 
-def _common_moves(approve, reject, receive):
-    return {
-        RequestStatus.APPROVED: (approve, lambda body, rejection: {}),
-        RequestStatus.REJECTED: (reject, lambda body, rejection: {"reason": rejection or ""}),
-        RequestStatus.PROCESSING: (
-            receive,
-            lambda body, rejection: {"restock": body.raw("restock")},
-        ),
-    }
+def _difference_payment(body) -> dict | None:
+    """``differencePayment`` from the wire → ``pay_exchange_difference``'s arguments."""
+    if "differencePayment" not in body:
+        return None
+    raw = body.raw("differencePayment")
+    if not isinstance(raw, dict):
+        body.error("differencePayment", "An object: {paymentMethod, paymentId, reference}.")
+        return None
+    known = {field.name for field in DIFFERENCE_PAYMENT}
+    for key in raw:
+        if key not in known:
+            body.error(f"differencePayment.{key}", "This field cannot be written here.")
+    payment = {}
+    arguments = {"paymentMethod": "method", "paymentId": "payment_id"}
+    for field in DIFFERENCE_PAYMENT:
+        name = arguments.get(field.name, field.name)
+        value = raw.get(field.name)
+        if value is None:
+            continue
+        if field.name != "amount" and not isinstance(value, str):
+            body.error(f"differencePayment.{field.name}", "This field must be text.")
+        else:
+            payment[name] = value  # the amount is checked by the service, against what is due
+    return payment
 
-
-RETURN_MOVES = {
-    **_common_moves(services.approve_return, services.reject_return, services.receive_return),
-    RequestStatus.COMPLETED: (
-        services.complete_return,
-        lambda body, rejection: {"refund_amount": body.raw("refundAmount")},
-    ),
-}
-EXCHANGE_MOVES = {
-    **_common_moves(services.approve_exchange, services.reject_exchange, services.receive_exchange),
-    RequestStatus.COMPLETED: (services.complete_exchange, lambda body, rejection: {}),
-}
 
 returns.create = _create(returns, services.request_return)
-returns.update = _update(returns, Return, RETURN_MOVES)
+returns.update = _update(returns, Return)
 exchanges.create = _create(exchanges, services.request_exchange)
-exchanges.update = _update(exchanges, Exchange, EXCHANGE_MOVES)
+exchanges.update = _update(exchanges, Exchange)

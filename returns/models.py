@@ -153,6 +153,21 @@ class Exchange(RequestMachine):
     reason = models.CharField(
         max_length=32, choices=ExchangeReason.choices, verbose_name=_("reason")
     )
+    # The replacement units' catalog price less what the buyer paid for the units they send
+    # back, set when the exchange is requested (Medusa's ``difference_due``): above zero the
+    # buyer owes it (the replacement waits for their payment), below zero it is refunded to them.
+    difference_due = models.BigIntegerField(
+        default=0, db_default=0, verbose_name=_("price difference")
+    )
+    # The payment that settled a positive difference, or the refund of a negative one.
+    difference_transaction = models.OneToOneField(
+        Transaction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="settled_exchange",
+        verbose_name=_("price difference settled by"),
+    )
 
     class Meta:
         verbose_name = _("exchange")

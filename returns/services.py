@@ -19,7 +19,8 @@ from fulfillment.services import create_replacement_fulfillment
 from orders.models import Order, OrderStatus, Transaction, TransactionKind, TransactionStatus
 from orders.selectors import order_money
 from orders.services import item_stock_unit, lock_order, sync_order_after_requests
-from orders.transitions import refused, run_transition
+from orders.services.payments import record_balance_payment
+from orders.transitions import record_change, refused, run_transition
 from returns.models import (
     Exchange,
     ExchangeItem,
@@ -31,14 +32,14 @@ from returns.models import (
     ReturnReason,
 )
 from returns.selectors import after_sales, item_quantities
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop import stock
 from shop.actors import SYSTEM, Actor
 from shop.db import service
-from shop.errors import DomainError, NotFound
+from shop.errors import Conflict, DomainError, NotFound
 from shop.models import Option, Variant
 from shop.services import check_unit
-from shop.values import MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
+from shop.values import MAX_AMOUNT, MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -129,21 +130,18 @@ def _open_request(
     return order, reason, _claimed_units(order, items)
 
 
-def _set_restock(request: RequestMachine, restock: Any) -> None:
-    """Per line, how many received units go back on the shelf (default: all of them).
-
-    ``restock`` maps an order item id (or, failing that, the request line's own id) to a count.
-    """
-    if restock in (None, ""):
-        restock = {}
-    if not isinstance(restock, dict):
-        raise DomainError("restock must map order items to quantities.", field="restock")
+def _set_restock(request: RequestMachine, restock: Restock | None) -> None:
+    """Per line, how many received units go back on the shelf (default: all of them)."""
+    if restock is None:
+        restock = Restock()
+    if not isinstance(restock, Restock):
+        raise TypeError("restock is a returns.values.Restock")
     lines = list(request.items.all())
-    by_order_item = {str(line.order_item_id): line for line in lines}
-    by_line = {str(line.pk): line for line in lines}
+    by_order_item = {line.order_item_id: line for line in lines}
+    by_line = {line.pk: line for line in lines}
     chosen: dict[int, int] = {}
-    for key, value in restock.items():
-        line = by_order_item.get(str(key)) or by_line.get(str(key))
+    for key, quantity in restock.units.items():
+        line = by_order_item.get(key) or by_line.get(key)
         if line is None:
             raise DomainError(
                 f"Order item {key} is not part of {_label(request)}.", field="restock"
@@ -152,8 +150,7 @@ def _set_restock(request: RequestMachine, restock: Any) -> None:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} is given twice.", field="restock"
             )
-        quantity = as_int(value, "restock")
-        if not 0 <= quantity <= line.quantity:
+        if quantity > line.quantity:
             raise DomainError(
                 f"Restock for order item {line.order_item_id} must be 0 to {line.quantity}, "
                 f"not {quantity}.",
@@ -179,6 +176,28 @@ def _units_back(lines: list) -> list:
         for line in lines
         if line.order_item.product_id
     ]
+
+
+def _refund(order: Order, amount: int, *, actor: Actor, reference: str, reason: str):
+    """Refund ``amount`` to the buyer, the way the money came (the method of the order's latest
+    payment); the refund is recorded paid. The caller checked it against what is refundable."""
+    method = (
+        Transaction.objects.filter(
+            order=order, kind=TransactionKind.PAYMENT, status=TransactionStatus.PAID
+        )
+        .order_by("-created_at", "-id")
+        .values_list("payment_method", flat=True)
+        .first()
+    )
+    refund = Transaction.objects.create(
+        order=order,
+        kind=TransactionKind.REFUND,
+        amount=amount,
+        payment_method=method or "",
+        reference=reference,
+    )
+    run_transition(refund, "mark_paid", actor=actor, order_id=order.pk, reason=reason)
+    return refund
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +228,7 @@ def _reject(model: type, request: Any, *, actor: Actor, reason: str) -> RequestM
     return request
 
 
-def _receive(model: type, request: Any, *, actor: Actor, restock: Any) -> RequestMachine:
+def _receive(model: type, request: Any, *, actor: Actor, restock: Restock | None) -> RequestMachine:
     """The parcel is back: check the move first, then record per line what can be sold again."""
     order, request = _lock_request(model, request)
     if not can_proceed(request.start_processing):
@@ -265,7 +284,7 @@ def reject_return(*, request: Return | int, actor: Actor = SYSTEM, reason: str =
 
 @service
 def receive_return(
-    *, request: Return | int, actor: Actor = SYSTEM, restock: dict | None = None
+    *, request: Return | int, actor: Actor = SYSTEM, restock: Restock | None = None
 ) -> Return:
     """The parcel is back: record per line how many units are fit to sell again."""
     return _receive(Return, request, actor=actor, restock=restock)
@@ -295,26 +314,13 @@ def complete_return(
                 data={"refundable": refundable},
             )
     if request.refund_amount:
-        # The refund goes back the way the money came: the method of the order's payment.
-        method = (
-            Transaction.objects.filter(
-                order=order, kind=TransactionKind.PAYMENT, status=TransactionStatus.PAID
-            )
-            .order_by("-created_at", "-id")
-            .values_list("payment_method", flat=True)
-            .first()
-        )
-        refund = Transaction.objects.create(
-            order=order,
-            kind=TransactionKind.REFUND,
-            amount=request.refund_amount,
-            payment_method=method or "",
+        request.refund_transaction = _refund(
+            order,
+            request.refund_amount,
+            actor=actor,
             reference=f"Return {request.pk}",
+            reason=f"return {request.pk}",
         )
-        run_transition(
-            refund, "mark_paid", actor=actor, order_id=order.pk, reason=f"return {request.pk}"
-        )
-        request.refund_transaction = refund
     request.completed_at = timezone.now()
     run_transition(
         request,
@@ -345,8 +351,14 @@ def request_exchange(
     """The buyer asks to swap delivered units for others (``replacementVariant``/``Option``)."""
     order, reason, wanted = _open_request(order, reason, ExchangeReason, items)
     replacements = _replacements(order, items)
+    difference = sum(replacements[pk][2] * qty for pk, qty in wanted.items())
+    if abs(difference) > MAX_AMOUNT:
+        raise DomainError("The price difference is too large.", field="items")
     exchange = Exchange.objects.create(
-        order=order, reason=reason, note=as_text(note, "note", MAX_NOTE)
+        order=order,
+        reason=reason,
+        note=as_text(note, "note", MAX_NOTE),
+        difference_due=difference,
     )
     ExchangeItem.objects.bulk_create(
         ExchangeItem(
@@ -358,13 +370,48 @@ def request_exchange(
         )
         for pk, qty in wanted.items()
     )
+    if difference:
+        record_change(
+            exchange,
+            "price_difference",
+            actor=actor,
+            order_id=order.pk,
+            changes={"difference_due": {"from": "0", "to": str(difference)}},
+            reason=difference_words(exchange, order.currency),
+        )
     follow_requests(order, actor=actor, reason=f"exchange {exchange.pk} requested")
     record_event("exchange.requested", exchange)
     return exchange
 
 
+def difference_words(exchange: Exchange, currency: str) -> str:
+    """What the exchange's price difference asks for, in words (the timeline's)."""
+    due = exchange.difference_due
+    if due > 0:
+        return (
+            f"The buyer owes {due:,} {currency} for the price difference of exchange {exchange.pk}."
+        )
+    if due < 0:
+        return (
+            f"A refund of {-due:,} {currency} is owed to the buyer for the price difference of "
+            f"exchange {exchange.pk}."
+        )
+    return f"Exchange {exchange.pk} costs the same as what it replaces."
+
+
+def _catalog_price(product: Any, variant: Variant | None, option: Option | None) -> int:
+    """A unit's price as an order takes it from the catalog: the option's, else the
+    variant's, else the product's (``orders.services.checkout.Line.catalog_price``)."""
+    for item in (option, variant, product):
+        if item is not None and item.price is not None:
+            return item.price
+    return 0
+
+
 def _replacements(order: Order, items: Sequence[ReturnLine]) -> dict[int, tuple]:
-    """Per order item, the (variant, option) sent instead: the same ones unless named."""
+    """Per order item, the (variant, option) sent instead (the same ones unless named) and the
+    price difference per unit: the replacement's catalog price less the line's unit price, 0
+    when the same unit is sent again (whatever the catalog's price is now)."""
     lines = {line.pk: line for line in order.items.select_related("product", "variant", "option")}
     found: dict[int, tuple] = {}
     for asked in items:
@@ -389,8 +436,64 @@ def _replacements(order: Order, items: Sequence[ReturnLine]) -> dict[int, tuple]
             option = line.option
         if line.product is not None:  # the replacement's stock is taken where it is held
             check_unit(line.product, variant, option, prefix="replacement")
-        found[line.pk] = (variant, option)
+        same = (variant, option) == (line.variant, line.option)
+        difference = 0
+        if line.product is not None and not same:
+            difference = _catalog_price(line.product, variant, option) - line.unit_price
+        found[line.pk] = (variant, option, difference)
     return found
+
+
+@service
+def pay_exchange_difference(
+    *,
+    request: Exchange | int,
+    actor: Actor = SYSTEM,
+    amount: int | None = None,
+    method: str = "manual",
+    reference: str = "",
+    payment_id: str | None = None,
+) -> Exchange:
+    """The buyer paid what they owe for an exchange into a dearer unit: the payment is recorded
+    for the order (``orders.services.payments.record_balance_payment``) and settles the
+    exchange, whose replacement may then be sent. Paid once the exchange is approved and
+    before it completes; ``amount`` (the whole difference when ``None``) must be exactly it."""
+    order, request = _lock_request(Exchange, request)
+    due = request.difference_due
+    if due <= 0:
+        raise DomainError(
+            f"Exchange {request.pk} leaves the buyer nothing to pay.", field="differenceDue"
+        )
+    if request.difference_transaction_id is not None:
+        raise Conflict(
+            f"The price difference of exchange {request.pk} is already paid "
+            f"(transaction {request.difference_transaction_id}).",
+            field="differenceDue",
+        )
+    if request.status not in (RequestStatus.APPROVED, RequestStatus.PROCESSING):
+        raise DomainError(
+            f"Exchange {request.pk} is {request.status}: the price difference is paid once the "
+            "exchange is approved and before it completes.",
+            field="status",
+        )
+    if amount is not None and as_int(amount, "amount") != due:
+        raise DomainError(
+            f"Exchange {request.pk} has {due:,} {order.currency} due, not {amount}.",
+            field="amount",
+            data={"due": due},
+        )
+    request.difference_transaction = record_balance_payment(
+        order=order,
+        amount=due,
+        actor=actor,
+        method=method,
+        reference=reference or f"Exchange {request.pk}",
+        payment_id=payment_id,
+        reason=f"The buyer paid the price difference of exchange {request.pk}: "
+        f"{due:,} {order.currency}.",
+    )
+    request.save(update_fields=["difference_transaction", "updated_at"])
+    return request
 
 
 @service
@@ -409,7 +512,7 @@ def reject_exchange(
 
 @service
 def receive_exchange(
-    *, request: Exchange | int, actor: Actor = SYSTEM, restock: dict | None = None
+    *, request: Exchange | int, actor: Actor = SYSTEM, restock: Restock | None = None
 ) -> Exchange:
     """The parcel is back: record per line how many units are fit to sell again."""
     return _receive(Exchange, request, actor=actor, restock=restock)
@@ -417,11 +520,41 @@ def receive_exchange(
 
 @service
 def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exchange:
-    """Restock what came back, reserve the replacement units and create their parcel."""
+    """Restock what came back, reserve the replacement units and create their parcel.
+
+    A price difference is settled here: one the buyer owes must have been paid
+    (``pay_exchange_difference``), else nothing is sent; one owed to the buyer is refunded
+    (never more than is left to refund), as a return refunds when it completes.
+    """
     order, request = _lock_request(Exchange, request)
+    if not can_proceed(request.complete):
+        raise refused(request, RequestStatus.COMPLETED)
+    due = request.difference_due
+    if due > 0 and request.difference_transaction_id is None:
+        raise DomainError(
+            f"The buyer owes {due:,} {order.currency} for the price difference of exchange "
+            f"{request.pk}: record their payment before the replacement is sent.",
+            field="differenceDue",
+            data={"due": due},
+        )
+    if due < 0 and request.difference_transaction_id is None:
+        owed = min(-due, order_money(order).refundable)
+        if owed:
+            request.difference_transaction = _refund(
+                order,
+                owed,
+                actor=actor,
+                reference=f"Exchange {request.pk}",
+                reason=f"Refund of the price difference of exchange {request.pk}: "
+                f"{owed:,} {order.currency}.",
+            )
     request.completed_at = timezone.now()
     run_transition(
-        request, "complete", actor=actor, order_id=order.pk, update_fields=["completed_at"]
+        request,
+        "complete",
+        actor=actor,
+        order_id=order.pk,
+        update_fields=["completed_at", "difference_transaction"],
     )
     lines = _restock_lines(request)
     replacements = [
@@ -444,3 +577,67 @@ def complete_exchange(*, request: Exchange | int, actor: Actor = SYSTEM) -> Exch
     follow_requests(order, actor=actor, reason=f"exchange {request.pk} completed")
     record_event("exchange.completed", request)
     return request
+
+
+# ---------------------------------------------------------------------------------------------
+# A request moved to a named state (the API's ``PATCH {status}``)
+
+
+def _moves(model: type) -> dict:
+    if model is Return:
+        return {
+            RequestStatus.APPROVED: approve_return,
+            RequestStatus.REJECTED: reject_return,
+            RequestStatus.PROCESSING: receive_return,
+            RequestStatus.COMPLETED: complete_return,
+        }
+    return {
+        RequestStatus.APPROVED: approve_exchange,
+        RequestStatus.REJECTED: reject_exchange,
+        RequestStatus.PROCESSING: receive_exchange,
+        RequestStatus.COMPLETED: complete_exchange,
+    }
+
+
+@service
+def move_request(
+    *,
+    kind: type[Return] | type[Exchange],
+    request: RequestMachine | int,
+    move: str,
+    actor: Actor = SYSTEM,
+    reason: str = "",
+    restock: Restock | None = None,
+    refund_amount: int | None = None,
+) -> RequestMachine:
+    """Move a return or an exchange (``kind``) to the state ``move`` names, through the service
+    of that move: approved, rejected (with ``reason``), processing (with ``restock``), completed
+    (a return with ``refund_amount``, all that is refundable when ``None``).
+
+    The order's lock first, then the request's: a move sent twice at once runs once, and a
+    move the request's state does not allow (or to the state it is in) is refused with a
+    ``TransitionError`` naming its state, nothing changed.
+    """
+    if kind not in (Return, Exchange):
+        raise TypeError("kind is Return or Exchange")
+    _order, current = _lock_request(kind, request)
+    moves = _moves(kind)
+    if move not in moves or move == current.status:
+        raise refused(current, move)
+    for given, label, needs in (
+        (reason, "A reason for rejection", RequestStatus.REJECTED),
+        (restock, "Restock", RequestStatus.PROCESSING),
+        (refund_amount, "A refund amount", RequestStatus.COMPLETED),
+    ):
+        if given not in (None, "") and move != needs:
+            raise DomainError(f"{label} goes with a move to {needs}, not {move}.", field="status")
+    if refund_amount is not None and kind is not Return:
+        raise DomainError("An exchange refunds no amount of its own.", field="refundAmount")
+    arguments: dict[str, Any] = {}
+    if move == RequestStatus.REJECTED:
+        arguments["reason"] = reason
+    elif move == RequestStatus.PROCESSING:
+        arguments["restock"] = restock
+    elif move == RequestStatus.COMPLETED and kind is Return:
+        arguments["refund_amount"] = refund_amount
+    return moves[move](request=current, actor=actor, **arguments)

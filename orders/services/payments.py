@@ -195,3 +195,41 @@ def pay_order(
     )
     order.refresh_from_db()
     return order
+
+
+@service
+def record_balance_payment(
+    *,
+    order: Order | int,
+    amount: int,
+    actor: Actor = SYSTEM,
+    method: str = "manual",
+    reference: str = "",
+    payment_id: str | None = None,
+    reason: str = "",
+) -> Transaction:
+    """A payment beyond the order's total, taken after the sale: what the buyer owes for an
+    exchange into a dearer option (``returns.services.pay_exchange_difference``). It is
+    recorded paid, as the timeline says; the order's own state does not move, and its own
+    payment is taken by ``record_payment`` first."""
+    order = lock_order(order)
+    if order.status in (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.CANCELED):
+        raise DomainError(
+            f"Order {order.order_number} is {order.status}: a later payment is taken from an "
+            "order that was paid.",
+            field="order",
+        )
+    amount = as_amount(amount, "amount")
+    if amount < 1:
+        raise DomainError("A payment must be at least 1.", field="amount")
+    payment_id = clean_payment_id(payment_id)
+    refuse_known_payment_id(payment_id)
+    return record_paid(
+        order,
+        actor=actor,
+        amount=amount,
+        payment_id=payment_id,
+        method=as_text(method, "paymentMethod", 40) or "manual",
+        reason=as_text(reason, "reason", 500),
+        reference=as_text(reference, "reference", 200),
+    )

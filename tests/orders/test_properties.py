@@ -32,7 +32,7 @@ from orders.values import ItemUnits, OrderDraft, OrderLine
 from returns import services as return_services
 from returns.models import Exchange, ExchangeItem, RequestStatus, Return, ReturnItem
 from returns.selectors import item_quantities
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop import stock
 from shop.errors import DomainError
 from shop.models import Option, Product, Variant
@@ -320,11 +320,13 @@ class OrderLifecycle(RuleBasedStateMachine):
         kind = "return" if isinstance(request, Return) else "exchange"
         kwargs = {}
         if move == "receive":
-            kwargs["restock"] = {
-                line.order_item_id: data.draw(st.integers(0, line.quantity + 1))
-                for line in request.items.all()
-                if data.draw(st.booleans())
-            }
+            kwargs["restock"] = Restock(
+                {
+                    line.order_item_id: data.draw(st.integers(0, line.quantity + 1))
+                    for line in request.items.all()
+                    if data.draw(st.booleans())
+                }
+            )
         if move == "complete" and kind == "return":
             kwargs["refund_amount"] = refund
         service = getattr(return_services, f"{move}_{kind}")

@@ -14,7 +14,7 @@ from fulfillment import services as fulfillment_services
 from orders import services as order_services
 from orders.values import OrderDraft, OrderLine
 from returns import services as return_services
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from tests.factories import CartItemFactory, OptionFactory, ProductFactory
 from tests.helpers import PARCEL_VALUES, deliver_everything, place_order
 
@@ -150,7 +150,7 @@ def test_return_completion_fails_at_every_step_without_a_trace():
             order=order, reason="defective", items=[ReturnLine(order_item=line.pk, quantity=2)]
         )
         return_services.approve_return(request=request)
-        return return_services.receive_return(request=request, restock={line.pk: 1})
+        return return_services.receive_return(request=request, restock=Restock({line.pk: 1}))
 
     assert_each_step_rolls_back(prepare, lambda r: return_services.complete_return(request=r))
 

@@ -15,7 +15,7 @@ from returns import services
 from returns.api import REPLACEMENT
 from returns.models import Exchange, RequestStatus, Return
 from returns.selectors import item_quantities
-from returns.values import ReturnLine
+from returns.values import Restock, ReturnLine
 from shop.errors import DomainError, NotFound, TransitionError
 from tests.factories import OptionFactory, ProductFactory, VariantFactory
 from tests.helpers import (
@@ -56,7 +56,7 @@ def test_a_full_return_refunds_restocks_and_returns_the_order():
     assert status_of(order) == OrderStatus.RETURN_REQUESTED
     services.approve_return(request=request)
     assert status_of(order) == OrderStatus.RETURN_PROCESSING
-    services.receive_return(request=request, restock={order.items.get().pk: 2})
+    services.receive_return(request=request, restock=Restock({order.items.get().pk: 2}))
     assert request.items.get().restock_quantity == 2
     request = services.complete_return(request=request)
     assert request.status == RS.COMPLETED and request.completed_at is not None
@@ -164,10 +164,7 @@ def test_staff_can_refund_a_chosen_amount_but_not_more_than_paid():
     ("restock", "message"),
     [
         ({"line": 3}, "must be 0 to 2, not 3"),
-        ({"line": -1}, "must be 0 to 2, not -1"),
-        ({"line": "many"}, "whole number"),
         ({"999999": 1}, "not part of return"),
-        (["line"], "restock must map"),
     ],
 )
 def test_bad_restock_numbers_are_refused(restock, message):
@@ -175,10 +172,28 @@ def test_bad_restock_numbers_are_refused(restock, message):
     request = services.request_return(order=order, reason="defective", items=all_units(order))
     services.approve_return(request=request)
     line = order.items.get().pk
-    if isinstance(restock, dict):
-        restock = {(line if k == "line" else k): v for k, v in restock.items()}
+    restock = Restock({(line if k == "line" else k): v for k, v in restock.items()})
     with leaves_db_unchanged(DomainError, match=message):
         services.receive_return(request=request, restock=restock)
+
+
+@pytest.mark.parametrize(
+    ("restock", "message"),
+    [
+        ({1: -1}, "must be 0 or more, not -1"),
+        ({1: "many"}, "whole number"),
+        ({"one": 1}, "not an order item id"),
+        ({1: 1, "1": 2}, "given twice"),
+        (["line"], "restock must map"),
+    ],
+)
+def test_a_restock_is_checked_when_made(restock, message):
+    with pytest.raises(DomainError, match=message):
+        Restock(restock)
+
+
+def test_a_restock_takes_ids_and_counts_from_a_form_or_the_wire():
+    assert dict(Restock({"12": "3", 14: 0}).units) == {12: 3, 14: 0}
 
 
 def test_restock_can_name_the_request_line_instead_of_the_order_item():
@@ -186,7 +201,7 @@ def test_restock_can_name_the_request_line_instead_of_the_order_item():
     request = services.request_return(order=order, reason="defective", items=all_units(order))
     services.approve_return(request=request)
     line = request.items.get()
-    services.receive_return(request=request, restock={str(line.pk): 0})
+    services.receive_return(request=request, restock=Restock({str(line.pk): 0}))
     line.refresh_from_db()
     assert line.restock_quantity == 0
 
@@ -280,7 +295,7 @@ def test_an_exchange_sends_the_replacement_and_the_order_is_delivered_again():
     assert status_of(order) == OrderStatus.RETURN_REQUESTED
     services.approve_exchange(request=exchange)
     assert status_of(order) == OrderStatus.RETURN_PROCESSING
-    services.receive_exchange(request=exchange, restock={line.pk: 1})
+    services.receive_exchange(request=exchange, restock=Restock({line.pk: 1}))
     services.complete_exchange(request=exchange)
     exchange.refresh_from_db()
     assert exchange.status == RS.COMPLETED
@@ -321,7 +336,7 @@ def test_an_exchange_without_a_replacement_named_sends_the_same_item():
         option.pk,
     )
     services.approve_exchange(request=exchange)
-    services.receive_exchange(request=exchange, restock={})
+    services.receive_exchange(request=exchange, restock=Restock({}))
     services.complete_exchange(request=exchange)
     option.refresh_from_db()
     assert option.stock == 5 - 1 + 1 - 1
@@ -441,3 +456,63 @@ def test_a_note_must_be_text():
         services.request_exchange(
             order=order, reason="defective", items=all_units(order), note="x" * 10_001
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# move_request: a request moved to a named state (the API's PATCH {status})
+
+
+def test_move_request_runs_the_service_of_each_move():
+    order = delivered_order(quantities=(2,))
+    request = services.request_return(order=order, reason="defective", items=all_units(order))
+    line = order.items.get()
+    services.move_request(kind=Return, request=request.pk, move="approved")
+    services.move_request(
+        kind=Return, request=request.pk, move="processing", restock=Restock({line.pk: 1})
+    )
+    assert request.items.get().restock_quantity == 1
+    done = services.move_request(
+        kind=Return, request=request.pk, move="completed", refund_amount=5000
+    )
+    assert (done.status, done.refund_amount) == (RS.COMPLETED, 5000)
+    assert status_of(order) == OrderStatus.RETURNED
+
+
+@pytest.mark.parametrize("move", ["requested", "completed", "shipped", "processing"])
+def test_move_request_refuses_a_move_the_state_does_not_allow(move):
+    order = delivered_order(quantities=(1,))
+    exchange = services.request_exchange(order=order, reason="defective", items=all_units(order))
+    if move == "processing":
+        services.move_request(kind=Exchange, request=exchange, move="rejected", reason="worn")
+    with leaves_db_unchanged(TransitionError, match=f"to {move}") as caught:
+        services.move_request(kind=Exchange, request=exchange.pk, move=move)
+    assert caught.value.current == ("rejected" if move == "processing" else "requested")
+
+
+def test_move_request_refuses_a_move_to_where_the_request_is():
+    order = delivered_order(quantities=(1,))
+    request = services.request_return(order=order, reason="defective", items=all_units(order))
+    services.approve_return(request=request)
+    with leaves_db_unchanged(TransitionError, match="from approved to approved") as caught:
+        services.move_request(kind=Return, request=request, move="approved")
+    assert caught.value.allowed == ["processing"]
+
+
+@pytest.mark.parametrize(
+    ("move", "details", "message"),
+    [
+        ("approved", {"reason": "worn"}, "reason for rejection goes with a move to rejected"),
+        ("approved", {"restock": Restock()}, "Restock goes with a move to processing"),
+        ("rejected", {"refund_amount": 1}, "refund amount goes with a move to completed"),
+    ],
+)
+def test_move_request_refuses_details_of_another_move(move, details, message):
+    order = delivered_order(quantities=(1,))
+    request = services.request_return(order=order, reason="defective", items=all_units(order))
+    with leaves_db_unchanged(DomainError, match=message):
+        services.move_request(kind=Return, request=request, move=move, **details)
+
+
+def test_move_request_of_a_request_that_does_not_exist_is_not_found():
+    with leaves_db_unchanged(NotFound, match="Exchange 999999 does not exist"):
+        services.move_request(kind=Exchange, request=999999, move="approved")

@@ -8,6 +8,7 @@ import pytest
 from orders import services as order_services
 from orders.values import OrderDraft, OrderLine
 from returns import services as return_services
+from returns.values import Restock
 from shop import stock
 from shop.errors import DomainError
 from shop.models import Product
@@ -129,7 +130,7 @@ def test_a_completed_return_restocks_only_what_is_fit_to_sell():
         order=placed, reason="damaged", items=all_units(placed)
     )
     return_services.approve_return(request=request)
-    return_services.receive_return(request=request, restock={placed.items.get().pk: 1})
+    return_services.receive_return(request=request, restock=Restock({placed.items.get().pk: 1}))
     assert stocks(product) == (6,)  # nothing back before completion
     return_services.complete_return(request=request)
     assert stocks(product) == (7,)
