@@ -18,6 +18,7 @@ from returns.values import Restock, ReturnLine
 from shop.api import access
 from shop.api.collections import (
     Choice,
+    CoercionError,
     Collection,
     DateTime,
     Group,
@@ -254,7 +255,8 @@ def _update(collection, model):
         ):
             if key in body and status != needs:
                 body.error(key, f"{key} is given with status {needs}.")
-        restock, refund = body.raw("restock"), body.raw("refundAmount")
+        restock = body.raw("restock")
+        refund = body.value("refundAmount", Integer("refundAmount", min_value=0))
         body.check()
         actor = access.actor(request)
         # The payment and the move it allows are one change: a refused move keeps no payment.
@@ -269,7 +271,7 @@ def _update(collection, model):
                     actor=actor,
                     reason=body.value("rejectionReason") or "",
                     restock=None if restock in (None, "") else Restock(restock),
-                    refund_amount=None if refund in (None, "") else refund,
+                    refund_amount=refund,
                 )
 
     return update
@@ -294,10 +296,15 @@ def _difference_payment(body) -> dict | None:
         value = raw.get(field.name)
         if value is None:
             continue
-        if field.name != "amount" and not isinstance(value, str):
+        if field.name == "amount":
+            try:
+                payment[name] = field.coerce(value)  # checked by the service against what is due
+            except CoercionError as error:
+                body.error(f"differencePayment.{field.name}", f"Invalid value: {error}.")
+        elif not isinstance(value, str):
             body.error(f"differencePayment.{field.name}", "This field must be text.")
         else:
-            payment[name] = value  # the amount is checked by the service, against what is due
+            payment[name] = value
     return payment
 
 

@@ -39,7 +39,7 @@ from shop.db import service
 from shop.errors import Conflict, DomainError, NotFound
 from shop.models import Option, Variant
 from shop.services import check_unit
-from shop.values import MAX_AMOUNT, MAX_NOTE, as_amount, as_int, as_quantity, as_text, pk_or_none
+from shop.values import MAX_AMOUNT, MAX_NOTE, as_quantity, as_text, pk_or_none
 
 # Units can be asked back while the order is in one of these states.
 RETURNABLE = (
@@ -292,7 +292,7 @@ def receive_return(
 
 @service
 def complete_return(
-    *, request: Return | int, actor: Actor = SYSTEM, refund_amount: Any = None
+    *, request: Return | int, actor: Actor = SYSTEM, refund_amount: int | None = None
 ) -> Return:
     """Refund the buyer and restock.
 
@@ -303,10 +303,14 @@ def complete_return(
     if not can_proceed(request.complete):
         raise refused(request, RequestStatus.COMPLETED)
     refundable = order_money(order).refundable
-    if refund_amount in (None, ""):
+    if refund_amount is None:
         request.refund_amount = min(request.refund_amount, refundable)
     else:
-        request.refund_amount = as_amount(refund_amount, "refundAmount")
+        if refund_amount < 0:
+            raise DomainError(
+                f"A refund must be 0 or more, not {refund_amount:,}.", field="refundAmount"
+            )
+        request.refund_amount = refund_amount
         if request.refund_amount > refundable:
             raise DomainError(
                 f"Refund {request.refund_amount} is more than the {refundable} left to refund.",
@@ -476,7 +480,7 @@ def pay_exchange_difference(
             "exchange is approved and before it completes.",
             field="status",
         )
-    if amount is not None and as_int(amount, "amount") != due:
+    if amount is not None and amount != due:
         raise DomainError(
             f"Exchange {request.pk} has {due:,} {order.currency} due, not {amount}.",
             field="amount",

@@ -219,9 +219,10 @@ def record_balance_payment(
             "order that was paid.",
             field="order",
         )
-    amount = as_amount(amount, "amount")
-    if amount < 1:
-        raise DomainError("A payment must be at least 1.", field="amount")
+    if not 1 <= amount <= MAX_AMOUNT:
+        raise DomainError(
+            f"A payment must be between 1 and {MAX_AMOUNT:,}, not {amount:,}.", field="amount"
+        )
     payment_id = clean_payment_id(payment_id)
     refuse_known_payment_id(payment_id)
     return record_paid(

@@ -230,10 +230,8 @@ def test_a_later_payment_is_refused_on_an_order_not_paid_yet():
     with leaves_db_unchanged(DomainError, match="is pending"):
         record_balance_payment(order=order, amount=1000)
     paid = place_order(quantities=(1,))
-    with leaves_db_unchanged(DomainError, match="at least 1"):
+    with leaves_db_unchanged(DomainError, match="between 1 and"):
         record_balance_payment(order=paid, amount=0)
-    with leaves_db_unchanged(DomainError, match="whole number"):
-        record_balance_payment(order=paid, amount="lots")
     taken = record_balance_payment(order=paid, amount=1000, method="card", payment_id="pay_x1")
     assert (taken.status, taken.amount) == (TransactionStatus.PAID, 1000)
     assert taken.kind == TransactionKind.PAYMENT
