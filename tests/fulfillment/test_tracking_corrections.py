@@ -179,6 +179,7 @@ def test_the_data_migration_normalises_stored_numbers():
     from importlib import import_module
 
     from django.apps import apps
+    from django.db import connection
 
     migration = import_module("fulfillment.migrations.0003_normalise_tracking_numbers")
     typed = shipped_parcel(tracking_number="640100009999")
@@ -187,7 +188,8 @@ def test_the_data_migration_normalises_stored_numbers():
     Fulfillment.objects.filter(pk=typed.pk).update(tracking_number="6123 4567-8901 ab")
     Fulfillment.objects.filter(pk=clean.pk).update(tracking_number="UPS/77")
 
-    migration.normalise_tracking_numbers(apps, None)
+    with connection.schema_editor() as schema_editor:
+        migration.normalise_tracking_numbers(apps, schema_editor)
 
     assert Fulfillment.objects.get(pk=typed.pk).tracking_number == "612345678901AB"
     assert Fulfillment.objects.get(pk=clean.pk).tracking_number == "UPS/77"  # nothing to strip
