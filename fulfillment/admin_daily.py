@@ -21,7 +21,7 @@ from fulfillment.carriers import CARRIERS
 from fulfillment.selectors import parcel_annotations, parcel_units
 from orders.admin import OrderScreenPart, register_order_screen_part
 from orders.admin_forms import UnitsForm
-from orders.models import Order, OrderItem
+from orders.models import Order, OrderItem, OrderStatus
 from orders.values import ItemUnits
 from shop.actors import Actor
 from shop.admin_utils import CappedPaginator, error_message
@@ -215,8 +215,13 @@ def unfulfilled_view(parcel_admin, request):
     page = paginator.get_page(request.GET.get("p"))
     orders = list(page.object_list)
     lines = _remaining_lines([order.pk for order in orders])
+    # Worked out once for the page, not once a row: a row's status label and its order's link.
+    status_labels = {value: str(label) for value, label in OrderStatus.choices}
+    order_list = reverse("admin:orders_order_changelist")
     for order in orders:
         order.remaining_lines = lines[order.pk]
+        order.status_label = status_labels.get(order.status, order.status)
+        order.change_url = f"{order_list}{order.pk}/change/"
     context = {
         **parcel_admin.admin_site.each_context(request),
         "title": gettext("Unfulfilled orders"),

@@ -1,7 +1,8 @@
 """The home screen's work queues: what is waiting for staff, each a count linking to its list.
 
 Every count filters on an indexed column first (order status + created_at, fulfilment status +
-created_at, return/exchange status + created_at), so the home screen stays quick on a big shop.
+created_at, return/exchange status + created_at), and today's orders and revenue come from the
+charts' daily totals, so the home screen stays quick on a big shop.
 """
 
 from dataclasses import dataclass
@@ -9,17 +10,21 @@ from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from events.models import Delivery, DeliveryStatus
 from fulfillment.models import Fulfillment, FulfillmentStatus
+from fulfillment.services import FULFILLABLE
+from orders import permissions
 from orders.models import Order, OrderStatus
 from returns.models import Exchange, RequestStatus, Return
 from shop.admin_utils import money
+from staff.charts import totals_per_day
 
+# The unfulfilled list is the warehouse's: who may ship sees its queue.
+FULFILLMENT_PERM = permissions.FULFILMENT.name
 # A shipped parcel not delivered after this many days is late (settable per shop).
 LATE_DELIVERY_DAYS_DEFAULT = 3
 
@@ -52,8 +57,9 @@ def work_queues(request) -> dict:
     today_start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
 
     orders = Order.objects.all()
-    paid = orders.filter(status=OrderStatus.PAID)
-    paid_old = paid.filter(created_at__lt=day_ago).count()
+    # The unfulfilled list's orders (paid and preparing): the count is that list's length.
+    unfulfilled = orders.filter(status__in=FULFILLABLE)
+    unfulfilled_old = unfulfilled.filter(created_at__lt=day_ago).count()
     queues = [
         Queue(
             "awaiting_payment",
@@ -64,12 +70,12 @@ def work_queues(request) -> dict:
         ),
         Queue(
             "to_fulfil",
-            _("Paid, not yet in fulfilment"),
-            paid.count(),
-            _list_url(Order, status__exact=OrderStatus.PAID),
-            "orders.view_order",
-            detail=str(_("%(count)s older than 24 h") % {"count": paid_old}),
-            urgent=paid_old > 0,
+            _("Paid, not yet shipped"),
+            unfulfilled.count(),
+            reverse("admin:fulfillment_unfulfilled"),  # ship with tracking from the list
+            FULFILLMENT_PERM,
+            detail=str(_("%(count)s older than 24 h") % {"count": unfulfilled_old}),
+            urgent=unfulfilled_old > 0,
         ),
         Queue(
             "packed",
@@ -96,14 +102,13 @@ def work_queues(request) -> dict:
     ]
     queues = [q for q in queues if request.user.has_perm(q.permission)]
 
-    today = orders.filter(created_at__gte=today_start)
-    unpaid = (OrderStatus.PENDING, OrderStatus.FAILED, OrderStatus.CANCELED)
-    revenue = today.exclude(status__in=unpaid).aggregate(total=Sum("total_amount", default=0))
+    # Today's orders and paid revenue, from the same daily totals as the charts.
+    today = totals_per_day(today_start).get(timezone.localdate(), (0, 0))
     return {
         "work_queues": queues,
-        "today_orders": today.count(),
+        "today_orders": today[0],
         "today_orders_url": _list_url(Order, created_at__gte=timezone.localdate().isoformat()),
-        "today_revenue": money(revenue["total"], settings.SHOP_CURRENCY),
+        "today_revenue": money(today[1], settings.SHOP_CURRENCY),
         "show_today": request.user.has_perm("orders.view_order"),
     }
 

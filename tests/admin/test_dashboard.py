@@ -55,7 +55,7 @@ def test_home_counts_each_queue_and_links_to_its_list(as_role):
     response = client.get(HOME)
     found = queues(response)
     assert found["awaiting_payment"].count == 1
-    assert found["to_fulfil"].count == 2
+    assert found["to_fulfil"].count == 3  # paid, and preparing (a parcel packed, not shipped)
     assert "1 older than 24 h" in found["to_fulfil"].detail
     assert found["packed"].count == 1
     assert found["late_delivery"].count == 1
@@ -63,16 +63,19 @@ def test_home_counts_each_queue_and_links_to_its_list(as_role):
     assert found["returns_to_receive"].count == 1
     assert found["exchanges_to_decide"].count == 0
 
-    # Each count is the length of the list its link opens.
-    for key, pk_set in [
-        ("to_fulfil", {fresh.order_number, stale.order_number}),
-        ("awaiting_payment", None),
-    ]:
-        listed = client.get(found[key].url)
-        assert listed.status_code == 200
-        assert len(listed.context["cl"].result_list) == found[key].count
-        if pk_set:
-            assert {o.order_number for o in listed.context["cl"].result_list} == pk_set
+    # Each count is the length of the list its link opens: paid orders (and preparing ones, the
+    # packed parcel's order) open the unfulfilled list, where they are shipped from.
+    assert found["to_fulfil"].url == reverse("admin:fulfillment_unfulfilled")
+    unfulfilled = client.get(found["to_fulfil"].url)
+    assert unfulfilled.status_code == 200
+    assert [o.order_number for o in unfulfilled.context["orders"]] == [
+        stale.order_number,
+        fresh.order_number,
+        packed.order_number,
+    ]
+    assert unfulfilled.context["paginator"].count == found["to_fulfil"].count
+    awaiting = client.get(found["awaiting_payment"].url)
+    assert len(awaiting.context["cl"].result_list) == found["awaiting_payment"].count
     late_list = client.get(found["late_delivery"].url)
     assert [f.pk for f in late_list.context["cl"].result_list] == [late_parcel.pk]
     decide = client.get(found["returns_to_decide"].url)
