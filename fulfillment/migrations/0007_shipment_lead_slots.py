@@ -24,103 +24,16 @@ AS $$
     END::smallint
 $$;
 
--- The order's latest paid payment at or before ``shipped``; ``skip``: a payment row to leave
--- out, ``extra``: a payment time to count in (the state before a payment changed).
-CREATE FUNCTION fulfillment_paid_before(
-    order_id bigint, shipped timestamptz, skip bigint DEFAULT NULL, extra timestamptz DEFAULT NULL
-) RETURNS timestamptz
+-- The order's latest paid payment at or before ``shipped``.
+CREATE FUNCTION fulfillment_paid_before(order_id bigint, shipped timestamptz)
+RETURNS timestamptz
 LANGUAGE sql STABLE
 AS $$
-    SELECT max(paid) FROM (
-        SELECT t.created_at AS paid FROM orders_transaction t
-        WHERE t.order_id = fulfillment_paid_before.order_id AND t.kind = 'payment'
-          AND t.status = 'paid' AND t.created_at <= shipped
-          AND (skip IS NULL OR t.id <> skip)
-        UNION ALL
-        SELECT extra WHERE extra <= shipped
-    ) AS payments
+    SELECT max(t.created_at) FROM orders_transaction t
+    WHERE t.order_id = fulfillment_paid_before.order_id AND t.kind = 'payment'
+      AND t.status = 'paid' AND t.created_at <= shipped
 $$;
-
-CREATE FUNCTION fulfillment_lead_add(shipped timestamptz, bucket smallint, n integer)
-RETURNS void
-LANGUAGE sql
-AS $$
-    INSERT INTO fulfillment_shipmentleadslot AS s (slot, shard, bucket, parcels)
-    SELECT orders_slot_of(shipped), pg_backend_pid() % 4, bucket, n
-    WHERE bucket IS NOT NULL
-    ON CONFLICT (slot, shard, bucket) DO UPDATE SET parcels = s.parcels + EXCLUDED.parcels
-$$;
-
-CREATE FUNCTION fulfillment_parcel_leads() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.shipped_at IS NOT NULL
-            AND OLD.exchange_id IS NULL THEN
-        PERFORM fulfillment_lead_add(OLD.shipped_at, fulfillment_lead_bucket(
-            OLD.shipped_at - fulfillment_paid_before(OLD.order_id, OLD.shipped_at)), -1);
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.shipped_at IS NOT NULL
-            AND NEW.exchange_id IS NULL THEN
-        PERFORM fulfillment_lead_add(NEW.shipped_at, fulfillment_lead_bucket(
-            NEW.shipped_at - fulfillment_paid_before(NEW.order_id, NEW.shipped_at)), 1);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER fulfillment_parcel_leads
-AFTER INSERT OR DELETE OR UPDATE OF shipped_at, exchange_id, order_id
-ON fulfillment_fulfillment
-FOR EACH ROW EXECUTE FUNCTION fulfillment_parcel_leads();
-
-CREATE FUNCTION fulfillment_payment_leads() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    parcel record;
-    before smallint;
-    after smallint;
-    was_paid timestamptz;
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.kind = 'payment' AND OLD.status = 'paid' THEN
-        was_paid := OLD.created_at;
-    END IF;
-    FOR parcel IN
-        SELECT f.shipped_at FROM fulfillment_fulfillment f
-        WHERE f.order_id IN (
-            CASE WHEN TG_OP <> 'INSERT' THEN OLD.order_id END,
-            CASE WHEN TG_OP <> 'DELETE' THEN NEW.order_id END
-        ) AND f.shipped_at IS NOT NULL AND f.exchange_id IS NULL
-    LOOP
-        -- Before: this payment as it was (if it was a paid one), the order's others as they are.
-        IF TG_OP = 'INSERT' THEN
-            before := fulfillment_lead_bucket(parcel.shipped_at - fulfillment_paid_before(
-                NEW.order_id, parcel.shipped_at, NEW.id));
-        ELSE
-            before := fulfillment_lead_bucket(parcel.shipped_at - fulfillment_paid_before(
-                OLD.order_id, parcel.shipped_at, OLD.id, was_paid));
-        END IF;
-        IF TG_OP = 'DELETE' THEN
-            after := fulfillment_lead_bucket(parcel.shipped_at - fulfillment_paid_before(
-                OLD.order_id, parcel.shipped_at, OLD.id));
-        ELSE
-            after := fulfillment_lead_bucket(parcel.shipped_at - fulfillment_paid_before(
-                NEW.order_id, parcel.shipped_at));
-        END IF;
-        IF before IS DISTINCT FROM after THEN
-            PERFORM fulfillment_lead_add(parcel.shipped_at, before, -1);
-            PERFORM fulfillment_lead_add(parcel.shipped_at, after, 1);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER fulfillment_payment_leads
-AFTER INSERT OR DELETE OR UPDATE OF order_id, kind, status, created_at ON orders_transaction
-FOR EACH ROW EXECUTE FUNCTION fulfillment_payment_leads();
-
+@TRIGGERS@
 -- Counts every parcel again (after a load with triggers off, or to check the counts).
 CREATE FUNCTION fulfillment_rebuild_lead_slots() RETURNS void
 LANGUAGE sql
@@ -143,14 +56,128 @@ $$;
 SELECT fulfillment_rebuild_lead_slots();
 """
 
-BACKWARD = """
-DROP TRIGGER fulfillment_payment_leads ON orders_transaction;
-DROP TRIGGER fulfillment_parcel_leads ON fulfillment_fulfillment;
+# Statement-level triggers, one per event, with static statements (each connection plans them
+# once): a statement's changes, rows of (shipped_at, bucket, n), are added per quarter hour and
+# bucket in one upsert.
+UPSERT = """
+    INSERT INTO fulfillment_shipmentleadslot AS s (slot, shard, bucket, parcels)
+    SELECT orders_slot_of(shipped_at), pg_backend_pid() % 4, bucket, sum(n)
+    FROM (@CHANGES@) AS changes
+    WHERE bucket IS NOT NULL
+    GROUP BY 1, 3
+    HAVING sum(n) <> 0
+    ON CONFLICT (slot, shard, bucket) DO UPDATE SET parcels = s.parcels + EXCLUDED.parcels;
+"""
+TRIGGER = """
+CREATE FUNCTION @NAME@_@EVENT@() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+@UPSERT@
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER @NAME@_@EVENT@ AFTER @EVENT@ ON @TABLE@
+REFERENCING @TABLES@
+FOR EACH STATEMENT EXECUTE FUNCTION @NAME@_@EVENT@();
+"""
+TABLES = {
+    "insert": "NEW TABLE AS new_rows",
+    "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "delete": "OLD TABLE AS old_rows",
+}
+
+
+# A parcel's change: its old rows leave their bucket, its new rows join theirs.
+def parcels(rows: str, n: int) -> str:
+    return (
+        f"SELECT shipped_at, fulfillment_lead_bucket(shipped_at - fulfillment_paid_before("
+        f"order_id, shipped_at)) AS bucket, {n} AS n FROM {rows} "
+        f"WHERE shipped_at IS NOT NULL AND exchange_id IS NULL"
+    )
+
+
+PARCELS = {
+    "insert": parcels("new_rows", 1),
+    "update": f"{parcels('new_rows', 1)} UNION ALL {parcels('old_rows', -1)}",
+    "delete": parcels("old_rows", -1),
+}
+
+# A statement on payments: the shipped parcels of the orders it touched move from the bucket
+# of the payments before it (the table without the statement's new rows, with its old ones)
+# to the bucket of the payments after it. Most statements touch orders with no shipped
+# parcel (a checkout's payment) and write nothing.
+TOUCHED = {
+    "insert": "SELECT order_id FROM new_rows",
+    "update": "SELECT order_id FROM new_rows UNION SELECT order_id FROM old_rows",
+    "delete": "SELECT order_id FROM old_rows",
+}
+COLUMNS = "order_id, kind, status, created_at"
+BEFORE = {
+    "insert": f"SELECT {COLUMNS} FROM orders_transaction WHERE id NOT IN (SELECT id FROM new_rows)",
+    "update": (
+        f"SELECT {COLUMNS} FROM orders_transaction WHERE id NOT IN (SELECT id FROM new_rows) "
+        f"UNION ALL SELECT {COLUMNS} FROM old_rows"
+    ),
+    "delete": f"SELECT {COLUMNS} FROM orders_transaction UNION ALL SELECT {COLUMNS} FROM old_rows",
+}
+PAYMENTS = """
+    WITH parcels AS (
+        SELECT f.order_id, f.shipped_at FROM fulfillment_fulfillment f
+        WHERE f.order_id IN (@TOUCHED@) AND f.shipped_at IS NOT NULL AND f.exchange_id IS NULL
+    ), leads AS (
+        SELECT p.shipped_at,
+            fulfillment_lead_bucket(p.shipped_at - (
+                SELECT max(t.created_at) FROM (@BEFORE@) AS t
+                WHERE t.order_id = p.order_id AND t.kind = 'payment' AND t.status = 'paid'
+                  AND t.created_at <= p.shipped_at
+            )) AS before,
+            fulfillment_lead_bucket(
+                p.shipped_at - fulfillment_paid_before(p.order_id, p.shipped_at)
+            ) AS after
+        FROM parcels p
+    )
+    SELECT shipped_at, before AS bucket, -1 AS n FROM leads WHERE before IS DISTINCT FROM after
+    UNION ALL
+    SELECT shipped_at, after, 1 FROM leads WHERE before IS DISTINCT FROM after
+"""
+
+
+def trigger(name: str, table: str, event: str, changes: str) -> str:
+    return (
+        TRIGGER.replace("@UPSERT@", UPSERT.replace("@CHANGES@", changes))
+        .replace("@NAME@", name)
+        .replace("@EVENT@", event)
+        .replace("@TABLE@", table)
+        .replace("@TABLES@", TABLES[event])
+    )
+
+
+FORWARD = FORWARD.replace(
+    "@TRIGGERS@",
+    "".join(
+        trigger("fulfillment_parcel_leads", "fulfillment_fulfillment", event, PARCELS[event])
+        + trigger(
+            "fulfillment_payment_leads",
+            "orders_transaction",
+            event,
+            PAYMENTS.replace("@TOUCHED@", TOUCHED[event]).replace("@BEFORE@", BEFORE[event]),
+        )
+        for event in TABLES
+    ),
+)
+
+BACKWARD = "".join(
+    f"DROP TRIGGER {name}_{event} ON {table};\nDROP FUNCTION {name}_{event}();\n"
+    for event in TABLES
+    for name, table in [
+        ("fulfillment_parcel_leads", "fulfillment_fulfillment"),
+        ("fulfillment_payment_leads", "orders_transaction"),
+    ]
+) + """
 DROP FUNCTION fulfillment_rebuild_lead_slots();
-DROP FUNCTION fulfillment_payment_leads();
-DROP FUNCTION fulfillment_parcel_leads();
-DROP FUNCTION fulfillment_lead_add(timestamptz, smallint, integer);
-DROP FUNCTION fulfillment_paid_before(bigint, timestamptz, bigint, timestamptz);
+DROP FUNCTION fulfillment_paid_before(bigint, timestamptz);
 DROP FUNCTION fulfillment_lead_bucket(interval);
 """
 

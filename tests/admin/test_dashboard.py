@@ -82,6 +82,14 @@ def test_home_counts_each_queue_and_links_to_its_list(as_role):
     assert [r.pk for r in decide.context["cl"].result_list] == [asked.pk]
 
 
+def test_the_queue_of_orders_to_ship_is_for_who_ships_them(as_role):
+    place_order()
+    assert "to_fulfil" not in queues(as_role("payments").get(HOME))
+    found = queues(as_role("warehouse").get(HOME))
+    assert found["to_fulfil"].count == 1
+    assert as_role("warehouse").get(found["to_fulfil"].url).status_code == 200
+
+
 def test_today_counts_orders_and_paid_revenue(as_role):
     place_order(quantities=(1,), price=20000)
     place_order(quantities=(1,), price=5000, paid=False)  # not revenue
@@ -256,9 +264,10 @@ def test_the_index_starts_with_the_daily_work_and_keeps_keys_for_superusers(clie
 
 
 @pytest.mark.postgres
-def test_home_and_customer_page_queries_are_the_same_at_100000_orders(as_role):
-    """The home screen (queues and charts) and a customer's page issue the same statements on a
-    table of 100 orders and of 100,000 (inserted in bulk, spread over the last days)."""
+def test_home_customer_page_and_unfulfilled_list_queries_are_the_same_at_100000_orders(as_role):
+    """The home screen (queues and charts), a customer's page and the unfulfilled list issue
+    the same statements on a table of 100 orders and of 100,000 (inserted in bulk, paid,
+    spread over the last days)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -274,7 +283,7 @@ def test_home_and_customer_page_queries_are_the_same_at_100000_orders(as_role):
 
     def statements():
         counted = []
-        for url in (HOME, customer_page):
+        for url in (HOME, customer_page, reverse("admin:fulfillment_unfulfilled")):
             with CaptureQueriesContext(connection) as captured:
                 assert client.get(url).status_code == 200
             counted.append(len(captured))
