@@ -210,8 +210,16 @@ def totals_per_day(start: datetime) -> dict[date, tuple[int, int]]:
     return {row["day"]: (row["orders"], row["revenue"]) for row in rows if row["orders"]}
 
 
-def orders_per_day(start: datetime, days: list[date]) -> tuple[Chart, Chart]:
-    totals = totals_per_day(start)
+def month_totals(request) -> dict[date, tuple[int, int]]:
+    """``totals_per_day`` over the charts' window, read once a request (the home's "today"
+    figures and the charts share it)."""
+    found = getattr(request, "_shop_month_totals", None)
+    if found is None:
+        found = request._shop_month_totals = totals_per_day(_window(timezone.now())[1])
+    return found
+
+
+def orders_per_day(totals: dict[date, tuple[int, int]], days: list[date]) -> tuple[Chart, Chart]:
     counts = {day: orders for day, (orders, _revenue) in totals.items()}
     revenue = {day: amount for day, (_orders, amount) in totals.items()}
     currency = settings.SHOP_CURRENCY
@@ -334,7 +342,7 @@ def charts(request) -> list[Chart]:
     found: list[Chart] = []
     user = request.user
     if user.has_perm("orders.view_order"):
-        found.extend(orders_per_day(start, days))
+        found.extend(orders_per_day(month_totals(request), days))
     if user.has_perm("fulfillment.view_fulfillment"):
         found.append(payment_to_shipment(start))
     if user.has_perm("returns.view_return"):
