@@ -134,3 +134,31 @@ class FulfillmentItem(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_item.title}"
+
+
+class ShipmentLeadSlot(models.Model):
+    """Parcels shipped per quarter hour by time from the order's payment (``bucket``: the
+    index in ``staff.charts.LEAD_BUCKETS``), for the home screen's chart.
+
+    Kept by database triggers on ``fulfillment_fulfillment`` and ``orders_transaction``
+    (PostgreSQL; see migration 0007): a parcel counts once shipped, unless it carries an
+    exchange's replacement, in the bucket of the time from the order's latest paid payment at
+    or before its shipment. Read, never written, by the application.
+    """
+
+    slot = models.DateTimeField(verbose_name=_("quarter hour"))
+    shard = models.SmallIntegerField(default=0, verbose_name=_("shard"))
+    bucket = models.SmallIntegerField(verbose_name=_("bucket"))
+    parcels = models.IntegerField(default=0, verbose_name=_("parcels"))
+
+    class Meta:
+        verbose_name = _("parcels shipped per quarter hour")
+        verbose_name_plural = _("parcels shipped per quarter hour")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "shard", "bucket"], name="shipmentleadslot_slot_shard_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot:%Y-%m-%d %H:%M} #{self.bucket}: {self.parcels}"

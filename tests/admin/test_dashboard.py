@@ -55,7 +55,7 @@ def test_home_counts_each_queue_and_links_to_its_list(as_role):
     response = client.get(HOME)
     found = queues(response)
     assert found["awaiting_payment"].count == 1
-    assert found["to_fulfil"].count == 2
+    assert found["to_fulfil"].count == 3  # paid, and preparing (a parcel packed, not shipped)
     assert "1 older than 24 h" in found["to_fulfil"].detail
     assert found["packed"].count == 1
     assert found["late_delivery"].count == 1
@@ -63,20 +63,31 @@ def test_home_counts_each_queue_and_links_to_its_list(as_role):
     assert found["returns_to_receive"].count == 1
     assert found["exchanges_to_decide"].count == 0
 
-    # Each count is the length of the list its link opens.
-    for key, pk_set in [
-        ("to_fulfil", {fresh.order_number, stale.order_number}),
-        ("awaiting_payment", None),
-    ]:
-        listed = client.get(found[key].url)
-        assert listed.status_code == 200
-        assert len(listed.context["cl"].result_list) == found[key].count
-        if pk_set:
-            assert {o.order_number for o in listed.context["cl"].result_list} == pk_set
+    # Each count is the length of the list its link opens: paid orders (and preparing ones, the
+    # packed parcel's order) open the unfulfilled list, where they are shipped from.
+    assert found["to_fulfil"].url == reverse("admin:fulfillment_unfulfilled")
+    unfulfilled = client.get(found["to_fulfil"].url)
+    assert unfulfilled.status_code == 200
+    assert [o.order_number for o in unfulfilled.context["orders"]] == [
+        stale.order_number,
+        fresh.order_number,
+        packed.order_number,
+    ]
+    assert unfulfilled.context["paginator"].count == found["to_fulfil"].count
+    awaiting = client.get(found["awaiting_payment"].url)
+    assert len(awaiting.context["cl"].result_list) == found["awaiting_payment"].count
     late_list = client.get(found["late_delivery"].url)
     assert [f.pk for f in late_list.context["cl"].result_list] == [late_parcel.pk]
     decide = client.get(found["returns_to_decide"].url)
     assert [r.pk for r in decide.context["cl"].result_list] == [asked.pk]
+
+
+def test_the_queue_of_orders_to_ship_is_for_who_ships_them(as_role):
+    place_order()
+    assert "to_fulfil" not in queues(as_role("payments").get(HOME))
+    found = queues(as_role("warehouse").get(HOME))
+    assert found["to_fulfil"].count == 1
+    assert as_role("warehouse").get(found["to_fulfil"].url).status_code == 200
 
 
 def test_today_counts_orders_and_paid_revenue(as_role):
@@ -94,8 +105,9 @@ def test_home_issues_a_fixed_number_of_queries(as_role, django_assert_max_num_qu
     client = as_role("manager")
     for _ in range(5):
         place_order()
-    # Queues, today, three charts (one in its own transaction without JIT), session and user.
-    with django_assert_max_num_queries(24):
+    # Queues (one count a table), the month's daily totals (today's figures and two charts),
+    # the parcels' and the returns' charts, session, user and permissions.
+    with django_assert_max_num_queries(15):
         assert client.get(HOME).status_code == 200
 
 
@@ -253,9 +265,10 @@ def test_the_index_starts_with_the_daily_work_and_keeps_keys_for_superusers(clie
 
 
 @pytest.mark.postgres
-def test_home_and_customer_page_queries_are_the_same_at_100000_orders(as_role):
-    """The home screen (queues and charts) and a customer's page issue the same statements on a
-    table of 100 orders and of 100,000 (inserted in bulk, spread over the last days)."""
+def test_home_customer_page_and_unfulfilled_list_queries_are_the_same_at_100000_orders(as_role):
+    """The home screen (queues and charts), a customer's page and the unfulfilled list issue
+    the same statements on a table of 100 orders and of 100,000 (inserted in bulk, paid,
+    spread over the last days)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -271,7 +284,7 @@ def test_home_and_customer_page_queries_are_the_same_at_100000_orders(as_role):
 
     def statements():
         counted = []
-        for url in (HOME, customer_page):
+        for url in (HOME, customer_page, reverse("admin:fulfillment_unfulfilled")):
             with CaptureQueriesContext(connection) as captured:
                 assert client.get(url).status_code == 200
             counted.append(len(captured))

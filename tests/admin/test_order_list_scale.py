@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders.models import Order
+from shop.db import statement_timeout
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -15,8 +16,9 @@ LIST = reverse("admin:orders_order_changelist")
 
 def insert_orders(start: int, count: int) -> None:
     """Rows straight into the tables in one statement each (not through services): only the
-    list is under test. Created one second apart, so the newest is the highest number."""
-    with connection.cursor() as cursor:
+    list is under test. Created one second apart, so the newest is the highest number. Without
+    the statement timeout: the bulk insert, not the pages, may take long on a busy machine."""
+    with statement_timeout(0), connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO orders_order (
