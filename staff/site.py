@@ -32,9 +32,15 @@ class ShopAdminSite(admin.AdminSite):
         return super().index(request, extra_context)
 
     def get_app_list(self, request, app_label=None):
-        apps = super().get_app_list(request, app_label)
         if app_label:
-            return apps
+            return super().get_app_list(request, app_label)
+        # The index asks for the list and so does the side bar of every page (each_context):
+        # built once a request, each model's permissions checked and its addresses reversed once.
+        if not hasattr(request, "_staff_app_list"):
+            request._staff_app_list = self._daily_first(request, super().get_app_list(request))
+        return request._staff_app_list
+
+    def _daily_first(self, request, apps):
         keys = []
         for app in apps:
             keys += [m for m in app["models"] if m["object_name"] in KEY_MODELS]
