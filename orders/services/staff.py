@@ -127,7 +127,7 @@ def comment_on_order(*, order: Order | int, actor: Actor, body: str) -> OrderCom
         raise DomainError("Only a staff member can comment on an order.", field="actor")
     if not isinstance(body, str):
         raise DomainError("The comment must be text.", field="body")
-    body = body.strip()
+    body = body.replace("\r\n", "\n").strip()  # a browser's line breaks count as one
     if not body:
         raise DomainError("Write something to comment: the comment is empty.", field="body")
     if len(body) > MAX_COMMENT:

@@ -55,10 +55,12 @@ def test_a_comment_is_written_with_its_author_and_trimmed(kim):
     assert stored.created_at is not None
 
 
-def test_a_comment_of_exactly_the_limit_is_written(kim):
+def test_a_comment_of_exactly_the_limit_is_written_its_line_breaks_counted_once(kim):
+    # A browser's textarea counts a line break as one character and sends it as two.
     order = place_order()
-    order_services.comment_on_order(order=order, actor=Actor.staff(kim), body="가" * MAX_COMMENT)
-    assert len(OrderComment.objects.get().body) == MAX_COMMENT
+    body = "가" * (MAX_COMMENT - 2) + "\r\n가"
+    order_services.comment_on_order(order=order, actor=Actor.staff(kim), body=body)
+    assert OrderComment.objects.get().body == "가" * (MAX_COMMENT - 2) + "\n가"
 
 
 @pytest.mark.parametrize("body", ["", "   ", "\n\t "])
