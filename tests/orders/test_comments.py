@@ -244,3 +244,27 @@ def test_the_order_page_reads_in_the_same_number_of_queries_with_more_comments(c
         return len(queries)
 
     assert queries_for(5) == queries_for(1)
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+
+def test_the_api_lists_an_orders_comments_oldest_first_for_whoever_sees_the_order(client, kim):
+    order, other = place_order(), place_order()
+    for body in ("first", "second"):
+        order_services.comment_on_order(order=order, actor=Actor.staff(kim), body=body)
+    order_services.comment_on_order(order=other, actor=Actor.staff(kim), body="elsewhere")
+
+    client.force_login(kim)  # customer service: may view orders
+    answer = client.get(f"/api/orders/{order.pk}/comments")
+    assert answer.status_code == 200
+    docs = answer.json()["docs"]
+    assert [(d["order"], d["author"], d["body"]) for d in docs] == [
+        (order.pk, "kim", "first"),
+        (order.pk, "kim", "second"),
+    ]
+    assert answer.json()["totalDocs"] == 2
+    assert client.get("/api/orders/999999/comments").status_code == 404
+
+    client.force_login(staff("nobody"))
+    assert client.get(f"/api/orders/{order.pk}/comments").status_code == 403
