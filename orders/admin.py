@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -33,6 +34,7 @@ from orders.admin_payments import (
     mark_paid_initial,
 )
 from orders.models import (
+    MAX_COMMENT,
     Order,
     PaymentMethod,
     Transaction,
@@ -48,9 +50,11 @@ from shop.admin_utils import (
     TransitionAction,
     TransitionAdminMixin,
     badge,
+    error_message,
     money,
     run_bulk,
 )
+from shop.errors import DomainError
 
 
 @dataclass
@@ -380,6 +384,8 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
         describe_transactions(transactions, order.currency)
         timeline = order_timeline(order)
         for line in timeline:
+            if line.entry is None:  # a staff comment: no move to show
+                continue
             line.source_badge = _state_badge(line.entry, line.entry.source)
             line.target_badge = _state_badge(line.entry, line.entry.target)
         page = {
@@ -387,6 +393,8 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
             "order_items": items,
             "transactions": transactions,
             "timeline": timeline,
+            "comment_max_length": MAX_COMMENT,
+            "comment_url": reverse("admin:orders_order_comment", args=[order.pk]),
             "extra_buttons": [],
             "sections": [],
             "currency": order.currency,
@@ -416,11 +424,37 @@ class OrderAdmin(DocumentsMixin, TransitionAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
+        comment = path(
+            "<path:object_id>/comment/", view(self.comment_view), name="orders_order_comment"
+        )
         return [
-            path(f"<path:object_id>/{route}", view(partial(page, self)), name=name)
-            for part in ORDER_SCREEN_PARTS
-            for route, page, name in part.pages
-        ] + super().get_urls()
+            comment,
+            *(
+                path(f"<path:object_id>/{route}", view(partial(page, self)), name=name)
+                for part in ORDER_SCREEN_PARTS
+                for route, page, name in part.pages
+            ),
+            *super().get_urls(),
+        ]
+
+    def comment_view(self, request, object_id):
+        """The timeline's "Add comment" form posts here: whoever may see the order may write in
+        its timeline (a comment changes no state); back to the timeline with what happened."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.order_or_404(request, object_id)
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        try:
+            order_services.comment_on_order(
+                order=order, actor=Actor.staff(request.user), body=request.POST.get("body", "")
+            )
+        except DomainError as error:
+            self.message_user(request, error_message(error), messages.ERROR)
+        else:
+            self.message_user(request, gettext("Comment added."), messages.SUCCESS)
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        return HttpResponseRedirect(f"{change_url}#order-timeline")
 
     def order_or_404(self, request, object_id):
         order = self.get_object(request, object_id)

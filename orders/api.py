@@ -9,6 +9,7 @@ from orders import permissions
 from orders import services as order_services
 from orders.models import (
     Order,
+    OrderComment,
     OrderItem,
     OrderStatus,
     Transaction,
@@ -225,7 +226,28 @@ timeline = Collection(
 )
 
 
-registry.register(orders, order_items, transactions, timeline)
+# Staff comments as documents: ``GET /api/orders/<id>/comments`` (the admin's timeline shows
+# them among the transitions; the log itself records changes only).
+order_comments = Collection(
+    slug="order-comments",
+    model=OrderComment,
+    singular="Order comment",
+    plural="Order comments",
+    routed=False,
+    view_permission="orders.view_order",  # like the timeline: whoever sees the order
+    default_sort="createdAt",
+    description="What staff wrote on an order in its timeline, oldest first.",
+    fields=[
+        Id(),
+        Relation("order", to="orders"),
+        Text("author", "author_label", description="The staff member's username."),
+        Text("body"),
+        DateTime("createdAt", "created_at"),
+    ],
+)
+
+
+registry.register(orders, order_items, transactions, timeline, order_comments)
 registry.nest(
     Nested(
         "orders",
@@ -233,6 +255,15 @@ registry.nest(
         timeline,
         fk="order",
         description="The order's transition log (its own and its children's), newest first.",
+    )
+)
+registry.nest(
+    Nested(
+        "orders",
+        "comments",
+        order_comments,
+        fk="order",
+        description="What staff wrote on the order in its timeline, oldest first.",
     )
 )
 

@@ -9,6 +9,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -430,3 +432,44 @@ class TransitionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type.model} {self.object_id}: {self.source} → {self.target}"
+
+
+MAX_COMMENT = 2000
+
+
+class OrderComment(models.Model):
+    """What a staff member wrote on an order (Shopify's timeline comment): shown in the order's
+    timeline among its changes. Not a transition: it changes no state, so it is a row of its own
+    rather than a ``TransitionLog`` entry with no subject and no move."""
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="comments", verbose_name=_("order")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,  # the comment stays when the staff account is deleted
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    author_label = models.CharField(max_length=200, blank=True, verbose_name=_("written by"))
+    body = models.TextField(max_length=MAX_COMMENT, verbose_name=_("comment"))
+    created_at = MillisecondDateTimeField(auto_now_add=True, verbose_name=_("when"))
+
+    class Meta:
+        verbose_name = _("order comment")
+        verbose_name_plural = _("order comments")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="ordercomment_order_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    GreaterThan(Length(Trim("body")), 0),
+                    LessThanOrEqual(Length("body"), MAX_COMMENT),
+                ),
+                name="ordercomment_body_not_blank_nor_too_long",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_label}: {self.body[:40]}"

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 from django.utils.translation import gettext
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import (
     Order,
+    OrderComment,
     Transaction,
     TransactionKind,
     TransactionStatus,
@@ -165,30 +166,45 @@ REQUEST_REASON = re.compile(
 
 @dataclass
 class TimelineLine:
-    """One timeline entry as staff read it."""
+    """One timeline entry as staff read it: a change (``entry``) or a staff comment
+    (``staff_comment``, with ``entry`` None)."""
 
-    entry: TransitionLog
+    entry: TransitionLog | None
     actor: str  # "Kim (Payments)"
     sentence: str  # "Kim (Payments) marked the payment of 260,000 KRW paid"
     details: list[str]  # what the move was made with: "Bank transfer", "reference 김민지"
-    comment: str  # the reason: typed by staff, or the services' own in words
+    comment: str  # the reason (typed by staff, or the services' own in words), or the comment
     comment_by_staff: bool
     state_changed: bool
+    staff_comment: OrderComment | None = None
 
     @property
     def created_at(self):
-        return self.entry.created_at
+        return (self.entry or self.staff_comment).created_at
+
+    @property
+    def is_staff_comment(self) -> bool:
+        return self.staff_comment is not None
 
 
 def order_timeline(order: Order) -> list[TimelineLine]:
-    """The order's timeline, oldest first, in sentences: the log in one query, the actors'
-    groups in one, and each kind of row it names in one (a bounded count, whatever its length)."""
+    """The order's timeline, oldest first, in sentences, its changes and staff comments in time
+    order: the log in one query, the comments in one, the groups of everyone named in one, and
+    each kind of row the log names in one (a bounded count, whatever its length)."""
     entries = list(
         TransitionLog.objects.filter(order=order)
         .select_related("content_type", "actor_user")
-        .prefetch_related("actor_user__groups")
         .order_by("created_at", "id")
     )
+    comments = list(
+        OrderComment.objects.filter(order=order)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+    people = [e.actor_user for e in entries if e.actor_user] + [
+        c.author for c in comments if c.author
+    ]
+    prefetch_related_objects(people, "groups")
     ids: dict[type, set[int]] = defaultdict(set)
     for entry in entries:
         model = entry.content_type.model_class()
@@ -200,7 +216,25 @@ def order_timeline(order: Order) -> list[TimelineLine]:
         model = entry.content_type.model_class()
         subject = order if model is Order else subjects.get(model, {}).get(entry.object_id)
         lines.append(timeline_line(entry, order=order, subject=subject))
+    lines.extend(comment_line(comment) for comment in comments)
+    # A change and a comment in the same millisecond: the change first.
+    lines.sort(key=lambda line: (line.created_at, line.is_staff_comment))
     return lines
+
+
+def comment_line(comment: OrderComment) -> TimelineLine:
+    """A staff comment: "Kim (Customer service) commented:" over what they wrote."""
+    actor = _staff_name(comment.author, comment.author_label)
+    return TimelineLine(
+        entry=None,
+        actor=actor,
+        sentence=gettext("%(actor)s commented:") % {"actor": actor},
+        details=[],
+        comment=comment.body,
+        comment_by_staff=True,
+        state_changed=False,
+        staff_comment=comment,
+    )
 
 
 def timeline_line(entry: TransitionLog, *, order: Order, subject=None) -> TimelineLine:
@@ -245,16 +279,21 @@ def timeline_line(entry: TransitionLog, *, order: Order, subject=None) -> Timeli
 def actor_name(entry: TransitionLog) -> str:
     """Who did it, as staff know them: "Kim (Payments)", "System", "Storefront (API key)"."""
     if entry.actor_kind == ActorKind.STAFF:
-        user = entry.actor_user
-        name = (user.get_full_name() or user.get_username()) if user else entry.actor_label
-        role = _staff_role(user)
-        return f"{name} ({role})" if role else name
+        return _staff_name(entry.actor_user, entry.actor_label)
     if entry.actor_kind == ActorKind.API_KEY:
         return gettext("%(name)s (API key)") % {"name": entry.actor_label}
     if entry.actor_kind == ActorKind.CUSTOMER:
         email = entry.actor_label.partition(" ")[2] or entry.actor_label
         return gettext("%(name)s (customer)") % {"name": email}
     return gettext("System")
+
+
+def _staff_name(user, label: str) -> str:
+    """ "Kim (Payments)": the name, and the roles (groups) in words; the recorded label when
+    the account is gone."""
+    name = (user.get_full_name() or user.get_username()) if user else label
+    role = _staff_role(user)
+    return f"{name} ({role})" if role else name
 
 
 def _staff_role(user) -> str:

@@ -12,6 +12,7 @@ from fulfillment.models import Fulfillment, FulfillmentItem, FulfillmentStatus
 from orders import services as order_services
 from orders.models import (
     Order,
+    OrderComment,
     OrderItem,
     OrderNumberCounter,
     OrderStatus,
@@ -137,6 +138,7 @@ SNAPSHOT_MODELS = (
     ReturnItem,
     Exchange,
     ExchangeItem,
+    OrderComment,
 )
 
 

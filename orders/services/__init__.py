@@ -2,8 +2,8 @@
 
 Find a rule by its verb here; each lives in the module named for what it does:
 ``checkout`` (createOrder, a cart's checkout), ``payments``, ``staff`` (cancel, confirm, start
-preparing, the note and the address), ``following`` (the order follows its parcels, returns and
-exchanges, which call it with what changed).
+preparing, the note and the address, comments), ``following`` (the order follows its parcels,
+returns and exchanges, which call it with what changed).
 
 Locking: a service that changes anything under an order locks the order row first
 (``lock_order``), then the rows under it, then stock rows (``shop.stock``), always in that order,
@@ -36,6 +36,7 @@ from orders.services.payments import (
 from orders.services.staff import (
     STATUS_SERVICES,
     cancel_order,
+    comment_on_order,
     confirm_order,
     move_order,
     set_staff_note,
@@ -52,6 +53,7 @@ __all__ = [
     "PaymentTaken",
     "cancel_order",
     "checkout_cart",
+    "comment_on_order",
     "confirm_order",
     "create_order",
     "fail_payment",

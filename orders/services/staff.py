@@ -1,15 +1,24 @@
-"""Staff work on an order: cancel, start preparing, confirm, and the details that are not
-state (the internal note, the shipping address until a parcel has left)."""
+"""Staff work on an order: cancel, start preparing, confirm, the details that are not state
+(the internal note, the shipping address until a parcel has left), and comments in its
+timeline."""
 
 from events.outbox import record_event
-from orders.models import Order, OrderStatus, Transaction, TransactionKind, TransactionStatus
+from orders.models import (
+    MAX_COMMENT,
+    Order,
+    OrderComment,
+    OrderStatus,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 from orders.services.checkout import refuse_missing
 from orders.services.common import item_stock_unit, lock_order
 from orders.services.following import CHILDREN
 from orders.services.payments import fail_payment, pay_order, retry_order
 from orders.transitions import allowed_targets, run_transition
 from shop import stock
-from shop.actors import SYSTEM, Actor
+from shop.actors import SYSTEM, Actor, ActorKind
 from shop.db import service
 from shop.errors import Conflict, DomainError, TransitionError
 from shop.values import Address
@@ -108,6 +117,28 @@ def set_staff_note(*, order: Order | int, note: str, actor: Actor = SYSTEM) -> O
     if not isinstance(note, str):
         raise DomainError("The staff note must be text.", field="staffNote")
     return update_order_details(order=order, actor=actor, staff_note=note.strip())
+
+
+@service
+def comment_on_order(*, order: Order | int, actor: Actor, body: str) -> OrderComment:
+    """A staff member writes in the order's timeline (Shopify's comment): text only staff read,
+    shown among the changes, by who wrote it and when. It changes no state."""
+    if actor.kind != ActorKind.STAFF or actor.user is None:
+        raise DomainError("Only a staff member can comment on an order.", field="actor")
+    if not isinstance(body, str):
+        raise DomainError("The comment must be text.", field="body")
+    body = body.replace("\r\n", "\n").strip()  # a browser's line breaks count as one
+    if not body:
+        raise DomainError("Write something to comment: the comment is empty.", field="body")
+    if len(body) > MAX_COMMENT:
+        raise DomainError(
+            f"A comment is at most {MAX_COMMENT:,} characters: this one has {len(body):,}.",
+            field="body",
+        )
+    order = lock_order(order)
+    return OrderComment.objects.create(
+        order=order, author=actor.user, author_label=actor.label, body=body
+    )
 
 
 # ---------------------------------------------------------------------------------------------

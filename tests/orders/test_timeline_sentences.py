@@ -181,10 +181,11 @@ def test_the_timeline_reads_in_a_bounded_number_of_queries(django_assert_num_que
         return order
 
     small, large = build(1), build(4)
-    # The log with its actors, their groups, then one query per kind of row it names
-    # (transactions, parcels): the same for a long timeline as for a short one.
-    with django_assert_num_queries(4):
+    # The log with its actors, the staff comments with theirs, everyone's groups, then one
+    # query per kind of row it names (transactions, parcels): the same for a long timeline as
+    # for a short one.
+    with django_assert_num_queries(5):
         short = order_timeline(small)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         long = order_timeline(large)
     assert len(long) == len(short) + 3  # three more parcels shipped
