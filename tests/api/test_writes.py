@@ -9,6 +9,7 @@ from returns.models import Exchange, Return
 from shop.models import CartItem, Product
 from tests.api.shop_data import delivered_order, order_with_requests, paid_order
 from tests.factories import CartFactory, CustomerFactory, OptionFactory, ProductFactory
+from tests.helpers import db_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -292,6 +293,17 @@ def test_payments_are_recorded_and_failed_through_transactions(api):
     assert paid.json["doc"]["amount"] == 20000 and status_of(order) == "paid"
     duplicate = api.from_("transactions").create({"order": order.pk, "paymentId": "pay_x"})
     assert duplicate.status == 409
+
+
+@pytest.mark.parametrize("amount", ["lots", "12.5", True, {"value": 1}])
+def test_a_payment_amount_that_is_not_a_whole_number_is_refused_by_the_api(api, amount):
+    """The API's field parses the amount once; the service takes a number."""
+    order = paid_order(paid=False)
+    before = db_snapshot()
+    answer = api.from_("transactions").create({"order": order.pk, "amount": amount})
+    assert answer.status == 400, answer.json
+    assert "amount" in str(answer.json["errors"])
+    assert db_snapshot() == before
 
 
 # What is never written

@@ -204,7 +204,6 @@ def test_numbers_may_come_as_text():
 
 
 PAYMENT_CASES = {
-    "amount not a number": ({"amount": "lots"}, "amount must be a whole number"),
     "zero amount": ({"amount": 0}, "between 1 and 20000, not 0"),
     "negative amount": ({"amount": -5}, "between 1 and 20000, not -5"),
     "too much": ({"amount": 20001}, "between 1 and 20000"),
@@ -225,7 +224,6 @@ def test_record_payment_refuses_bad_input(case):
     ("kwargs", "message"),
     [
         ({"amount": -1}, "amount must be between 0"),
-        ({"amount": "x"}, "whole number"),
         ({"payment_method": "m" * 41}, "paymentMethod is longer"),
     ],
 )
