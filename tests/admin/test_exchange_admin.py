@@ -76,6 +76,8 @@ def test_customer_service_files_an_exchange_into_a_dearer_size(as_role):
     assert "The buyer owes 5,000 KRW." in page
     assert "Waiting for the buyer&#x27;s payment" in page
     assert 'data-action="pay_difference"' not in page  # paid once the exchange is approved
+    order_page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content
+    assert "The buyer owes 5,000 KRW." in order_page.decode()  # on the order's exchange card
 
     client.post(run_url(exchange, "approve"))
     client.post(run_url(exchange, "start_processing"), {f"qty_{line.pk}": 1})
