@@ -2,6 +2,7 @@
 queries in the API's shape, and the whole harness runs end to end without crashing."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -51,11 +52,18 @@ def server_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/postgres"
 
 
+def side_database(purpose: str) -> str:
+    """A database name of this run and this worker only: module fixtures run before the test
+    database exists, and two workers (or two runs on one server) must never build the same."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"shop_{os.environ['SHOP_TEST_RUN']}_{worker}_{purpose}"
+
+
 @pytest.fixture(scope="module")
 def bench_db():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
-    name = f"{settings.DATABASES['default']['NAME']}_benchsmoke"
+    name = side_database("benchsmoke")
     server = server_url()
     info = generate(orders=ORDERS, database=name, server=server, log=lambda *_: None)
     try:

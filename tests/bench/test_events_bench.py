@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from bench.generate import drop_database, generate
-from tests.bench.test_bench_smoke import ROOT, server_url
+from tests.bench.test_bench_smoke import ROOT, server_url, side_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.bench]
 
@@ -26,7 +25,7 @@ def test_the_events_benchmark_measures_both_sides_and_delivers_everything(tmp_pa
         pytest.skip(f"needs Redis at {url} ({error})")
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
-    name = f"{settings.DATABASES['default']['NAME']}_eventsbench"
+    name = side_database("eventsbench")
     server = server_url()
     generate(orders=200, database=name, server=server, log=lambda *_: None)
     try:

@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from django.conf import settings
 
 from bench.generate import drop_database, generate
-from tests.bench.test_bench_smoke import server_url
+from tests.bench.test_bench_smoke import server_url, side_database
 from tests.scale.conftest import REDIS_URL, ROOT, require
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.bench]
@@ -19,7 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.bench]
 
 def test_events_are_delivered_again_by_each_number_of_worker_processes(tmp_path):
     require(redis=True)
-    name = f"{settings.DATABASES['default']['NAME']}_eventsworkers"
+    name = side_database("eventsworkers")
     server = server_url()
     generate(orders=200, database=name, server=server, log=lambda *_: None)
     try:
