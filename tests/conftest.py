@@ -1,5 +1,7 @@
+import re
+
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from hypothesis import HealthCheck, settings
 
 from tests import sizes
@@ -48,6 +50,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_the_test_database_without_the_statement_timeout(django_db_setup):
+    """pytest-django drops the test database after the last test (``django_db_setup``'s
+    teardown, which runs after this one) through a connection made from these settings: on a
+    loaded machine the DROP took longer than the statement timeout and left the database
+    behind. The timeout is taken off the settings for it."""
+    yield
+    for each in connections.all(initialized_only=False):
+        options = each.settings_dict.get("OPTIONS", {})
+        if "statement_timeout" in options.get("options", ""):
+            options["options"] = re.sub(r"\s*-c statement_timeout=\d+", "", options["options"])
+
+
 @pytest.fixture(autouse=True)
 def _flush_without_the_statement_timeout(request):
     """A transactional test ends by emptying every table (TRUNCATE), which may wait for the locks
@@ -60,8 +75,6 @@ def _flush_without_the_statement_timeout(request):
         return
     request.getfixturevalue("transactional_db")
     yield
-    from django.db import connections
-
     for each in connections.all(initialized_only=True):
         if each.vendor == "postgresql" and each.connection is not None:
             with each.cursor() as cursor:
