@@ -3,7 +3,10 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from tests.admin.browser import chromium  # noqa: F401 (a fixture for the browser tests)
+from tests.admin.browser import (
+    chromium,  # noqa: F401 (a fixture for the browser tests)
+    ensure_staff_groups,
+)
 
 ROLES = {
     "payments": "Payments",
@@ -36,3 +39,16 @@ def as_role(client, staff):
         return client
 
     return login
+
+
+@pytest.fixture
+def users(transactional_db):
+    """For the browser tests (a live server reads committed rows): a dict role → user."""
+    ensure_staff_groups()
+    return {role: make_staff(role, group) for role, group in ROLES.items()}
+
+
+@pytest.fixture(params=["en", "ko"])
+def lang(request):
+    """A browser test runs once in English and once in Korean."""
+    return request.param

@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from fulfillment.models import Fulfillment
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
-from tests.admin.browser import ensure_staff_groups
-from tests.admin.conftest import PASSWORD, ROLES, make_staff
+from tests.admin.pages import expect, log_in, new_page
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import ProductFactory
 
@@ -14,32 +13,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def users(transactional_db):
-    ensure_staff_groups()
-    return {role: make_staff(role, group) for role, group in ROLES.items()}
-
-
-@pytest.fixture
 def page(chromium, live_server):
-    context = chromium.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = new_page(chromium, "en", 1400, 1000)
     yield page
-    context.close()
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_contain_text(username)
+    page.context.close()
 
 
 def open_order(page, live_server, order):

@@ -10,11 +10,11 @@ from orders.models import OrderComment
 from shop.actors import Actor
 from tests.admin.browser import ensure_staff_groups
 from tests.admin.conftest import PASSWORD, ROLES, make_staff
+from tests.admin.pages import expect, new_page
 from tests.admin.shortcuts import place_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LOCALES = {"en": "en-US", "ko": "ko-KR"}
 WORDS = {
     "en": {
         "add": "Add comment",
@@ -42,24 +42,11 @@ def users(transactional_db):
     return users
 
 
-@pytest.fixture(params=["en", "ko"])
-def lang(request):
-    return request.param
-
-
 @pytest.fixture
 def page(chromium, live_server, lang):
-    context = chromium.new_context(locale=LOCALES[lang], viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = new_page(chromium, lang, 1366, 768)
     yield page
-    context.close()
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
+    page.context.close()
 
 
 def test_customer_service_comments_in_the_timeline(page, live_server, users, lang):

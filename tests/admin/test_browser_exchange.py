@@ -9,8 +9,7 @@ from fulfillment.models import Fulfillment
 from orders import services as order_services
 from orders.values import OrderDraft, OrderLine
 from returns.models import Exchange, RequestStatus
-from tests.admin.browser import ensure_staff_groups
-from tests.admin.conftest import PASSWORD, ROLES, make_staff
+from tests.admin.pages import expect, log_in, new_page
 from tests.admin.shortcuts import deliver_everything
 from tests.factories import ProductFactory, VariantFactory
 from tests.helpers import ADDRESS_VALUE, SNAPSHOT_VALUE
@@ -33,41 +32,13 @@ WORDS = {
         "paid": "결제 완료 (계좌 이체).",
     },
 }
-LOCALES = {"en": "en-US", "ko": "ko-KR"}
-
-
-@pytest.fixture
-def users(transactional_db):
-    ensure_staff_groups()
-    return {role: make_staff(role, group) for role, group in ROLES.items()}
-
-
-@pytest.fixture(params=["en", "ko"])
-def lang(request):
-    return request.param
 
 
 @pytest.fixture
 def page(chromium, live_server, lang):
-    context = chromium.new_context(locale=LOCALES[lang], viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = new_page(chromium, lang, 1366, 900)
     yield page
-    context.close()
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_contain_text(username)
+    page.context.close()
 
 
 def shirt_order():

@@ -12,13 +12,13 @@ from returns import services as return_services
 from returns.values import ReturnLine
 from shop.actors import Actor
 from tests.admin.browser import ensure_staff_groups
-from tests.admin.conftest import PASSWORD, ROLES, make_staff
+from tests.admin.conftest import ROLES, make_staff
+from tests.admin.pages import expect, log_in, new_page
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LOCALES = {"en": "en-US", "ko": "ko-KR"}
 WORDS = {
     "en": {
         "paid_by_kim": "Kim (Payments) marked the payment of 30,000 KRW paid",
@@ -50,38 +50,11 @@ def users(transactional_db):
     return users
 
 
-@pytest.fixture(params=["en", "ko"])
-def lang(request):
-    return request.param
-
-
-def new_page(chromium, lang, width, height=768):
-    context = chromium.new_context(
-        locale=LOCALES[lang], viewport={"width": width, "height": height}
-    )
-    context.set_default_timeout(15_000)
-    return context.new_page()
-
-
 @pytest.fixture
 def page(chromium, live_server, lang):
-    page = new_page(chromium, lang, 1366)
+    page = new_page(chromium, lang, 1366, 768)
     yield page
     page.context.close()
-
-
-def expect(locator):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_be_visible()
 
 
 def box(page, selector):
