@@ -8,7 +8,7 @@ PORT ?= 8000
 # DATABASE_URL names too (and seed_demo still refuses one that holds real orders).
 DEMO ?= $(if $(DATABASE_URL),0,1)
 
-.PHONY: run setup serve test test-long install lint format bench bench-smoke worker beat
+.PHONY: run setup serve test test-long install compile lint format bench bench-smoke worker beat
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
@@ -48,13 +48,18 @@ beat: install
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it or one answers locally), with
 ## the property, fuzz, load and import tests at their quick sizes (docs/testing.md). The
 ## benchmarks' end-to-end runs are `make bench-smoke` (CI runs both).
-test: install
+test: install compile
 	$(UV) run pytest -n auto -m "not bench" $(PYTEST_ARGS)
 
 ## The same suite with the long sizes: more hypothesis examples and steps, the longer load test,
 ## the 10,000-row import (docs/testing.md; expect several times as long as `make test`).
-test-long: install
+test-long: install compile
 	HYPOTHESIS_PROFILE=long $(UV) run pytest -n auto -m "not bench" $(PYTEST_ARGS)
+
+## The project's own modules compiled to bytecode (as `install` does for the packages), so that
+## each of the processes the tests start does not compile them again.
+compile: install
+	$(UV) run python -m compileall -q -j 0 manage.py bench events fulfillment orders returns shop staff tests
 
 lint: install
 	$(UV) run ruff check .
@@ -73,5 +78,5 @@ bench: install
 
 ## The benchmarks' smoke, as CI runs it: each benchmark (reads and checkout against the floor,
 ## events, scaling out) end to end on tiny data in throw-away databases.
-bench-smoke: install
+bench-smoke: install compile
 	$(UV) run pytest -n auto -m bench $(PYTEST_ARGS)
