@@ -162,5 +162,7 @@ def test_a_real_deadlock_between_two_services_is_retried_and_both_finish():
     for thread in threads:
         thread.join(timeout=30)
 
-    assert sorted(attempts.values()) == [1, 2]  # one of them was the deadlock's victim
+    # One of them was the deadlock's victim and ran again (on a loaded machine the retry has
+    # been seen to fail once more and run a third time); the other ran once.
+    assert min(attempts.values()) == 1 and max(attempts.values()) >= 2, attempts
     assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [8, 8]
