@@ -36,7 +36,7 @@ REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # them from its environment, the test process from Django's settings.
 QUICK = {
     "SHOP_WEBHOOK_TIMEOUT": 2.0,
-    "SHOP_DELIVERY_BATCH": 5,
+    "SHOP_DELIVERY_BATCH": 2,  # a lease (a killed worker's batch waits it out) of 11 s
     "SHOP_DELIVERY_RETRY_BASE": 0.3,
     "SHOP_DELIVERY_RETRY_MAX_DELAY": 2.0,
     "SHOP_DELIVERY_RETRY_WINDOW": 600.0,
