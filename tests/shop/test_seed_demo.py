@@ -8,7 +8,7 @@ from django.core.management import call_command
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import Order, OrderStatus
 from returns.models import Exchange, RequestStatus, Return
-from shop.models import Product
+from shop.models import Customer, Product
 from staff.management.commands.seed_demo import STORIES
 from tests.helpers import assert_consistent, db_snapshot, place_order
 
@@ -38,6 +38,10 @@ def test_seed_demo_fills_every_state_and_a_second_run_adds_nothing():
     assert statuses(Exchange) == set(RequestStatus.values)
     for order in Order.objects.all():
         assert_consistent(order)
+    # Every demo customer logs in with the published demo password.
+    customers = list(Customer.objects.all())
+    assert len(customers) > 1
+    assert all(customer.check_password("demo-password") for customer in customers)
 
 
 def test_seed_demo_if_empty_leaves_a_shop_with_orders_alone():

@@ -9,6 +9,7 @@ numbered DEMO-…) is refused unless --force says to load the demo shop into it 
 import random
 from datetime import timedelta
 
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
@@ -266,12 +267,15 @@ class Command(BaseCommand):
 
     def _customers(self) -> list[Customer]:
         found = []
+        # Every demo customer logs in with the same published password: hashed once (a hash
+        # takes a quarter of a second on purpose), not once per customer.
+        password = make_password("demo-password")
         for name, email, phone in CUSTOMERS:
             customer, created = Customer.objects.get_or_create(
                 email=email, defaults={"name": name, "phone": phone}
             )
             if created:
-                customer.set_password("demo-password")
+                customer.password = password
                 customer.save(update_fields=["password"])
             found.append(customer)
         return found
