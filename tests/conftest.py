@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.db import connection, connections
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from hypothesis import HealthCheck, settings
 
 from tests import sizes
@@ -24,6 +25,35 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(sizes.PROFILE)
+
+
+_truncate = PostgresOperations.sql_flush
+
+
+def _flush_by_delete(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+    """A transactional test ends by emptying every table. Django's TRUNCATE of the 40-odd
+    tables takes about 150 ms on PostgreSQL (each table gets new files); deleting their rows,
+    nearly always a few, takes 10 ms. The statements run in one transaction, with the triggers
+    (foreign keys, the rollups) off for it, which needs a superuser; otherwise, or when the
+    sequences must restart, Django's TRUNCATE."""
+    if reset_sequences or not tables or not _superuser(self.connection):
+        return _truncate(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+    quoted = (style.SQL_FIELD(self.quote_name(table)) for table in tables)
+    return [
+        "SET LOCAL session_replication_role = replica",
+        *(f"{style.SQL_KEYWORD('DELETE FROM')} {table}" for table in quoted),
+    ]
+
+
+def _superuser(connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW is_superuser")
+        return cursor.fetchone()[0] == "on"
+
+
+PostgresOperations.sql_flush = _flush_by_delete
 
 
 def pytest_report_header(config):
@@ -65,9 +95,9 @@ def _drop_the_test_database_without_the_statement_timeout(django_db_setup):
 
 @pytest.fixture(autouse=True)
 def _flush_without_the_statement_timeout(request):
-    """A transactional test ends by emptying every table (TRUNCATE), which may wait for the locks
-    a live server's last requests still hold: on a loaded machine that wait passed the
-    connection's statement timeout, the tables kept their rows and the next test saw them. The
+    """A transactional test ends by emptying every table (``_flush_by_delete``), which may wait
+    for the locks a live server's last requests still hold: on a loaded machine that wait passed
+    the connection's statement timeout, the tables kept their rows and the next test saw them. The
     flush runs after this fixture's teardown (it depends on the database fixture), with no
     timeout; the test itself ran with it."""
     if "transactional_db" not in request.fixturenames or connection.vendor != "postgresql":
