@@ -24,8 +24,8 @@ PARCEL_BODY = {"customerSnapshot": SNAPSHOT, "shippingAddress": ADDRESS}
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-# State changes made through the API: 200 in ``make test``, 1,000 in ``make test-long``.
-CHANGES = sizes.size("SHOP_TEST_EVENT_CHANGES", quick=200, long=1000)
+# State changes made through the API: 100 in ``make test``, 1,000 in ``make test-long``.
+CHANGES = sizes.size("SHOP_TEST_EVENT_CHANGES", quick=100, long=1000)
 
 
 def delivered_everything(receiver):

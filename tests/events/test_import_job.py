@@ -18,8 +18,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-# 2,000 rows (ten commits of the import) in ``make test``, 10,000 in ``make test-long``.
-ROWS = sizes.size("SHOP_TEST_IMPORT_ROWS", quick=2000, long=10000)
+# 1,000 rows (five commits of the import) in ``make test``, 10,000 in ``make test-long``.
+ROWS = sizes.size("SHOP_TEST_IMPORT_ROWS", quick=1000, long=10000)
 
 
 def insert_paid_orders(count: int) -> list[str]:
