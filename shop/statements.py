@@ -311,21 +311,26 @@ def freeze(value: Any) -> Any:
     defaults and what it closes over, an object with a ``statement_key`` by that key (a
     collection by its slug), a Q by its tree, a dataclass by its fields, a model class as
     itself. Anything else raises ``Unfrozen``."""
-    if value is None or isinstance(value, str | bytes):
-        return value
+    # Runs for every call of every cached statement (a few times a request): the common kinds
+    # first, compared by identity, and ``map`` rather than generators.
     kind = type(value)
-    if kind in (int, bool, float):
+    if kind is str or value is None:
+        return value
+    if kind is int or kind is bool or kind is float:
         return (kind, value)
-    if kind in (tuple, list):
-        return (kind, tuple(freeze(item) for item in value))
-    if kind is dict:
-        return (dict, tuple((freeze(k), freeze(v)) for k, v in value.items()))
-    if kind in (set, frozenset):
-        return (kind, frozenset(freeze(item) for item in value))
+    if kind is tuple or kind is list:
+        return (kind, tuple(map(freeze, value)))
     if kind is types.FunctionType:
-        cells = tuple(freeze(cell.cell_contents) for cell in value.__closure__ or ())
+        closure = value.__closure__
+        cells = tuple([freeze(cell.cell_contents) for cell in closure]) if closure else ()
         defaults = freeze(value.__defaults__), freeze(value.__kwdefaults__)
         return (value.__code__, defaults, cells)
+    if isinstance(value, str | bytes):
+        return value
+    if kind is dict:
+        return (dict, tuple([(freeze(k), freeze(v)) for k, v in value.items()]))
+    if kind is set or kind is frozenset:
+        return (kind, frozenset(map(freeze, value)))
     key = getattr(value, "statement_key", None)
     if key is not None and not isinstance(value, type):
         return (kind, freeze(key))
