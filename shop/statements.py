@@ -305,6 +305,10 @@ class Unfrozen(Exception):
     """A value ``freeze`` cannot hold as it is."""
 
 
+# A dataclass's field names, by class (``dataclasses.fields`` is slow to ask each time).
+_dataclass_fields: dict[type, tuple[str, ...]] = {}
+
+
 def freeze(value: Any) -> Any:
     """``value`` as a hashable, comparable value that equals another only when the two are the
     same: plain values with their type, containers item by item, a function as its code, its
@@ -338,9 +342,11 @@ def freeze(value: Any) -> Any:
         return (Q, value.connector, value.negated, freeze(value.children))
     if isinstance(value, type) and issubclass(value, Model):
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = tuple(freeze(getattr(value, f.name)) for f in dataclasses.fields(value))
-        return (kind, fields)
+    names = _dataclass_fields.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _dataclass_fields[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return (kind, tuple([freeze(getattr(value, name)) for name in names]))
     raise Unfrozen(kind)
 
 
