@@ -9,7 +9,7 @@ from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import Order, OrderStatus
 from returns.models import Exchange, RequestStatus, Return
 from shop.models import Customer, Product
-from staff.management.commands.seed_demo import STORIES
+from staff.management.commands.seed_demo import HISTORY_PREFIX, STORIES
 from tests.helpers import assert_consistent, db_snapshot, place_order
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +49,9 @@ def test_seed_demo_if_empty_leaves_a_shop_with_orders_alone():
     products = Product.objects.count()
     assert "not loaded" in seed("--if-empty")
     assert Product.objects.count() == products
+
+
+def test_seed_demo_history_sets_how_many_past_orders_the_charts_get():
+    assert "3 past orders" in seed("--history", "3")
+    assert Order.objects.filter(order_number__startswith=HISTORY_PREFIX).count() == 3
+    assert statuses(Order) == set(OrderStatus.values)  # every story is still told

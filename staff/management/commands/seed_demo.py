@@ -146,14 +146,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Load the demo shop even into a database that holds real (non-demo) orders.",
         )
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=HISTORY,
+            help=f"Past orders behind the home screen's charts (default {HISTORY}).",
+        )
 
     def handle(self, *args, if_empty: bool = False, force: bool = False, **options):
         # The demo's stories are recorded as events like any change, but its made-up customers
         # get no emails.
         with override_settings(SHOP_CUSTOMER_EMAILS=False):
-            self._seed(if_empty, force)
+            self._seed(if_empty, force, options.get("history", HISTORY))
 
-    def _seed(self, if_empty: bool, force: bool) -> None:
+    def _seed(self, if_empty: bool, force: bool, history: int) -> None:
         if if_empty and Order.objects.exists():
             self.stdout.write("Orders exist already: demo data not loaded.")
             return
@@ -176,15 +182,15 @@ class Command(BaseCommand):
                 self._tell(story, number, customer, rng, sellables)
                 self._back_date(number, days=STORY_AGES.get(story, 0), rng=rng)
             made += 1
-        past = self._history(customers, rng, sellables)
+        past = self._history(customers, rng, sellables, history)
         self.stdout.write(
             f"Demo shop ready: {len(customers)} customers, {Product.objects.count()} products, "
             f"{made} new demo orders, {past} past orders."
         )
 
-    def _history(self, customers, rng, sellables) -> int:
+    def _history(self, customers, rng, sellables, history: int) -> int:
         made = 0
-        for index in range(HISTORY):
+        for index in range(history):
             number = f"{HISTORY_PREFIX}{index + 1:03d}"
             if Order.objects.filter(order_number=number).exists():
                 continue
@@ -234,7 +240,7 @@ class Command(BaseCommand):
                     )
                 else:
                     order_services.confirm_order(order=order, reason="buyer confirmed")
-                self._back_date(number, days=3 + (index * 27) // HISTORY, rng=rng)
+                self._back_date(number, days=3 + (index * 27) // history, rng=rng)
             made += 1
         return made
 
