@@ -49,6 +49,7 @@ from bench.run import (
     RESULTS,
     ROOT,
     code_version,
+    collect_static,
     create_api_key,
     machine,
     measure_checkout,
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> dict:
     from events.models import Delivery, OutboxEvent, WebhookEndpoint
 
     call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    collect_static()
     # Only this run's events are delivered: what earlier runs left is marked relayed.
     OutboxEvent.objects.filter(relayed_at__isnull=True).update(relayed_at=datetime.now(UTC))
     first_event = (OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0

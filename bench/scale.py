@@ -47,6 +47,7 @@ from bench.run import (
     RESULTS,
     Server,
     code_version,
+    collect_static,
     create_api_key,
     free_port,
     machine,
@@ -148,9 +149,8 @@ def run(args: argparse.Namespace) -> dict:
         )
         env.pop("DATABASE_REPLICA_URL", None)
         setup_django(env)
-        from django.core.management import call_command
 
-        call_command("collectstatic", interactive=False, verbosity=0)
+        collect_static()
         api_key, _note = create_api_key()
         headers = {"Authorization": f"Bearer {api_key}"}
         with psycopg.connect(primary_url) as conn:
