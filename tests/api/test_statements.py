@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order, OrderStatus
 from shop import statements
+from shop.api.query import JoinOptions
 from tests.auth.world import build_world
 from tests.factories import CustomerFactory
 from tests.helpers import place_order
@@ -350,3 +351,19 @@ def test_the_same_request_again_compiles_nothing_new(http_client):
         again = http_client.get(path.format(customer=customer.pk, order=second.pk))
         assert again.status_code == 200
         assert statements.cached_statements() == compiled, path
+
+
+def test_freeze_tells_values_apart_by_every_field_and_type():
+    same = statements.freeze(JoinOptions(limit=10, sort=["-createdAt"]))
+    assert statements.freeze(JoinOptions(limit=10, sort=["-createdAt"])) == same
+    for other in (
+        JoinOptions(limit=10, sort=["createdAt"]),
+        JoinOptions(limit=10, sort=["-createdAt"], count=True),
+        JoinOptions(limit=10, sort=["-createdAt"], where=Q(status="paid")),
+    ):
+        assert statements.freeze(other) != same
+    assert statements.freeze((1, "a", None)) != statements.freeze((True, "a", None))
+    assert statements.freeze([1.0]) != statements.freeze([1])
+    assert statements.freeze({"a": [1]}) != statements.freeze({"a": (1,)})
+    with pytest.raises(statements.Unfrozen):
+        statements.freeze(object())

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from fulfillment.models import Fulfillment, FulfillmentStatus
 from orders.models import Order, OrderStatus
@@ -55,3 +56,9 @@ def test_seed_demo_history_sets_how_many_past_orders_the_charts_get():
     assert "3 past orders" in seed("--history", "3")
     assert Order.objects.filter(order_number__startswith=HISTORY_PREFIX).count() == 3
     assert statuses(Order) == set(OrderStatus.values)  # every story is still told
+
+
+def test_seed_demo_refuses_a_negative_history_and_loads_nothing():
+    with pytest.raises(CommandError, match="--history"):
+        seed("--history", "-1")
+    assert not Order.objects.exists()

@@ -160,6 +160,8 @@ class Command(BaseCommand):
             self._seed(if_empty, force, options.get("history", HISTORY))
 
     def _seed(self, if_empty: bool, force: bool, history: int) -> None:
+        if history < 0:
+            raise CommandError(f"--history is a number of past orders, 0 or more (not {history}).")
         if if_empty and Order.objects.exists():
             self.stdout.write("Orders exist already: demo data not loaded.")
             return
