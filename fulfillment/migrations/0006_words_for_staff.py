@@ -4,6 +4,8 @@ import django.db.models.deletion
 import django_fsm
 from django.db import migrations, models
 
+from shop.migration_operations import AlterAtOnce
+
 
 class Migration(migrations.Migration):
 
@@ -13,88 +15,91 @@ class Migration(migrations.Migration):
         ('returns', '0003_words_for_staff'),
     ]
 
+    # One step (shop.migration_operations): the same state and no SQL, rendered once.
     operations = [
-        migrations.AlterModelOptions(
-            name='fulfillment',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'fulfilment', 'verbose_name_plural': 'fulfilments'},
-        ),
-        migrations.AlterModelOptions(
-            name='fulfillmentitem',
-            options={'ordering': ['id'], 'verbose_name': 'fulfilment item', 'verbose_name_plural': 'fulfilment items'},
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='carrier',
-            field=models.CharField(blank=True, max_length=100, verbose_name='carrier'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='delivered_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='delivered on'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='exchange',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replacement_fulfillments', to='returns.exchange', verbose_name='replacement for exchange'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='note',
-            field=models.TextField(blank=True, verbose_name='note'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fulfillments', to='orders.order', verbose_name='order'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='shipped_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='shipped on'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='status',
-            field=django_fsm.FSMField(choices=[('pending', 'Pending'), ('packed', 'Packed'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=16, protected=True, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='tracking_number',
-            field=models.CharField(blank=True, max_length=100, verbose_name='tracking number'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillment',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillmentitem',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillmentitem',
-            name='fulfillment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='fulfillment.fulfillment', verbose_name='fulfilment'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillmentitem',
-            name='order_item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fulfillment_items', to='orders.orderitem', verbose_name='order item'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillmentitem',
-            name='quantity',
-            field=models.PositiveIntegerField(verbose_name='quantity'),
-        ),
-        migrations.AlterField(
-            model_name='fulfillmentitem',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
+        AlterAtOnce([
+            migrations.AlterModelOptions(
+                name='fulfillment',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'fulfilment', 'verbose_name_plural': 'fulfilments'},
+            ),
+            migrations.AlterModelOptions(
+                name='fulfillmentitem',
+                options={'ordering': ['id'], 'verbose_name': 'fulfilment item', 'verbose_name_plural': 'fulfilment items'},
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='carrier',
+                field=models.CharField(blank=True, max_length=100, verbose_name='carrier'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='delivered_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='delivered on'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='exchange',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replacement_fulfillments', to='returns.exchange', verbose_name='replacement for exchange'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='note',
+                field=models.TextField(blank=True, verbose_name='note'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='order',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fulfillments', to='orders.order', verbose_name='order'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='shipped_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='shipped on'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='status',
+                field=django_fsm.FSMField(choices=[('pending', 'Pending'), ('packed', 'Packed'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=16, protected=True, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='tracking_number',
+                field=models.CharField(blank=True, max_length=100, verbose_name='tracking number'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillment',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillmentitem',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillmentitem',
+                name='fulfillment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='fulfillment.fulfillment', verbose_name='fulfilment'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillmentitem',
+                name='order_item',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fulfillment_items', to='orders.orderitem', verbose_name='order item'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillmentitem',
+                name='quantity',
+                field=models.PositiveIntegerField(verbose_name='quantity'),
+            ),
+            migrations.AlterField(
+                model_name='fulfillmentitem',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+        ]),
     ]

@@ -5,6 +5,8 @@ import django_fsm
 from django.conf import settings
 from django.db import migrations, models
 
+from shop.migration_operations import AlterAtOnce
+
 
 class Migration(migrations.Migration):
 
@@ -14,266 +16,269 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # One step (shop.migration_operations): the same state and no SQL, rendered once.
     operations = [
-        migrations.AlterModelOptions(
-            name='order',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('run_payment_transitions', 'Can record, fail and cancel payments'), ('run_fulfillment_transitions', 'Can create, pack, ship and deliver fulfilments'), ('run_return_transitions', 'Can approve, receive and complete returns and exchanges')], 'verbose_name': 'order', 'verbose_name_plural': 'orders'},
-        ),
-        migrations.AlterModelOptions(
-            name='orderitem',
-            options={'ordering': ['id'], 'verbose_name': 'order item', 'verbose_name_plural': 'order items'},
-        ),
-        migrations.AlterModelOptions(
-            name='transaction',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'payment or refund', 'verbose_name_plural': 'payments and refunds'},
-        ),
-        migrations.AlterModelOptions(
-            name='transitionlog',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'timeline entry', 'verbose_name_plural': 'timeline'},
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='cart',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='order', to='shop.cart', verbose_name='cart'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='currency',
-            field=models.CharField(default='KRW', max_length=3, verbose_name='currency'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='customer',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='shop.customer', verbose_name='customer'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='customer_email',
-            field=models.CharField(blank=True, max_length=254, verbose_name='customer email'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='customer_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='customer name'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='customer_phone',
-            field=models.CharField(blank=True, max_length=40, verbose_name='customer phone'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='discount_amount',
-            field=models.BigIntegerField(default=0, verbose_name='discount'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='order_number',
-            field=models.CharField(max_length=40, unique=True, verbose_name='order number'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='shipping_address1',
-            field=models.CharField(blank=True, max_length=300, verbose_name='address line 1'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='shipping_address2',
-            field=models.CharField(blank=True, max_length=300, verbose_name='address line 2'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='shipping_amount',
-            field=models.BigIntegerField(default=0, verbose_name='shipping'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='shipping_phone',
-            field=models.CharField(blank=True, max_length=40, verbose_name='recipient phone'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='shipping_postal_code',
-            field=models.CharField(blank=True, max_length=20, verbose_name='postal code'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='shipping_recipient_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='recipient name'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='staff_note',
-            field=models.TextField(blank=True, verbose_name='staff note'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='status',
-            field=django_fsm.FSMField(choices=[('pending', 'Pending payment'), ('paid', 'Paid'), ('failed', 'Payment failed'), ('canceled', 'Canceled'), ('preparing', 'Preparing'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('confirmed', 'Confirmed'), ('return_requested', 'Return requested'), ('return_processing', 'Return processing'), ('returned', 'Returned')], default='pending', max_length=32, protected=True, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='subtotal_amount',
-            field=models.BigIntegerField(default=0, verbose_name='subtotal'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='total_amount',
-            field=models.BigIntegerField(default=0, verbose_name='total'),
-        ),
-        migrations.AlterField(
-            model_name='order',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='option',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.option', verbose_name='option'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='orders.order', verbose_name='order'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='product',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.product', verbose_name='product'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='quantity',
-            field=models.PositiveIntegerField(verbose_name='quantity'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='sku',
-            field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='title',
-            field=models.CharField(max_length=300, verbose_name='item'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='total_price',
-            field=models.BigIntegerField(verbose_name='line total'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='unit_price',
-            field=models.BigIntegerField(verbose_name='unit price'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='orderitem',
-            name='variant',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.variant', verbose_name='variant'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='amount',
-            field=models.BigIntegerField(verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='kind',
-            field=models.CharField(choices=[('payment', 'Payment'), ('refund', 'Refund')], default='payment', max_length=16, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='orders.order', verbose_name='order'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='payment_id',
-            field=models.CharField(blank=True, max_length=200, null=True, unique=True, verbose_name='payment reference'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='payment_method',
-            field=models.CharField(blank=True, max_length=40, verbose_name='payment method'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='status',
-            field=django_fsm.FSMField(choices=[('pending', 'Pending'), ('paid', 'Paid'), ('failed', 'Failed'), ('canceled', 'Canceled')], default='pending', max_length=16, protected=True, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='transaction',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='actor_kind',
-            field=models.CharField(choices=[('staff', 'Staff'), ('api_key', 'API key'), ('customer', 'Customer'), ('system', 'System')], max_length=16, verbose_name='done by (kind)'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='actor_label',
-            field=models.CharField(blank=True, max_length=200, verbose_name='done by'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='actor_user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='staff user'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='changes',
-            field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='details changed'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='when'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transition_logs', to='orders.order', verbose_name='order'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='reason',
-            field=models.TextField(blank=True, verbose_name='reason'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='source',
-            field=models.CharField(max_length=32, verbose_name='from'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='target',
-            field=models.CharField(max_length=32, verbose_name='to'),
-        ),
-        migrations.AlterField(
-            model_name='transitionlog',
-            name='transition',
-            field=models.CharField(max_length=64, verbose_name='change'),
-        ),
+        AlterAtOnce([
+            migrations.AlterModelOptions(
+                name='order',
+                options={'ordering': ['-created_at', '-id'], 'permissions': [('run_payment_transitions', 'Can record, fail and cancel payments'), ('run_fulfillment_transitions', 'Can create, pack, ship and deliver fulfilments'), ('run_return_transitions', 'Can approve, receive and complete returns and exchanges')], 'verbose_name': 'order', 'verbose_name_plural': 'orders'},
+            ),
+            migrations.AlterModelOptions(
+                name='orderitem',
+                options={'ordering': ['id'], 'verbose_name': 'order item', 'verbose_name_plural': 'order items'},
+            ),
+            migrations.AlterModelOptions(
+                name='transaction',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'payment or refund', 'verbose_name_plural': 'payments and refunds'},
+            ),
+            migrations.AlterModelOptions(
+                name='transitionlog',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'timeline entry', 'verbose_name_plural': 'timeline'},
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='cart',
+                field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='order', to='shop.cart', verbose_name='cart'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='currency',
+                field=models.CharField(default='KRW', max_length=3, verbose_name='currency'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='customer',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='shop.customer', verbose_name='customer'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='customer_email',
+                field=models.CharField(blank=True, max_length=254, verbose_name='customer email'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='customer_name',
+                field=models.CharField(blank=True, max_length=200, verbose_name='customer name'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='customer_phone',
+                field=models.CharField(blank=True, max_length=40, verbose_name='customer phone'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='discount_amount',
+                field=models.BigIntegerField(default=0, verbose_name='discount'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='order_number',
+                field=models.CharField(max_length=40, unique=True, verbose_name='order number'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='shipping_address1',
+                field=models.CharField(blank=True, max_length=300, verbose_name='address line 1'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='shipping_address2',
+                field=models.CharField(blank=True, max_length=300, verbose_name='address line 2'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='shipping_amount',
+                field=models.BigIntegerField(default=0, verbose_name='shipping'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='shipping_phone',
+                field=models.CharField(blank=True, max_length=40, verbose_name='recipient phone'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='shipping_postal_code',
+                field=models.CharField(blank=True, max_length=20, verbose_name='postal code'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='shipping_recipient_name',
+                field=models.CharField(blank=True, max_length=200, verbose_name='recipient name'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='staff_note',
+                field=models.TextField(blank=True, verbose_name='staff note'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='status',
+                field=django_fsm.FSMField(choices=[('pending', 'Pending payment'), ('paid', 'Paid'), ('failed', 'Payment failed'), ('canceled', 'Canceled'), ('preparing', 'Preparing'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('confirmed', 'Confirmed'), ('return_requested', 'Return requested'), ('return_processing', 'Return processing'), ('returned', 'Returned')], default='pending', max_length=32, protected=True, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='subtotal_amount',
+                field=models.BigIntegerField(default=0, verbose_name='subtotal'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='total_amount',
+                field=models.BigIntegerField(default=0, verbose_name='total'),
+            ),
+            migrations.AlterField(
+                model_name='order',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='option',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.option', verbose_name='option'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='order',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='orders.order', verbose_name='order'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='product',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.product', verbose_name='product'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='quantity',
+                field=models.PositiveIntegerField(verbose_name='quantity'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='sku',
+                field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='title',
+                field=models.CharField(max_length=300, verbose_name='item'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='total_price',
+                field=models.BigIntegerField(verbose_name='line total'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='unit_price',
+                field=models.BigIntegerField(verbose_name='unit price'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='orderitem',
+                name='variant',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.variant', verbose_name='variant'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='amount',
+                field=models.BigIntegerField(verbose_name='amount'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='kind',
+                field=models.CharField(choices=[('payment', 'Payment'), ('refund', 'Refund')], default='payment', max_length=16, verbose_name='kind'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='order',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='orders.order', verbose_name='order'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='payment_id',
+                field=models.CharField(blank=True, max_length=200, null=True, unique=True, verbose_name='payment reference'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='payment_method',
+                field=models.CharField(blank=True, max_length=40, verbose_name='payment method'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='status',
+                field=django_fsm.FSMField(choices=[('pending', 'Pending'), ('paid', 'Paid'), ('failed', 'Failed'), ('canceled', 'Canceled')], default='pending', max_length=16, protected=True, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='transaction',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='actor_kind',
+                field=models.CharField(choices=[('staff', 'Staff'), ('api_key', 'API key'), ('customer', 'Customer'), ('system', 'System')], max_length=16, verbose_name='done by (kind)'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='actor_label',
+                field=models.CharField(blank=True, max_length=200, verbose_name='done by'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='actor_user',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='staff user'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='changes',
+                field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict, verbose_name='details changed'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='when'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='order',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transition_logs', to='orders.order', verbose_name='order'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='reason',
+                field=models.TextField(blank=True, verbose_name='reason'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='source',
+                field=models.CharField(max_length=32, verbose_name='from'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='target',
+                field=models.CharField(max_length=32, verbose_name='to'),
+            ),
+            migrations.AlterField(
+                model_name='transitionlog',
+                name='transition',
+                field=models.CharField(max_length=64, verbose_name='change'),
+            ),
+        ]),
     ]

@@ -4,6 +4,8 @@ import django.db.models.deletion
 import django_fsm
 from django.db import migrations, models
 
+from shop.migration_operations import AlterAtOnce
+
 
 class Migration(migrations.Migration):
 
@@ -13,191 +15,194 @@ class Migration(migrations.Migration):
         ('shop', '0007_words_for_staff'),
     ]
 
+    # One step (shop.migration_operations): the same state and no SQL, rendered once.
     operations = [
-        migrations.AlterModelOptions(
-            name='exchange',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'exchange', 'verbose_name_plural': 'exchanges'},
-        ),
-        migrations.AlterModelOptions(
-            name='exchangeitem',
-            options={'ordering': ['id'], 'verbose_name': 'exchange item', 'verbose_name_plural': 'exchange items'},
-        ),
-        migrations.AlterModelOptions(
-            name='return',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'return', 'verbose_name_plural': 'returns'},
-        ),
-        migrations.AlterModelOptions(
-            name='returnitem',
-            options={'ordering': ['id'], 'verbose_name': 'return item', 'verbose_name_plural': 'return items'},
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='completed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='completed on'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='note',
-            field=models.TextField(blank=True, verbose_name='note'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exchanges', to='orders.order', verbose_name='order'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='reason',
-            field=models.CharField(choices=[('wrong_size', 'Wrong size'), ('wrong_color', 'Wrong colour'), ('defective', 'Defective'), ('other', 'Other')], max_length=32, verbose_name='reason'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='received_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='received on'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='rejection_reason',
-            field=models.TextField(blank=True, verbose_name='reason for rejection'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='status',
-            field=django_fsm.FSMField(choices=[('requested', 'Requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('processing', 'Processing'), ('completed', 'Completed')], default='requested', max_length=16, protected=True, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='exchange',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='exchange',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='returns.exchange', verbose_name='exchange'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='order_item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exchange_items', to='orders.orderitem', verbose_name='order item'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='quantity',
-            field=models.PositiveIntegerField(verbose_name='quantity'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='replacement_option',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.option', verbose_name='replacement option'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='replacement_variant',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.variant', verbose_name='replacement variant'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='restock_quantity',
-            field=models.PositiveIntegerField(default=0, verbose_name='units back in stock'),
-        ),
-        migrations.AlterField(
-            model_name='exchangeitem',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='completed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='completed on'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='note',
-            field=models.TextField(blank=True, verbose_name='note'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='orders.order', verbose_name='order'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='reason',
-            field=models.CharField(choices=[('change_of_mind', 'Change of mind'), ('defective', 'Defective'), ('wrong_delivery', 'Wrong delivery'), ('damaged', 'Damaged'), ('other', 'Other')], max_length=32, verbose_name='reason'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='received_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='received on'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='refund_amount',
-            field=models.BigIntegerField(default=0, verbose_name='refund amount'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='refund_transaction',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunded_return', to='orders.transaction', verbose_name='refund'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='rejection_reason',
-            field=models.TextField(blank=True, verbose_name='reason for rejection'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='status',
-            field=django_fsm.FSMField(choices=[('requested', 'Requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('processing', 'Processing'), ('completed', 'Completed')], default='requested', max_length=16, protected=True, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='return',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='returnitem',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='returnitem',
-            name='order_item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='return_items', to='orders.orderitem', verbose_name='order item'),
-        ),
-        migrations.AlterField(
-            model_name='returnitem',
-            name='quantity',
-            field=models.PositiveIntegerField(verbose_name='quantity'),
-        ),
-        migrations.AlterField(
-            model_name='returnitem',
-            name='restock_quantity',
-            field=models.PositiveIntegerField(default=0, verbose_name='units back in stock'),
-        ),
-        migrations.AlterField(
-            model_name='returnitem',
-            name='return_request',
-            field=models.ForeignKey(db_column='return_id', on_delete=django.db.models.deletion.PROTECT, related_name='items', to='returns.return', verbose_name='return'),
-        ),
-        migrations.AlterField(
-            model_name='returnitem',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
+        AlterAtOnce([
+            migrations.AlterModelOptions(
+                name='exchange',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'exchange', 'verbose_name_plural': 'exchanges'},
+            ),
+            migrations.AlterModelOptions(
+                name='exchangeitem',
+                options={'ordering': ['id'], 'verbose_name': 'exchange item', 'verbose_name_plural': 'exchange items'},
+            ),
+            migrations.AlterModelOptions(
+                name='return',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'return', 'verbose_name_plural': 'returns'},
+            ),
+            migrations.AlterModelOptions(
+                name='returnitem',
+                options={'ordering': ['id'], 'verbose_name': 'return item', 'verbose_name_plural': 'return items'},
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='completed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='completed on'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='note',
+                field=models.TextField(blank=True, verbose_name='note'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='order',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exchanges', to='orders.order', verbose_name='order'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='reason',
+                field=models.CharField(choices=[('wrong_size', 'Wrong size'), ('wrong_color', 'Wrong colour'), ('defective', 'Defective'), ('other', 'Other')], max_length=32, verbose_name='reason'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='received_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='received on'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='rejection_reason',
+                field=models.TextField(blank=True, verbose_name='reason for rejection'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='status',
+                field=django_fsm.FSMField(choices=[('requested', 'Requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('processing', 'Processing'), ('completed', 'Completed')], default='requested', max_length=16, protected=True, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='exchange',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='exchange',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='returns.exchange', verbose_name='exchange'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='order_item',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exchange_items', to='orders.orderitem', verbose_name='order item'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='quantity',
+                field=models.PositiveIntegerField(verbose_name='quantity'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='replacement_option',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.option', verbose_name='replacement option'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='replacement_variant',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='shop.variant', verbose_name='replacement variant'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='restock_quantity',
+                field=models.PositiveIntegerField(default=0, verbose_name='units back in stock'),
+            ),
+            migrations.AlterField(
+                model_name='exchangeitem',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='completed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='completed on'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='note',
+                field=models.TextField(blank=True, verbose_name='note'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='order',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='orders.order', verbose_name='order'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='reason',
+                field=models.CharField(choices=[('change_of_mind', 'Change of mind'), ('defective', 'Defective'), ('wrong_delivery', 'Wrong delivery'), ('damaged', 'Damaged'), ('other', 'Other')], max_length=32, verbose_name='reason'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='received_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='received on'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='refund_amount',
+                field=models.BigIntegerField(default=0, verbose_name='refund amount'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='refund_transaction',
+                field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunded_return', to='orders.transaction', verbose_name='refund'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='rejection_reason',
+                field=models.TextField(blank=True, verbose_name='reason for rejection'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='status',
+                field=django_fsm.FSMField(choices=[('requested', 'Requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('processing', 'Processing'), ('completed', 'Completed')], default='requested', max_length=16, protected=True, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='return',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='returnitem',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='returnitem',
+                name='order_item',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='return_items', to='orders.orderitem', verbose_name='order item'),
+            ),
+            migrations.AlterField(
+                model_name='returnitem',
+                name='quantity',
+                field=models.PositiveIntegerField(verbose_name='quantity'),
+            ),
+            migrations.AlterField(
+                model_name='returnitem',
+                name='restock_quantity',
+                field=models.PositiveIntegerField(default=0, verbose_name='units back in stock'),
+            ),
+            migrations.AlterField(
+                model_name='returnitem',
+                name='return_request',
+                field=models.ForeignKey(db_column='return_id', on_delete=django.db.models.deletion.PROTECT, related_name='items', to='returns.return', verbose_name='return'),
+            ),
+            migrations.AlterField(
+                model_name='returnitem',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+        ]),
     ]

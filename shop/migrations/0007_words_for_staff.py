@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from shop.migration_operations import AlterAtOnce
+
 
 class Migration(migrations.Migration):
 
@@ -10,225 +12,228 @@ class Migration(migrations.Migration):
         ('shop', '0006_customer_language'),
     ]
 
+    # One step (shop.migration_operations): the same state and no SQL, rendered once.
     operations = [
-        migrations.AlterModelOptions(
-            name='apikey',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'API key', 'verbose_name_plural': 'API keys'},
-        ),
-        migrations.AlterModelOptions(
-            name='customer',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'customer', 'verbose_name_plural': 'customers'},
-        ),
-        migrations.AlterModelOptions(
-            name='option',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'option', 'verbose_name_plural': 'options'},
-        ),
-        migrations.AlterModelOptions(
-            name='product',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'product', 'verbose_name_plural': 'products'},
-        ),
-        migrations.AlterModelOptions(
-            name='variant',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'variant', 'verbose_name_plural': 'variants'},
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='last_used_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last used'),
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='name',
-            field=models.CharField(max_length=100, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='publishable_key',
-            field=models.CharField(max_length=64, unique=True, verbose_name='publishable key'),
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='revoked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='revoked'),
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='secret_prefix',
-            field=models.CharField(db_index=True, max_length=16, verbose_name='secret key prefix'),
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='cart',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='cart',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='cartitem',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='cartitem',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='email',
-            field=models.EmailField(db_index=True, max_length=254, verbose_name='email'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='is_active',
-            field=models.BooleanField(default=True, verbose_name='active'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('ko', 'Korean')], db_default='', default='', max_length=10, verbose_name='email language'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='name',
-            field=models.CharField(max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='password',
-            field=models.CharField(blank=True, max_length=128, verbose_name='password'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='phone',
-            field=models.CharField(blank=True, max_length=40, verbose_name='phone'),
-        ),
-        migrations.AlterField(
-            model_name='customer',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='price',
-            field=models.BigIntegerField(blank=True, null=True, verbose_name='price'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='sku',
-            field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='stock',
-            field=models.IntegerField(blank=True, null=True, verbose_name='stock'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='title',
-            field=models.CharField(max_length=200, verbose_name='title'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='option',
-            name='variant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='options', to='shop.variant', verbose_name='variant'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='is_active',
-            field=models.BooleanField(default=True, verbose_name='on sale'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='price',
-            field=models.BigIntegerField(default=0, verbose_name='price'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='sku',
-            field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='stock',
-            field=models.IntegerField(blank=True, null=True, verbose_name='stock'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='title',
-            field=models.CharField(max_length=200, verbose_name='title'),
-        ),
-        migrations.AlterField(
-            model_name='product',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='price',
-            field=models.BigIntegerField(blank=True, null=True, verbose_name='price'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='variants', to='shop.product', verbose_name='product'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='sku',
-            field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='stock',
-            field=models.IntegerField(blank=True, null=True, verbose_name='stock'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='title',
-            field=models.CharField(max_length=200, verbose_name='title'),
-        ),
-        migrations.AlterField(
-            model_name='variant',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated'),
-        ),
+        AlterAtOnce([
+            migrations.AlterModelOptions(
+                name='apikey',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'API key', 'verbose_name_plural': 'API keys'},
+            ),
+            migrations.AlterModelOptions(
+                name='customer',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'customer', 'verbose_name_plural': 'customers'},
+            ),
+            migrations.AlterModelOptions(
+                name='option',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'option', 'verbose_name_plural': 'options'},
+            ),
+            migrations.AlterModelOptions(
+                name='product',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'product', 'verbose_name_plural': 'products'},
+            ),
+            migrations.AlterModelOptions(
+                name='variant',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'variant', 'verbose_name_plural': 'variants'},
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='last_used_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last used'),
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='name',
+                field=models.CharField(max_length=100, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='publishable_key',
+                field=models.CharField(max_length=64, unique=True, verbose_name='publishable key'),
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='revoked_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='revoked'),
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='secret_prefix',
+                field=models.CharField(db_index=True, max_length=16, verbose_name='secret key prefix'),
+            ),
+            migrations.AlterField(
+                model_name='apikey',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='cart',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='cart',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='cartitem',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='cartitem',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='email',
+                field=models.EmailField(db_index=True, max_length=254, verbose_name='email'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='is_active',
+                field=models.BooleanField(default=True, verbose_name='active'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='language',
+                field=models.CharField(blank=True, choices=[('en', 'English'), ('ko', 'Korean')], db_default='', default='', max_length=10, verbose_name='email language'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='name',
+                field=models.CharField(max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='password',
+                field=models.CharField(blank=True, max_length=128, verbose_name='password'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='phone',
+                field=models.CharField(blank=True, max_length=40, verbose_name='phone'),
+            ),
+            migrations.AlterField(
+                model_name='customer',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='price',
+                field=models.BigIntegerField(blank=True, null=True, verbose_name='price'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='sku',
+                field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='stock',
+                field=models.IntegerField(blank=True, null=True, verbose_name='stock'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='title',
+                field=models.CharField(max_length=200, verbose_name='title'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='option',
+                name='variant',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='options', to='shop.variant', verbose_name='variant'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='is_active',
+                field=models.BooleanField(default=True, verbose_name='on sale'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='price',
+                field=models.BigIntegerField(default=0, verbose_name='price'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='sku',
+                field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='stock',
+                field=models.IntegerField(blank=True, null=True, verbose_name='stock'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='title',
+                field=models.CharField(max_length=200, verbose_name='title'),
+            ),
+            migrations.AlterField(
+                model_name='product',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='price',
+                field=models.BigIntegerField(blank=True, null=True, verbose_name='price'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='product',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='variants', to='shop.product', verbose_name='product'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='sku',
+                field=models.CharField(blank=True, max_length=64, verbose_name='SKU'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='stock',
+                field=models.IntegerField(blank=True, null=True, verbose_name='stock'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='title',
+                field=models.CharField(max_length=200, verbose_name='title'),
+            ),
+            migrations.AlterField(
+                model_name='variant',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated'),
+            ),
+        ]),
     ]
