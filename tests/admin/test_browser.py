@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from fulfillment.models import Fulfillment
 from orders.models import Order, OrderStatus, Transaction, TransactionKind
-from tests.admin.pages import expect, log_in, new_page
+from tests.admin.pages import expect, log_in, log_in_with_the_form, new_page
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import ProductFactory
 
@@ -155,7 +155,7 @@ def test_warehouse_imports_tracking_numbers_with_one_bad_row(page, live_server, 
 def test_manager_home_screen_links_to_the_queue(page, live_server, users):
     waiting = place_order(paid=False)
     place_order()
-    log_in(page, live_server, "manager")
+    log_in_with_the_form(page, live_server, "manager")
     queue = page.locator('[data-queue="awaiting_payment"]')
     expect(queue.locator(".count")).to_have_text("1")
     queue.click()
@@ -169,7 +169,7 @@ def test_the_admin_speaks_korean(chromium, live_server, users):
     context = chromium.new_context(locale="ko-KR")
     page = context.new_page()
     try:
-        log_in(page, live_server, "manager")
+        log_in_with_the_form(page, live_server, "manager")
         expect(page.locator("#work-queues")).to_contain_text("결제 대기 중인 주문")
     finally:
         context.close()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from orders.models import Order
 from returns import services as return_services
 from returns.values import ReturnLine
-from tests.admin.pages import expect, log_in, new_page
+from tests.admin.pages import expect, log_in, log_in_with_the_form, new_page
 from tests.admin.shortcuts import deliver_everything, place_order
 from tests.factories import CustomerFactory
 
@@ -80,7 +80,7 @@ def test_manager_reads_the_month_on_the_home_screen(page, live_server, users, la
         reason="defective",
         items=[ReturnLine(returned.items.get().pk, 1)],
     )
-    log_in(page, live_server, "manager")
+    log_in_with_the_form(page, live_server, "manager")
     charts = page.locator("#charts")
     expect(charts.locator("h2")).to_have_text(words["charts"])
     orders_chart = charts.locator('[data-chart="orders_per_day"]')
