@@ -105,8 +105,8 @@ def test_seed_demo_refuses_a_database_with_real_orders():
 @pytest.mark.django_db
 def test_seed_demo_force_loads_next_to_real_orders():
     real = place_order()
-    call_command("seed_demo", "--force", stdout=StringIO())
-    assert Order.objects.filter(order_number__startswith="DEMO-").count() == len(STORIES) + HISTORY
+    call_command("seed_demo", "--force", "--history", "2", stdout=StringIO())
+    assert Order.objects.filter(order_number__startswith="DEMO-").count() == len(STORIES) + 2
     assert Order.objects.filter(pk=real.pk).exists()
 
 
