@@ -1,6 +1,6 @@
 """The load test, short: seconds of mixed traffic against gunicorn on a throw-away database must
 end with no 5xx and the bookkeeping intact (``tests/reliability/loadtest.py``). ``make test`` runs
-it for 8 seconds, ``make test-long`` for 60 (``LOADTEST_SECONDS`` sets it; docs/testing.md)."""
+it for 4 seconds, ``make test-long`` for 60 (``LOADTEST_SECONDS`` sets it; docs/testing.md)."""
 
 import subprocess
 import sys
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_seconds_of_mixed_traffic_end_without_5xx_and_with_the_books_balanced():
-    seconds = str(sizes.size("LOADTEST_SECONDS", quick=8, long=60))
+    seconds = str(sizes.size("LOADTEST_SECONDS", quick=4, long=60))
     command = [sys.executable, "-m", "tests.reliability.loadtest", "--seconds", seconds]
     done = subprocess.run(
         [*command, "--clients", "6"],

@@ -47,7 +47,7 @@ pytestmark = [
 @pytest.mark.slow
 def test_mixed_traffic_through_the_balancer_on_a_replica_ends_clean():
     require(postgres=True, haproxy=True, redis=True)
-    seconds = str(sizes.size("LOADTEST_SECONDS", quick=8, long=60))
+    seconds = str(sizes.size("LOADTEST_SECONDS", quick=4, long=60))
     command = [sys.executable, "-m", "tests.scale.balanced", "--seconds", seconds, "--replica"]
     done = subprocess.run(
         [*command, "--clients", "6", "--servers", "2", "--pool", "on,off"],
