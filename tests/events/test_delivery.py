@@ -96,7 +96,10 @@ def test_state_changes_from_the_api_each_reach_the_receiver_signed(
 
 def test_a_worker_killed_mid_delivery_loses_nothing(worker, endpoint, receiver):
     receiver.delay = 0.05  # slow enough that the kill lands mid-stream
-    worker.start()
+    # A 1 s timeout (the receiver answers in 0.05 s): the killed worker's batch is leased for
+    # 9 s instead of 11, and the restarted worker waits that out before it delivers the batch.
+    quick = {"SHOP_WEBHOOK_TIMEOUT": 1.0}
+    worker.start(**quick)
     made = [place_order(quantities=(1,), paid=i % 2 == 0) for i in range(80)]
     expected = OutboxEvent.objects.count()
     assert expected == 80 + 40  # created for all, paid for every other one
@@ -108,7 +111,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(worker, endpoint, receiver):
     for order in made[:20]:
         order_services.cancel_order(order=order)
     expected = OutboxEvent.objects.count()
-    worker.start()
+    worker.start(**quick)
     wait_until(lambda: delivered_everything(receiver), what="every event after the restart")
     assert len(receiver.received()) == expected
     assert set(receiver.received()) == set(OutboxEvent.objects.values_list("event_id", flat=True))
