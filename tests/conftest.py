@@ -1,3 +1,4 @@
+import os
 import re
 
 import pytest
@@ -78,6 +79,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_of_this_worker(tmp_path_factory):
+    """The servers and benchmarks a worker starts collect static files into a folder of the
+    worker's own (``STATIC_ROOT``, which they inherit), never the checkout's: with one folder, a
+    process reading it (WhiteNoise lists every file when it starts) failed on a file that another
+    worker's ``collectstatic`` was replacing at that moment (``FileNotFoundError``)."""
+    os.environ["STATIC_ROOT"] = str(tmp_path_factory.mktemp("static"))
 
 
 @pytest.fixture(scope="session", autouse=True)
