@@ -218,7 +218,8 @@ class DocumentBuilder:
             cache = cache and where is not None
             args += [*scope_args, *(where[1] if where else ())]
             # Closed over by the build: the where's shape, not its values (unless unshaped).
-            options = replace(options, where=options.where if where is None else None)
+            if where is not None and options.where is not None:
+                options = replace(options, where=None)
             parts.append((index, join, child, options, order_by, rule, len(scope_args), where))
 
         def build(parent_ids, *rest):

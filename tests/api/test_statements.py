@@ -2,6 +2,7 @@
 the caller's scope kept apart in the shape, nothing kept between calls but the SQL, and on
 PostgreSQL one statement text (prepared once per connection) whatever the values."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -367,3 +368,20 @@ def test_freeze_tells_values_apart_by_every_field_and_type():
     assert statements.freeze({"a": [1]}) != statements.freeze({"a": (1,)})
     with pytest.raises(statements.Unfrozen):
         statements.freeze(object())
+
+
+@dataclasses.dataclass
+class One:
+    value: object
+
+
+@dataclasses.dataclass
+class Empty:
+    pass
+
+
+def test_freeze_reads_dataclasses_of_one_field_and_of_none():
+    assert statements.freeze(One(1)) == statements.freeze(One(1)) != statements.freeze(One(2))
+    assert statements.freeze(One((1,))) != statements.freeze(One(1))  # the value, not a tuple
+    assert statements.freeze(One(Empty())) == statements.freeze(One(Empty()))
+    assert statements.freeze(Empty()) != statements.freeze(One(None))
