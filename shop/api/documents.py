@@ -16,7 +16,7 @@ statement's parameters.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from django.db.models import Count, F, IntegerField, Q, Value, Window
 from django.db.models.functions import RowNumber
@@ -207,9 +207,9 @@ class DocumentBuilder:
         """At depth 0, every join as ``{docs: [ids], hasNextPage}`` (Payload's join field at
         depth 0), all joins of all parents in one query: a UNION ALL of each join's children,
         numbered per parent in the join's order and cut to its page."""
-        parts, cache = [], True
+        parts, answers, cache = [], [], True
         args: list = [[doc["id"] for doc in docs]]
-        for index, (name, options) in enumerate(joins.items()):
+        for name, options in joins.items():
             join = collection.joins_by_name[name]
             child = registry.get(join.to)
             order_by = tuple(options.sort or parse_sort(child, join.sort))
@@ -217,20 +217,24 @@ class DocumentBuilder:
             where = statements.q_shape(options.where) if options.where is not None else ((), [])
             cache = cache and where is not None
             args += [*scope_args, *(where[1] if where else ())]
-            # Closed over by the build: the where's shape, not its values (unless unshaped).
-            if where is not None and options.where is not None:
-                options = replace(options, where=None)
-            parts.append((index, join, child, options, order_by, rule, len(scope_args), where))
+            offset = (options.page - 1) * options.limit if options.limit else 0
+            # What the build reads, and so all that its statement is cached by: the where's
+            # shape, not its values (the where itself only when it has no shape).
+            unshaped = options.where if where is None else None
+            shape = (join.fk, child, order_by, rule, len(scope_args), where, unshaped)
+            parts.append((*shape, options.count, options.limit, offset))
+            answers.append((name, options.limit, options.count))
 
         def build(parent_ids, *rest):
             querysets, used = [], 0
-            for index, join, child, options, order_by, rule, owners, where in parts:
-                fk_column = f"{join.fk}_id"
-                queryset = child.model.objects.filter(**{f"{join.fk}__any_of": parent_ids})
+            for index, part in enumerate(parts):
+                fk, child, order_by, rule, owners, where, unshaped, count, limit, offset = part
+                fk_column = f"{fk}_id"
+                queryset = child.model.objects.filter(**{f"{fk}__any_of": parent_ids})
                 queryset = scoped(queryset, rule, rest[used : used + owners])
                 used += owners
                 if where is None:
-                    queryset = queryset.filter(options.where)
+                    queryset = queryset.filter(unshaped)
                 elif where[0]:
                     values = rest[used : used + len(where[1])]
                     queryset = queryset.filter(statements.q_from_shape(where[0], values))
@@ -238,7 +242,7 @@ class DocumentBuilder:
                 by_parent = {"partition_by": F(fk_column)}
                 total = (
                     Window(Count("pk"), **by_parent)
-                    if options.count
+                    if count
                     else Value(0, output_field=IntegerField())
                 )
                 queryset = queryset.annotate(
@@ -249,10 +253,9 @@ class DocumentBuilder:
                     ),
                     join_total=total,
                 )
-                if options.limit:
-                    offset = (options.page - 1) * options.limit
+                if limit:
                     queryset = queryset.filter(
-                        join_rank__gt=offset, join_rank__lte=offset + options.limit + 1
+                        join_rank__gt=offset, join_rank__lte=offset + limit + 1
                     )
                 querysets.append(
                     queryset.order_by().values(
@@ -269,16 +272,16 @@ class DocumentBuilder:
         found: dict[tuple[int, int], list[dict]] = defaultdict(list)
         for row in rows:
             found[(row["join_key"], row["join_parent"])].append(row)
-        for index, join, _child, options, *_rest in parts:
+        for index, (name, limit, count) in enumerate(answers):
             for doc in docs:
                 children = found.get((index, doc["id"]), [])
-                has_next = bool(options.limit) and len(children) > options.limit
-                if options.limit:
-                    children = children[: options.limit]
+                has_next = bool(limit) and len(children) > limit
+                if limit:
+                    children = children[:limit]
                 entry: dict = {"docs": [row["id"] for row in children], "hasNextPage": has_next}
-                if options.count:
+                if count:
                     entry["totalDocs"] = children[0]["join_total"] if children else 0
-                doc[join.name] = entry
+                doc[name] = entry
 
 
 def scope_of(request, collection: Collection) -> tuple[tuple, list]:
